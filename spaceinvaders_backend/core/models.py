@@ -1,0 +1,87 @@
+"""Request bodies of the contract, with their bounds, decoded and checked in one step by msgspec."""
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import msgspec
+
+from .errors import ApiError
+
+NICKNAME_PATTERN = r"^[A-Za-z0-9_.-]{1,32}$"
+Nickname = Annotated[str, msgspec.Meta(pattern=NICKNAME_PATTERN)]
+SessionIdText = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=10**9)]
+LevelNumber = Annotated[int, msgspec.Meta(ge=1, le=10**4)]
+LivesLeft = Annotated[int, msgspec.Meta(ge=0, le=99)]
+TimestampText = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+
+GAME_TYPES = ("MULTIPLE_TRIALS", "SINGLE_TRIAL", "TIME_CONSTRAINED")
+GameType = Literal["MULTIPLE_TRIALS", "SINGLE_TRIAL", "TIME_CONSTRAINED"]
+
+STATUS_BODY_LIMIT = 1024  # bytes, from the contract
+OTHER_BODY_LIMIT = 16 * 1024
+
+
+class StatusUpdate(msgspec.Struct, frozen=True):
+    """`POST /updatestatus`; unknown fields are ignored."""
+
+    SessionId: SessionIdText
+    Nickname: Nickname
+    Score: Count
+    Shots: Count
+    Level: LevelNumber
+    Lives: LivesLeft
+    Timestamp: TimestampText
+
+
+class UsernameBody(msgspec.Struct, frozen=True):
+    """`POST /allocate`, `/deallocate`, `/manager/deallocate`."""
+
+    Username: Nickname
+
+
+class OpenSession(msgspec.Struct, frozen=True):
+    """`POST /manager/session`."""
+
+    GameType: GameType
+    Synchronized: bool = False
+    SessionName: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,40}$")] = "SESSION"
+    TimeoutInMinutes: Annotated[int, msgspec.Meta(ge=1, le=30)] | None = None
+    TotalSeats: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 200
+
+
+class StartSession(msgspec.Struct, frozen=True):
+    """`POST /manager/session/start`."""
+
+    CountdownSeconds: Annotated[float, msgspec.Meta(ge=0, le=600)] = 5
+
+
+class SignUp(msgspec.Struct, frozen=True):
+    Username: Nickname
+    Password: Annotated[str, msgspec.Meta(min_length=6, max_length=256)]
+    Email: Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+
+
+class SignIn(msgspec.Struct, frozen=True):
+    Username: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    Password: Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
+
+
+class Refresh(msgspec.Struct, frozen=True):
+    RefreshToken: Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
+
+
+_decoders: dict[type, msgspec.json.Decoder] = {}
+
+
+def decode(body: bytes, model: type[msgspec.Struct]):
+    """Decode and validate a JSON body: 400 when it is not JSON, 422 when it breaks the model."""
+    decoder = _decoders.get(model)
+    if decoder is None:
+        decoder = _decoders[model] = msgspec.json.Decoder(model)
+    try:
+        return decoder.decode(body)
+    except msgspec.ValidationError as exc:
+        raise ApiError(422, "ValidationError", f"Invalid request body: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise ApiError(400, "MalformedJson", f"The body is not valid JSON: {exc}") from None

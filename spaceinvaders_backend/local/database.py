@@ -1,0 +1,247 @@
+"""SQLite storage of the local server: users, sessions, seats, the status stream, the scoreboard.
+
+Every function here runs on the single writer thread (see `writer.py`) or on a read-only connection;
+none is called from the event loop directly.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from ..core.sessions import Session
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    username TEXT PRIMARY KEY,
+    sub TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    email TEXT,
+    groups TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    token_hash TEXT PRIMARY KEY,
+    username TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    session_id TEXT PRIMARY KEY,
+    game_type TEXT NOT NULL,
+    synchronized INTEGER NOT NULL,
+    total_seats INTEGER NOT NULL,
+    opening_time REAL NOT NULL,
+    timeout_minutes INTEGER,
+    synchronize_time REAL,
+    closing_time REAL
+);
+CREATE TABLE IF NOT EXISTS seats (
+    session_id TEXT NOT NULL,
+    username TEXT NOT NULL,
+    state TEXT,
+    played INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (session_id, username)
+) WITHOUT ROWID;
+-- The stream and its archive: every accepted status record, in arrival order (seq).
+CREATE TABLE IF NOT EXISTS status (
+    seq INTEGER PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    nickname TEXT NOT NULL,
+    score INTEGER NOT NULL,
+    shots INTEGER NOT NULL,
+    level INTEGER NOT NULL,
+    lives INTEGER NOT NULL,
+    timestamp TEXT NOT NULL,
+    ts REAL NOT NULL,
+    received_at REAL NOT NULL
+);
+-- One row a player and session: the processor's state for that player (JSON of PlayerBoard).
+CREATE TABLE IF NOT EXISTS scoreboard (
+    session_id TEXT NOT NULL,
+    nickname TEXT NOT NULL,
+    board TEXT NOT NULL,
+    PRIMARY KEY (session_id, nickname)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoints (
+    name TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
+);
+"""
+
+STATUS_COLUMNS = "seq, session_id, nickname, score, shots, level, lives, timestamp, ts, received_at"
+SESSION_COLUMNS = (
+    "session_id, game_type, synchronized, total_seats, opening_time, timeout_minutes, synchronize_time, closing_time"
+)
+
+
+def prepare_data_dir(data_dir: Path) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(data_dir, 0o700)
+
+
+def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
+    if readonly:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: a commit is on disk before a 2xx goes out; group commits keep the fsyncs few.
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.executescript(SCHEMA)
+    conn.execute("PRAGMA busy_timeout=5000")
+    return conn
+
+
+class transaction:
+    """BEGIN IMMEDIATE ... COMMIT on an autocommit connection, ROLLBACK on error."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+
+
+# --- status stream -------------------------------------------------------------------------------
+
+def append_status(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+    with transaction(conn):
+        conn.executemany(f"INSERT INTO status ({STATUS_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+
+
+def last_seq(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT COALESCE(MAX(seq), 0) FROM status").fetchone()[0]
+
+
+def read_status_after(conn: sqlite3.Connection, seq: int, limit: int) -> list[tuple]:
+    return conn.execute(
+        f"SELECT {STATUS_COLUMNS} FROM status WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+    ).fetchall()
+
+
+def iter_session_status(conn: sqlite3.Connection, session_id: str) -> Iterator[tuple]:
+    yield from conn.execute(
+        f"SELECT {STATUS_COLUMNS} FROM status WHERE session_id = ? ORDER BY seq", (session_id,)
+    )
+
+
+# --- stream processor checkpoint and scoreboard --------------------------------------------------
+
+def checkpoint(conn: sqlite3.Connection, name: str) -> int:
+    row = conn.execute("SELECT seq FROM checkpoints WHERE name = ?", (name,)).fetchone()
+    return row[0] if row else 0
+
+
+def save_progress(
+    conn: sqlite3.Connection,
+    name: str,
+    seq: int,
+    boards: Iterable[tuple[str, str, str]],
+    seat_states: Iterable[tuple[str, str, str]],
+) -> None:
+    """The processor's output and its checkpoint in one transaction: a crash never counts twice."""
+    with transaction(conn):
+        conn.executemany(
+            "INSERT INTO scoreboard (session_id, nickname, board) VALUES (?,?,?) "
+            "ON CONFLICT (session_id, nickname) DO UPDATE SET board = excluded.board",
+            boards,
+        )
+        conn.executemany(
+            "INSERT INTO seats (session_id, username, state, played) VALUES (?,?,?,1) "
+            "ON CONFLICT (session_id, username) DO UPDATE SET state = excluded.state, played = 1",
+            seat_states,
+        )
+        conn.execute(
+            "INSERT INTO checkpoints (name, seq) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
+            (name, seq),
+        )
+
+
+def load_boards(conn: sqlite3.Connection, session_id: str) -> list[tuple[str, str]]:
+    return conn.execute(
+        "SELECT nickname, board FROM scoreboard WHERE session_id = ?", (session_id,)
+    ).fetchall()
+
+
+# --- sessions and seats --------------------------------------------------------------------------
+
+def _session(row: tuple) -> Session:
+    return Session(row[0], row[1], bool(row[2]), row[3], row[4], row[5], row[6], row[7])
+
+
+def save_session(conn: sqlite3.Connection, s: Session) -> None:
+    conn.execute(
+        f"INSERT INTO sessions ({SESSION_COLUMNS}) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (session_id) DO UPDATE SET "
+        "synchronize_time = excluded.synchronize_time, closing_time = excluded.closing_time",
+        (s.session_id, s.game_type, int(s.synchronized), s.total_seats, s.opening_time, s.timeout_minutes,
+         s.synchronize_time, s.closing_time),
+    )
+
+
+def list_sessions(conn: sqlite3.Connection) -> list[Session]:
+    rows = conn.execute(f"SELECT {SESSION_COLUMNS} FROM sessions ORDER BY opening_time DESC").fetchall()
+    return [_session(r) for r in rows]
+
+
+def get_session(conn: sqlite3.Connection, session_id: str) -> Session | None:
+    row = conn.execute(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
+    return _session(row) if row else None
+
+
+def save_seat(conn: sqlite3.Connection, session_id: str, username: str, state: str | None, played: bool) -> None:
+    conn.execute(
+        "INSERT INTO seats (session_id, username, state, played) VALUES (?,?,?,?) "
+        "ON CONFLICT (session_id, username) DO UPDATE SET state = excluded.state, played = excluded.played",
+        (session_id, username, state, int(played)),
+    )
+
+
+def load_seats(conn: sqlite3.Connection, session_id: str) -> list[tuple[str, str | None, bool]]:
+    rows = conn.execute("SELECT username, state, played FROM seats WHERE session_id = ?", (session_id,))
+    return [(u, s, bool(p)) for u, s, p in rows]
+
+
+# --- users and refresh tokens --------------------------------------------------------------------
+
+def insert_user(conn, username: str, sub: str, password_hash: str, email: str | None, groups: str, now: float) -> bool:
+    """False when the username is taken."""
+    try:
+        conn.execute(
+            "INSERT INTO users (username, sub, password_hash, email, groups, created_at) VALUES (?,?,?,?,?,?)",
+            (username, sub, password_hash, email, groups, now),
+        )
+        return True
+    except sqlite3.IntegrityError:
+        return False
+
+
+def set_user_groups(conn, username: str, password_hash: str, groups: str) -> None:
+    conn.execute(
+        "UPDATE users SET groups = ?, password_hash = ? WHERE username = ?", (groups, password_hash, username)
+    )
+
+
+def get_user(conn, username: str) -> tuple[str, str, str] | None:
+    """(sub, password_hash, groups) of a user."""
+    return conn.execute(
+        "SELECT sub, password_hash, groups FROM users WHERE username = ?", (username,)
+    ).fetchone()
+
+
+def save_refresh_token(conn, token_hash: str, username: str, expires_at: float) -> None:
+    conn.execute(
+        "INSERT INTO refresh_tokens (token_hash, username, expires_at) VALUES (?,?,?)",
+        (token_hash, username, expires_at),
+    )
+
+
+def refresh_token_owner(conn, token_hash: str, now: float) -> str | None:
+    row = conn.execute(
+        "SELECT username FROM refresh_tokens WHERE token_hash = ? AND expires_at > ?", (token_hash, now)
+    ).fetchone()
+    return row[0] if row else None

@@ -1,0 +1,47 @@
+"""Every stored status record of a session, as JSON lines or CSV: the archive the original keeps in S3."""
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Iterator
+
+import msgspec
+
+from ..core.timeutil import to_iso
+from . import database
+
+FORMATS = ("jsonl", "csv")
+FIELDS = ("SequenceNumber", "SessionId", "Nickname", "Score", "Shots", "Level", "Lives", "Timestamp",
+          "ReceivedAt")
+
+
+def _record(row: tuple) -> tuple:
+    seq, sid, nick, score, shots, level, lives, text, _ts, received_at = row
+    return (f"{seq:020d}", sid, nick, score, shots, level, lives, text, to_iso(received_at))
+
+
+def export_lines(db_path: Path, session_id: str, fmt: str) -> Iterator[bytes]:
+    """Lines of the export, read from a read-only connection so the server keeps writing meanwhile."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+    conn = database.connect(db_path, readonly=True)
+    try:
+        rows = database.iter_session_status(conn, session_id)
+        if fmt == "jsonl":
+            encode = msgspec.json.encode
+            for row in rows:
+                yield encode(dict(zip(FIELDS, _record(row)))) + b"\n"
+            return
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(FIELDS)
+        for row in rows:
+            writer.writerow(_record(row))
+            if buf.tell() > 64 * 1024:
+                yield buf.getvalue().encode()
+                buf.seek(0)
+                buf.truncate()
+        yield buf.getvalue().encode()
+    finally:
+        conn.close()

@@ -1,0 +1,111 @@
+"""The stream processor: plays the role of the original's Kinesis-triggered Lambda.
+
+It reads committed status records after its checkpoint, in arrival order, applies them to each
+player's board, and saves the boards, the seats of players who finished, and the new checkpoint in one
+transaction, so a crash never counts a record twice nor skips one.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import msgspec
+
+from ..core.ranking import Entry, ranked
+from ..core.scoreboard import PlayerBoard, counts
+from ..core.sessions import FINISHED, Session
+from . import database
+from .writer import Writer
+
+CHECKPOINT = "scoreboard"
+READ_LIMIT = 20_000
+
+
+class _StoredBoard(msgspec.Struct, array_like=True):
+    best_finished: tuple | None
+    current: tuple | None
+    current_ts: float
+    trial_end_ts: float
+
+
+def _dump(board: PlayerBoard) -> str:
+    return msgspec.json.encode(_StoredBoard(board.best_finished, board.current,
+                                            max(board.current_ts, -1e300),
+                                            max(board.trial_end_ts, -1e300))).decode()
+
+
+def _load(text: str) -> PlayerBoard:
+    s = msgspec.json.decode(text, type=_StoredBoard)
+    return PlayerBoard(Entry(*s.best_finished) if s.best_finished else None,
+                       Entry(*s.current) if s.current else None, s.current_ts, s.trial_end_ts)
+
+
+class StreamProcessor:
+    def __init__(
+        self,
+        writer: Writer,
+        session_by_id: Callable[[str], Session | None],
+        on_finished: Callable[[str, str, float], None],
+    ) -> None:
+        self.writer = writer
+        self._session_by_id = session_by_id
+        self._on_finished = on_finished
+        self.checkpoint = 0
+        self.processed = 0
+        self._boards: dict[str, dict[str, PlayerBoard]] = {}
+        self._ranked: dict[str, list[Entry]] = {}
+
+    async def load(self, session_ids: list[str]) -> None:
+        self.checkpoint = await self.writer.run(database.checkpoint, CHECKPOINT)
+        for sid in session_ids:
+            rows = await self.writer.run(database.load_boards, sid)
+            self._boards[sid] = {nick: _load(text) for nick, text in rows}
+
+    async def tick(self) -> int:
+        """Process what is new; answers how many records were read."""
+        rows = await self.writer.run(database.read_status_after, self.checkpoint, READ_LIMIT)
+        if not rows:
+            return 0
+        changed: dict[tuple[str, str], PlayerBoard] = {}
+        finished: list[tuple[str, str, float]] = []
+        for seq, sid, nick, score, shots, level, lives, _text, ts, received_at in rows:
+            session = self._session_by_id(sid)
+            if session is None or not counts(ts, received_at, session.closes_at()):
+                continue
+            boards = self._boards.setdefault(sid, {})
+            board = boards.get(nick)
+            if board is None:
+                board = boards[nick] = PlayerBoard()
+            entry_changed, ended = board.apply(Entry(nick, score, shots, level, lives), ts)
+            if entry_changed or ended:
+                changed[(sid, nick)] = board
+            if ended:
+                finished.append((sid, nick, received_at))
+        last = rows[-1][0]
+        await self.writer.run(
+            database.save_progress, CHECKPOINT, last,
+            [(sid, nick, _dump(b)) for (sid, nick), b in changed.items()],
+            [(sid, nick, FINISHED) for sid, nick, _ in finished],
+        )
+        self.checkpoint = last
+        self.processed += len(rows)
+        for sid in {sid for sid, _ in changed}:
+            self._ranked.pop(sid, None)
+        for sid, nick, received_at in finished:
+            self._on_finished(sid, nick, received_at)
+        return len(rows)
+
+    def has_played(self, session_id: str, nickname: str) -> bool:
+        return nickname in self._boards.get(session_id, {})
+
+    def scoreboard(self, session_id: str, top: int | None = None) -> list[Entry]:
+        """The ranked board of a session held in memory (the current one and those seen since start)."""
+        full = self._ranked.get(session_id)
+        if full is None:
+            entries = [b.entry for b in self._boards.get(session_id, {}).values() if b.entry is not None]
+            full = self._ranked[session_id] = ranked(entries)
+        return full if top is None else full[:top]
+
+    async def ensure_loaded(self, session_id: str) -> None:
+        if session_id not in self._boards:
+            rows = await self.writer.run(database.load_boards, session_id)
+            self._boards[session_id] = {nick: _load(text) for nick, text in rows}

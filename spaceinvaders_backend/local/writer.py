@@ -1,0 +1,76 @@
+"""One writer thread owns the SQLite write connection; status records reach it in group commits.
+
+Every post of a batch waits on the same future, which is resolved once the batch's transaction is on
+disk. While one batch commits, the next fills up, so the number of fsyncs follows the disk, not the
+request rate.
+"""
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+from ..core.errors import ApiError
+from . import database
+
+T = TypeVar("T")
+
+
+class Writer:
+    def __init__(self, path: Path, max_pending: int) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        self._conn: sqlite3.Connection = self._executor.submit(database.connect, path).result()
+        self._max_pending = max_pending
+        self._rows: list[tuple] = []
+        self._batch: asyncio.Future | None = None
+        self._wake: asyncio.Event | None = None
+        self._task: asyncio.Task | None = None
+        self.failed: BaseException | None = None
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(conn, *args)` on the writer thread, after the work already queued."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, self._conn, *args)
+
+    def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        return self._executor.submit(fn, self._conn, *args).result()
+
+    def start(self) -> None:
+        self._wake = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(self._commit_loop(), name="group-commit")
+
+    async def append_status(self, row: tuple) -> None:
+        """Queue one status row and return once it is committed; 503 when the backlog is too long."""
+        if len(self._rows) >= self._max_pending:
+            raise ApiError(503, "Overloaded", "The server is overloaded; retry shortly.",
+                           headers={"Retry-After": "1"})
+        batch = self._batch
+        if batch is None:
+            batch = self._batch = asyncio.get_running_loop().create_future()
+            self._wake.set()
+        self._rows.append(row)
+        await batch
+
+    async def _commit_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            rows, batch = self._rows, self._batch
+            self._rows, self._batch = [], None
+            try:
+                await self.run(database.append_status, rows)
+            except Exception as exc:  # disk full, I/O error: the posts of this batch get a 503
+                self.failed = exc
+                batch.set_exception(ApiError(503, "StorageUnavailable", f"The record was not stored: {exc}"))
+            else:
+                self.failed = None
+                batch.set_result(None)
+
+    async def close(self) -> None:
+        if self._task is not None:
+            while self._batch is not None:  # let the last posts commit
+                await asyncio.sleep(0.005)
+            self._task.cancel()
+        await self.run(lambda conn: conn.close())
+        self._executor.shutdown(wait=True)
