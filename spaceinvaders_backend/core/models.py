@@ -82,6 +82,16 @@ def decode(body: bytes, model: type[msgspec.Struct]):
     try:
         return decoder.decode(body)
     except msgspec.ValidationError as exc:
-        raise ApiError(422, "ValidationError", f"Invalid request body: {exc}") from None
-    except msgspec.DecodeError as exc:
+        invalid = exc
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:  # the latter: bad UTF-8 inside a string
         raise ApiError(400, "MalformedJson", f"The body is not valid JSON: {exc}") from None
+    except RecursionError:  # arrays or objects nested hundreds deep, e.g. in an unknown field
+        raise ApiError(422, "ValidationError", "Invalid request body: nested too deeply.") from None
+    # The typed decoder stops at the first wrong type, before it sees the rest: tell malformed apart.
+    try:
+        msgspec.json.decode(body)
+    except (msgspec.DecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "MalformedJson", f"The body is not valid JSON: {exc}") from None
+    except RecursionError:
+        pass
+    raise ApiError(422, "ValidationError", f"Invalid request body: {invalid}") from None

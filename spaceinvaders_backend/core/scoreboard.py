@@ -24,19 +24,18 @@ class PlayerBoard:
         return better(self.best_finished, self.current)
 
     def apply(self, entry: Entry, ts: float) -> tuple[bool, bool]:
-        """Apply one record; answers (the board entry changed, this record finished a trial)."""
+        """Apply one record; answers (it was taken, not stale; it finished a trial)."""
         if ts <= self.trial_end_ts or ts < self.current_ts:
             return False, False
-        before = self.entry
         if entry.lives == 0:
             self.best_finished = better(self.best_finished, entry)
             self.current = None
             self.current_ts = float("-inf")
             self.trial_end_ts = ts
-            return self.entry != before, True
+            return True, True
         self.current = entry
         self.current_ts = ts
-        return self.entry != before, False
+        return True, False
 
 
 def counts(ts: float, received_at: float, closes_at: float | None) -> bool:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 def now() -> float:
@@ -10,7 +10,7 @@ def now() -> float:
 
 
 def to_iso(epoch: float) -> str:
-    dt = datetime.fromtimestamp(epoch, tz=timezone.utc)
+    dt = datetime.fromtimestamp(epoch, tz=UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
@@ -20,10 +20,10 @@ def parse_iso(text: str) -> float:
         text = text[:-1] + "+00:00"
     dt = datetime.fromisoformat(text)
     if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.replace(tzinfo=UTC)
     return dt.timestamp()
 
 
 def session_suffix(epoch: float) -> str:
     """The time suffix of a SessionId, e.g. `261126T221500`."""
-    return datetime.fromtimestamp(epoch, tz=timezone.utc).strftime("%y%m%dT%H%M%S")
+    return datetime.fromtimestamp(epoch, tz=UTC).strftime("%y%m%dT%H%M%S")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import msgspec
 from starlette.applications import Starlette
@@ -23,8 +23,15 @@ from ..core.models import OTHER_BODY_LIMIT, STATUS_BODY_LIMIT
 from . import export, openapi
 from .auth import GAMER, MANAGER, Identity, LocalAuth
 from .backend import LocalBackend
-from .http import (JSON, check_content_type, declared_length, error_response, json_response, read_body,
-                   request_body)
+from .http import (
+    JSON,
+    check_content_type,
+    declared_length,
+    error_response,
+    json_response,
+    read_body,
+    request_body,
+)
 from .settings import Settings
 
 log = logging.getLogger("spaceinvaders.server")
@@ -35,7 +42,7 @@ _JSON_HEADERS = [(b"content-type", JSON.encode())]
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def create_app(settings: Settings) -> "SpaceInvadersApp":
+def create_app(settings: Settings) -> SpaceInvadersApp:
     backend = LocalBackend(settings)
     auth = LocalAuth(settings, backend.writer, ISSUER)
     return SpaceInvadersApp(_routes_app(settings, backend, auth), backend, auth)

@@ -97,7 +97,8 @@ class SignInThrottle:
 
     def failed(self, username: str, now: float) -> None:
         count = self._failures.get(username, (0, 0.0))[0] + 1
-        wait = 0.0 if count <= self.free_failures else min(2.0 ** (count - self.free_failures - 1), 300.0)
+        # After `free_failures` failures, every further try waits: 1 s, then 2, 4 ... up to 300 s.
+        wait = 0.0 if count < self.free_failures else min(2.0 ** (count - self.free_failures), 300.0)
         self._failures[username] = (count, now + wait)
 
     def succeeded(self, username: str) -> None:
@@ -151,7 +152,7 @@ class LocalAuth:
         self._cache[token] = ident
         return ident
 
-    def _tokens(self, username: str, sub: str, groups: list[str]) -> dict[str, object]:
+    def issue_tokens(self, username: str, sub: str, groups: list[str]) -> dict[str, object]:
         now = int(time.time())
         exp = now + self.settings.id_token_lifetime_seconds
         common = {"sub": sub, "iss": self.issuer, "iat": now, "exp": exp, "auth_time": now,
@@ -189,14 +190,14 @@ class LocalAuth:
         refresh = secrets.token_urlsafe(48)
         await self.writer.run(database.save_refresh_token, _digest(refresh), username,
                               now + self.settings.refresh_token_lifetime_seconds)
-        return {**self._tokens(username, sub, groups.split(",")), "RefreshToken": refresh}
+        return {**self.issue_tokens(username, sub, groups.split(",")), "RefreshToken": refresh}
 
     async def refresh(self, refresh_token: str) -> dict[str, object]:
         username = await self.writer.run(database.refresh_token_owner, _digest(refresh_token), time.time())
         user = username and await self.writer.run(database.get_user, username)
         if not user:
             raise ApiError(401, "NotAuthorizedException", "Invalid or expired refresh token.")
-        return self._tokens(username, user[0], user[2].split(","))
+        return self.issue_tokens(username, user[0], user[2].split(","))
 
 
 def _digest(token: str) -> str:

@@ -60,7 +60,9 @@ class LocalBackend:
         self.seated_at: dict[str, float] = {}
         self.last_seen: dict[str, float] = {}
         self.posted: set[str] = set()  # posted in the current session
+        self.last_life: dict[str, int] = {}  # username -> seq of its newest Lives-0 post
         self.stream = StreamProcessor(self.writer, self.sessions.get, self._finished)
+        self.writer.on_committed = self.stream.committed
         self._seq = 0
         self._lock = asyncio.Lock()  # session and seat changes; status posts do not take it
         self._tasks: list[asyncio.Task] = []
@@ -131,6 +133,8 @@ class LocalBackend:
         self.posted.add(name)
         self._seq += 1
         seq = self._seq
+        if update.Lives == 0:
+            self.last_life[name] = seq
         await self.writer.append_status((seq, update.SessionId, name, update.Score, update.Shots, update.Level,
                                          update.Lives, update.Timestamp, ts, now))
         return b'{"SequenceNumber":"%020d","ShardId":"%s"}' % (seq, SHARD_ID.encode())
@@ -150,6 +154,13 @@ class LocalBackend:
         return sum(1 for state in self.seats.values() if state == PLAYING)
 
     async def allocate(self, username: str) -> str:
+        last_life = self.last_life.pop(username, None)
+        if last_life is not None:
+            # A last life posted but not processed yet frees the seat soon: let the processor see it first,
+            # so that "Keep playing." never answers for a seat about to be taken away.
+            deadline = time.monotonic() + 2.0
+            while self.stream.checkpoint < last_life and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
         async with self._lock:
             now = time.time()
             session = self.session

@@ -58,14 +58,15 @@ def _serve(args) -> int:
     print(f"Space Invaders local server on http://{args.host}:{args.port}/v1 (data in {settings.data_dir})",
           flush=True)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info",
-                access_log=args.access_log, loop="uvloop", http="httptools", lifespan="on")
+                access_log=args.access_log, loop="uvloop", http="httptools", lifespan="on", proxy_headers=False)
     return 0
 
 
 def _create_manager(args) -> int:
+    import re
+
     from ..core.models import NICKNAME_PATTERN
     from .auth import create_manager
-    import re
 
     if not re.match(NICKNAME_PATTERN, args.username):
         print("error: a username is 1 to 32 of A-Z a-z 0-9 _ . -", file=sys.stderr)

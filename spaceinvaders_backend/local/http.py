@@ -23,7 +23,7 @@ def error_response(err: ApiError) -> Response:
 
 def check_content_type(value: str | None) -> None:
     """415 for a body that says it is something other than JSON (a missing type is taken as JSON)."""
-    if value and "json" not in value.split(";", 1)[0].lower():
+    if value and value != JSON and "json" not in value.split(";", 1)[0].lower():
         raise ApiError(415, "UnsupportedMediaType", "The body must be JSON (Content-Type: application/json).")
 
 

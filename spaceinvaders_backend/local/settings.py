@@ -21,7 +21,7 @@ class Settings:
     rate_limit_per_second: float = 10.0
     rate_limit_burst: float = 10.0
     # How often the stream processor reads new records, and the housekeeping interval.
-    stream_interval_seconds: float = 0.1
+    stream_interval_seconds: float = 0.25
     housekeeping_interval_seconds: float = 1.0
     # Records waiting for a commit beyond which posts are refused with 503 (the server is overloaded).
     max_pending_records: int = 50_000

@@ -6,7 +6,7 @@ transaction, so a crash never counts a record twice nor skips one.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import msgspec
 
@@ -18,6 +18,7 @@ from .writer import Writer
 
 CHECKPOINT = "scoreboard"
 READ_LIMIT = 20_000
+TAIL_LIMIT = 200_000
 
 
 class _StoredBoard(msgspec.Struct, array_like=True):
@@ -53,6 +54,7 @@ class StreamProcessor:
         self.processed = 0
         self._boards: dict[str, dict[str, PlayerBoard]] = {}
         self._ranked: dict[str, list[Entry]] = {}
+        self._tail: list[tuple] = []
 
     async def load(self, session_ids: list[str]) -> None:
         self.checkpoint = await self.writer.run(database.checkpoint, CHECKPOINT)
@@ -60,23 +62,47 @@ class StreamProcessor:
             rows = await self.writer.run(database.load_boards, sid)
             self._boards[sid] = {nick: _load(text) for nick, text in rows}
 
+    def committed(self, rows: list[tuple]) -> None:
+        """Rows the writer just committed: while they follow the checkpoint, no need to read them back."""
+        if len(self._tail) < TAIL_LIMIT:
+            self._tail.extend(rows)
+
+    async def _next_rows(self) -> list[tuple]:
+        tail = self._tail
+        if tail and tail[0][0] == self.checkpoint + 1:
+            rows, self._tail = tail[:READ_LIMIT], tail[READ_LIMIT:]
+            return rows
+        # A gap (a failed commit, a restart, a dropped tail): read the stream itself.
+        rows = await self.writer.run(database.read_status_after, self.checkpoint, READ_LIMIT)
+        if rows and tail:
+            self._tail = [r for r in tail if r[0] > rows[-1][0]]
+        return rows
+
     async def tick(self) -> int:
         """Process what is new; answers how many records were read."""
-        rows = await self.writer.run(database.read_status_after, self.checkpoint, READ_LIMIT)
+        rows = await self._next_rows()
         if not rows:
             return 0
         changed: dict[tuple[str, str], PlayerBoard] = {}
         finished: list[tuple[str, str, float]] = []
+        sessions: dict[str, tuple[Session | None, float | None, dict[str, PlayerBoard]]] = {}
         for seq, sid, nick, score, shots, level, lives, _text, ts, received_at in rows:
-            session = self._session_by_id(sid)
-            if session is None or not counts(ts, received_at, session.closes_at()):
+            known = sessions.get(sid)
+            if known is None:
+                session = self._session_by_id(sid)
+                if session is not None and sid not in self._boards:
+                    # An older session's records after a crash: its stored boards first, not empty ones.
+                    await self.ensure_loaded(sid)
+                known = sessions[sid] = (session, session and session.closes_at(),
+                                         self._boards.setdefault(sid, {}))
+            session, closes_at, boards = known
+            if session is None or not counts(ts, received_at, closes_at):
                 continue
-            boards = self._boards.setdefault(sid, {})
             board = boards.get(nick)
             if board is None:
                 board = boards[nick] = PlayerBoard()
-            entry_changed, ended = board.apply(Entry(nick, score, shots, level, lives), ts)
-            if entry_changed or ended:
+            taken, ended = board.apply(Entry(nick, score, shots, level, lives), ts)
+            if taken:
                 changed[(sid, nick)] = board
             if ended:
                 finished.append((sid, nick, received_at))

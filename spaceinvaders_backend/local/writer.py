@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 from ..core.errors import ApiError
 from . import database
@@ -19,7 +20,8 @@ T = TypeVar("T")
 
 
 class Writer:
-    def __init__(self, path: Path, max_pending: int) -> None:
+    def __init__(self, path: Path, max_pending: int,
+                 on_committed: Callable[[list[tuple]], None] | None = None) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         self._conn: sqlite3.Connection = self._executor.submit(database.connect, path).result()
         self._max_pending = max_pending
@@ -28,6 +30,8 @@ class Writer:
         self._wake: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
         self.failed: BaseException | None = None
+        self.on_committed = on_committed
+        self.batches = 0
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(conn, *args)` on the writer thread, after the work already queued."""
@@ -56,6 +60,7 @@ class Writer:
         while True:
             await self._wake.wait()
             self._wake.clear()
+            self.batches += 1
             rows, batch = self._rows, self._batch
             self._rows, self._batch = [], None
             try:
@@ -66,6 +71,8 @@ class Writer:
             else:
                 self.failed = None
                 batch.set_result(None)
+                if self.on_committed is not None:
+                    self.on_committed(rows)
 
     async def close(self) -> None:
         if self._task is not None:
