@@ -1,0 +1,61 @@
+"""When a failed call may be sent again, and how long to wait before it.
+
+Three kinds of call (`Safety`), decided per path in `client.py`:
+- IDEMPOTENT: GETs, /allocate and /deallocate (the contract makes both idempotent). Retried on
+  transport errors, 429, 502, 503 and 504.
+- SNAPSHOT: /updatestatus. A status is a snapshot, so sending it twice is harmless for the scoreboard,
+  but it would store a duplicate record for the export; so only answers that mean "not processed"
+  are retried: transport errors before sending, 429 and 503.
+- UNSAFE: everything else (opening or closing a session, sign-in). Only transport errors before
+  sending and 429 are retried, since then the server surely did nothing.
+Every retry is bounded by `max_attempts` and by `max_elapsed` seconds, and a `Retry-After` longer than
+the time left ends the retries at once instead of sleeping past the budget.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from enum import Enum
+
+from .errors import ApiError, RateLimitError, SpaceInvadersError, TransportError
+
+
+class Safety(Enum):
+    IDEMPOTENT = "idempotent"
+    SNAPSHOT = "snapshot"
+    UNSAFE = "unsafe"
+
+
+_RETRY_STATUSES = {
+    Safety.IDEMPOTENT: frozenset({429, 502, 503, 504}),
+    Safety.SNAPSHOT: frozenset({429, 503}),
+    Safety.UNSAFE: frozenset({429}),
+}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 4
+    max_elapsed: float = 10.0
+    base_delay: float = 0.2
+    max_delay: float = 3.0
+
+    def should_retry(self, error: SpaceInvadersError, safety: Safety) -> bool:
+        if isinstance(error, TransportError):
+            return safety is Safety.IDEMPOTENT or not error.sent
+        if isinstance(error, ApiError):
+            return error.status in _RETRY_STATUSES[safety]
+        return False
+
+    def delay(self, attempt: int, error: SpaceInvadersError, rng: random.Random | None = None) -> float:
+        """Seconds to wait before attempt `attempt + 1` (attempt counts from 1)."""
+        if isinstance(error, RateLimitError) and error.retry_after is not None:
+            return error.retry_after
+        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
+        # Full jitter: clients that failed together do not come back together.
+        return (rng or random).uniform(ceiling / 2, ceiling)
+
+
+NO_RETRY = RetryPolicy(max_attempts=1, max_elapsed=0.0)
+DEFAULT_RETRY = RetryPolicy()

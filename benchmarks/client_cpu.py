@@ -1,0 +1,250 @@
+"""Client CPU per status post against the local server, next to raw httpx and a do-nothing baseline.
+
+    .venv/bin/python benchmarks/client_cpu.py [--players 200] [--seconds 10] [--uvloop]
+
+Starts `spaceinvaders-server serve` on a free port with a throw-away data directory, signs up the
+players, opens a session and seats them, then runs each shape for `--seconds` with every player posting
+every 300 ms (the game's pace), and prints the CPU this process spent per post and as a fraction of one
+core. The server runs in its own process, so its CPU is not counted.
+
+Shapes:
+- baseline: the same paced loops doing everything but the request (the harness's own cost);
+- httpx-per-player: raw httpx, one `AsyncClient` per player (the best default-httpx shape);
+- httpx-shared: raw httpx, one `AsyncClient` with a pool as large as the players;
+- publisher-default: our `StatusPublisher`s, one `SpaceInvadersClient` (default transport) per player;
+- publisher-pool: our `StatusPublisher`s over `ClientPool` (one shared client on `LeanTransport`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import httpx
+
+from api_client import ClientPool, GameStatus, SpaceInvadersClient, StatusPublisher, TokenStore
+
+INTERVAL = 0.3
+PASSWORD = "bench-password"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    cli = [sys.executable, "-m", "spaceinvaders_backend.local.cli"]
+    proc = subprocess.Popen(
+        [*cli, "serve", "--port", str(port), "--data-dir", str(data_dir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(base + "/health", timeout=0.5).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.05)
+    else:
+        proc.kill()
+        raise SystemExit("server did not start")
+    subprocess.run(
+        [*cli, "create-manager", "--username", "boss", "--password", PASSWORD, "--data-dir", str(data_dir)],
+        check=True,
+        capture_output=True,
+    )
+    return proc, base
+
+
+async def prepare(base: str, store: TokenStore, players: int) -> tuple[str, list[tuple[str, str]]]:
+    """Sign up and seat the players (tokens kept in `store`); returns the session id and (name, token) pairs."""
+    async with ClientPool(base, token_store=store) as pool:
+        manager = pool.client()
+        await manager.sign_in("boss", PASSWORD)
+        session = await manager.open_session("MULTIPLE_TRIALS", total_seats=players)
+        gate = asyncio.Semaphore(8)  # the server hashes passwords: don't queue 200 at once
+
+        async def one(i: int) -> tuple[str, str]:
+            async with gate:
+                client = pool.client()
+                name = f"bench{i}"
+                await client.sign_up(name, PASSWORD)
+                tokens = await client.sign_in(name, PASSWORD)
+                await client.allocate()
+                return name, tokens.id_token
+
+        pairs = await asyncio.gather(*(one(i) for i in range(players)))
+    return session.SessionId, list(pairs)
+
+
+async def paced(players: int, seconds: float, post: Callable[[int, int], Awaitable[None]]) -> int:
+    """Every player calls `post(player, n)` every INTERVAL for `seconds`; returns the number of calls."""
+    count = 0
+
+    async def loop(i: int) -> None:
+        nonlocal count
+        await asyncio.sleep(random.random() * INTERVAL)  # spread players over the interval
+        next_at = time.monotonic()
+        end = next_at + seconds
+        n = 0
+        while next_at < end:
+            n += 1
+            await post(i, n)
+            count += 1
+            next_at += INTERVAL
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+
+    await asyncio.gather(*(loop(i) for i in range(players)))
+    return count
+
+
+def body(session_id: str, name: str, n: int) -> bytes:
+    return json.dumps(
+        {
+            "SessionId": session_id,
+            "Nickname": name,
+            "Score": n,
+            "Shots": n,
+            "Level": 1,
+            "Lives": 3,
+            "Timestamp": "2026-11-26T22:15:00.000Z",
+        }
+    ).encode()
+
+
+async def measure(label: str, run: Callable[[], Awaitable[int]], results: list[dict[str, object]]) -> None:
+    cpu, wall = time.process_time(), time.perf_counter()
+    posts = await run()
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    row = {
+        "shape": label,
+        "posts": posts,
+        "posts_per_s": round(posts / wall),
+        "cpu_ms_per_post": round(cpu / max(posts, 1) * 1000, 3),
+        "cores": round(cpu / wall, 3),
+    }
+    results.append(row)
+    print(
+        f"{label:>18}: {row['cpu_ms_per_post']:6.3f} ms CPU/post  {row['cores']:5.2f} cores  "
+        f"{row['posts_per_s']:5d} posts/s  ({posts} posts)",
+        flush=True,
+    )
+
+
+async def main(players: int, seconds: float) -> list[dict[str, object]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, base = start_server(Path(tmp) / "data")
+        try:
+            print(f"preparing {players} players on {base} ...", flush=True)
+            store = TokenStore(Path(tmp) / "tokens")
+            session_id, pairs = await prepare(base, store, players)
+            return await run_shapes(base, store, session_id, pairs, seconds)
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+async def run_shapes(
+    base: str, store: TokenStore, session_id: str, pairs: list[tuple[str, str]], seconds: float
+) -> list[dict[str, object]]:
+    players = len(pairs)
+    results: list[dict[str, object]] = []
+    url = base + "/updatestatus"
+
+    async def nothing(i: int, n: int) -> None:
+        body(session_id, pairs[i][0], n)
+        await asyncio.sleep(0)
+
+    await measure("baseline", lambda: paced(players, seconds, nothing), results)
+
+    async def raw(clients: list[httpx.AsyncClient]) -> int:
+        async def post(i: int, n: int) -> None:
+            name, token = pairs[i]
+            response = await clients[i].post(
+                url,
+                content=body(session_id, name, n),
+                headers={"Authorization": token, "Content-Type": "application/json"},
+            )
+            response.raise_for_status()
+
+        try:
+            return await paced(players, seconds, post)
+        finally:
+            for client in set(clients):
+                await client.aclose()
+
+    per_player = [httpx.AsyncClient() for _ in pairs]  # made before timing: each builds an SSL context
+    await measure("httpx-per-player", lambda: raw(per_player), results)
+    limits = httpx.Limits(max_connections=players, max_keepalive_connections=players)
+    shared = httpx.AsyncClient(limits=limits)
+    await measure("httpx-shared", lambda: raw([shared] * players), results)
+
+    # Tokens come from the store `prepare` filled: no sign-in (argon2 on the server) inside the timing.
+    default_clients = [SpaceInvadersClient(base, token_store=store) for _ in pairs]
+    for client, (name, _) in zip(default_clients, pairs, strict=True):
+        assert await client.resume(name)
+    await measure("publisher-default", lambda: publishers(default_clients, session_id, seconds), results)
+    async with ClientPool(base, token_store=store) as pool:
+        pooled = [pool.client() for _ in pairs]
+        for client, (name, _) in zip(pooled, pairs, strict=True):
+            assert await client.resume(name)
+        await measure("publisher-pool", lambda: publishers(pooled, session_id, seconds), results)
+    return results
+
+
+async def publishers(clients: list[SpaceInvadersClient], session_id: str, seconds: float) -> int:
+    """Run one signed-in publisher per player for `seconds`, the state changing on every sample."""
+    players = len(clients)
+    scores = [0] * players
+
+    def state(i: int) -> Callable[[], GameStatus]:
+        def current() -> GameStatus:
+            scores[i] += 1
+            return GameStatus(Score=scores[i], Shots=scores[i], Level=1, Lives=3)
+
+        return current
+
+    pubs = [StatusPublisher(c, session_id, state(i)) for i, c in enumerate(clients)]
+    for pub in pubs:
+        pub.start()
+        await asyncio.sleep(INTERVAL / players)  # spread players over the interval
+    await asyncio.sleep(seconds)
+    await asyncio.gather(*(pub.stop() for pub in pubs))
+    refused = sum(p.stats.failed + p.stats.rejected for p in pubs)
+    if refused:
+        print(f"    ({refused} posts failed or refused)")
+    for client in clients:
+        await client.aclose()
+    return sum(p.stats.sent + p.stats.failed + p.stats.rejected for p in pubs)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--players", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--uvloop", action="store_true", help="run this process on uvloop")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    if args.uvloop:
+        import uvloop
+
+        uvloop.install()
+    rows = asyncio.run(main(args.players, args.seconds))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))

@@ -1,0 +1,216 @@
+"""Error mapping, bounded retries and their backoff, with a fake transport and a fake sleep."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+import httpx
+import pytest
+from client_support import make_jwt
+
+from api_client import (
+    NO_RETRY,
+    APIConnectionError,
+    APITimeoutError,
+    ConflictError,
+    GameStatus,
+    MalformedResponseError,
+    NoSeatsAvailable,
+    RateLimitError,
+    RetryPolicy,
+    Safety,
+    ServerError,
+    ServiceUnavailableError,
+    SessionClosed,
+    SpaceInvadersClient,
+    UnprocessableError,
+)
+from api_client.errors import make_error
+from api_client.models import AuthenticationResult
+
+BASE = "http://server.test/v1"
+STATUS = GameStatus(Score=1, Shots=1, Level=1, Lives=3)
+
+
+def error(status: int, code: str, headers: dict[str, str] | None = None) -> httpx.Response:
+    return httpx.Response(
+        status, json={"errorMessage": code, "errorCode": code, "errorDetails": None}, headers=headers
+    )
+
+
+class StaticSignIn:
+    async def sign_in(self, username: str, password: str) -> AuthenticationResult:
+        return AuthenticationResult(IdToken=make_jwt(username, ["Gamer"]), RefreshToken="r")
+
+
+class Scripted:
+    """A transport answering from a script (responses or exceptions), then 200s; counts requests."""
+
+    def __init__(self, *script: httpx.Response | Exception) -> None:
+        self.script = list(script)
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self.script:
+            item = self.script.pop(0)
+            if isinstance(item, Exception):
+                raise item
+            return item
+        if request.url.path.endswith("/updatestatus"):
+            return httpx.Response(200, json={"SequenceNumber": "1", "ShardId": "s"})
+        return httpx.Response(200, json={"Scoreboard": []})
+
+
+def make_client(
+    script: Scripted, policy: RetryPolicy | None = None
+) -> tuple[SpaceInvadersClient, list[float]]:
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    client = SpaceInvadersClient(
+        BASE,
+        http=httpx.AsyncClient(transport=httpx.MockTransport(script)),
+        token_store=None,
+        retry=policy or RetryPolicy(),
+        sleep=fake_sleep,
+        sign_in_backend=StaticSignIn(),
+    )  # type: ignore[arg-type]
+    return client, slept
+
+
+async def signed(client: SpaceInvadersClient) -> SpaceInvadersClient:
+    await client.sign_in("alice", "pw")
+    return client
+
+
+def test_code_classes_combine_with_status_classes():
+    seats = make_error(422, "NoSeatsAvailable", "full")
+    assert isinstance(seats, NoSeatsAvailable) and isinstance(seats, UnprocessableError)
+    closed_post = make_error(409, "SessionClosed", "closed")
+    assert isinstance(closed_post, SessionClosed) and isinstance(closed_post, ConflictError)
+    assert not isinstance(closed_post, UnprocessableError)
+    assert type(make_error(409, "SessionClosed", "again")) is type(closed_post)  # classes are cached
+    assert isinstance(make_error(503, "Busy", "x"), ServiceUnavailableError)
+    assert isinstance(make_error(502, "Bad", "x"), ServerError)
+    limited = make_error(429, "TooMany", "x", headers={"retry-after": "2.5"})
+    assert isinstance(limited, RateLimitError) and limited.retry_after == 2.5
+
+
+async def test_429_retry_after_is_honoured():
+    script = Scripted(error(429, "RateLimited", {"Retry-After": "1.5"}))
+    client, slept = make_client(script)
+    await (await signed(client)).scoreboard("S")
+    assert slept == [1.5] and len(script.requests) == 2
+
+
+async def test_retry_after_beyond_budget_gives_up_at_once():
+    script = Scripted(error(429, "RateLimited", {"Retry-After": "60"}))
+    client, slept = make_client(script, RetryPolicy(max_elapsed=5))
+    with pytest.raises(RateLimitError) as info:
+        await (await signed(client)).scoreboard("S")
+    assert info.value.retry_after == 60 and slept == [] and len(script.requests) == 1
+
+
+async def test_5xx_on_a_get_is_retried_with_growing_jittered_backoff_and_bounded():
+    random.seed(7)
+    script = Scripted(*[error(503, "Overloaded")] * 10)
+    client, slept = make_client(script, RetryPolicy(max_attempts=4, base_delay=0.2, max_delay=3))
+    with pytest.raises(ServiceUnavailableError):
+        await (await signed(client)).scoreboard("S")
+    assert len(script.requests) == 4 and len(slept) == 3
+    for attempt, wait in enumerate(slept, start=1):
+        ceiling = 0.2 * 2 ** (attempt - 1)
+        assert ceiling / 2 <= wait <= ceiling
+
+
+async def test_unsafe_calls_are_not_retried_after_a_5xx():
+    script = Scripted(error(503, "Overloaded"))
+    client, slept = make_client(script)
+    with pytest.raises(ServiceUnavailableError):
+        await (await signed(client)).open_session("MULTIPLE_TRIALS")
+    assert len(script.requests) == 1 and slept == []
+
+
+async def test_status_post_retried_only_when_surely_not_processed():
+    # 502 may have been processed: not retried. A refused connection: nothing was sent, retried.
+    script = Scripted(error(502, "BadGateway"))
+    client, _ = make_client(script)
+    with pytest.raises(ServerError):
+        await (await signed(client)).update_status("S", STATUS)
+    assert len(script.requests) == 1
+    script = Scripted(httpx.ConnectError("refused"), error(503, "Busy"))
+    client, slept = make_client(script)
+    receipt = await (await signed(client)).update_status("S", STATUS)
+    assert receipt.SequenceNumber == "1" and len(script.requests) == 3 and len(slept) == 2
+    script = Scripted(httpx.ReadTimeout("slow"))
+    client, _ = make_client(script)
+    with pytest.raises(APITimeoutError) as info:
+        await (await signed(client)).update_status("S", STATUS)
+    assert info.value.sent and isinstance(info.value.__cause__, httpx.ReadTimeout)
+    assert len(script.requests) == 1
+
+
+async def test_dropped_connection_and_malformed_bodies_are_typed():
+    script = Scripted(*[httpx.RemoteProtocolError("Server disconnected")] * 2)
+    client, _ = make_client(script, RetryPolicy(max_attempts=2))
+    with pytest.raises(APIConnectionError):
+        await (await signed(client)).scoreboard("S")
+    assert len(script.requests) == 2  # a GET is retried after a drop, within the bound
+    for bad in (
+        httpx.Response(200, text="<html>gateway</html>"),
+        httpx.Response(200, json={"Scoreboard": 3}),
+    ):
+        client, _ = make_client(Scripted(bad))
+        with pytest.raises(MalformedResponseError) as info:
+            await (await signed(client)).scoreboard("S")
+        assert info.value.status == 200
+    client, _ = make_client(Scripted(httpx.Response(200, json="{not json")))
+    with pytest.raises(MalformedResponseError):
+        await (await signed(client)).session()
+    client, _ = make_client(Scripted(httpx.Response(500, text="Internal Server Error")))
+    with pytest.raises(ServerError) as server:
+        await (await signed(client)).open_session("SINGLE_TRIAL")
+    assert server.value.status == 500 and server.value.message == "Internal Server Error"
+
+
+async def test_policy_never_retries_without_budget():
+    assert RetryPolicy().should_retry(make_error(503, "x", "y"), Safety.IDEMPOTENT)
+    assert not RetryPolicy().should_retry(make_error(503, "x", "y"), Safety.UNSAFE)
+    script = Scripted(error(503, "Busy"))
+    client, _ = make_client(script)
+    with pytest.raises(ServiceUnavailableError):
+        await (await signed(client)).update_status("S", STATUS, retry=NO_RETRY)
+    assert len(script.requests) == 1
+
+
+async def hang_forever(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await reader.read(1)
+    await asyncio.sleep(30)
+
+
+@pytest.mark.parametrize("lean", [False, True])
+async def test_a_server_that_never_answers_is_a_timeout_not_a_hang(lean):
+    from api_client import lean_http_client
+
+    server = await asyncio.start_server(hang_forever, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    timeout = httpx.Timeout(0.3, connect=1.0)
+    http = lean_http_client(timeout) if lean else httpx.AsyncClient(timeout=timeout)
+    client = SpaceInvadersClient(
+        f"http://127.0.0.1:{port}/v1",
+        http=http,
+        token_store=None,
+        timeout=timeout,
+        retry=RetryPolicy(max_attempts=2, base_delay=0.01),
+    )
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    with pytest.raises(APITimeoutError):
+        await client.config()
+    assert loop.time() - started < 1.5  # two bounded attempts
+    await http.aclose()
+    server.close()

@@ -1,0 +1,147 @@
+"""The client against the real local server in a subprocess (fixtures from tests/conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+
+import pytest
+
+from api_client import (
+    ClientPool,
+    ConflictError,
+    GameStatus,
+    NoSeatsAvailable,
+    NoSessionAvailable,
+    PermissionDeniedError,
+    ScoreboardPoller,
+    SessionClosed,
+    SessionWatcher,
+    SpaceInvadersClient,
+    StatusPublisher,
+    TokenStore,
+)
+
+_names = itertools.count()
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}{next(_names)}"
+
+
+@pytest.fixture(scope="module")
+def manager_account(local_server_module) -> tuple[str, str]:
+    local_server_module.create_manager("boss", "boss-password")
+    return "boss", "boss-password"
+
+
+@pytest.fixture
+async def manager(local_server_module, manager_account, tmp_path):
+    async with SpaceInvadersClient(local_server_module.base_url, token_store=TokenStore(tmp_path)) as client:
+        await client.sign_in(*manager_account)
+        for session in await client.sessions():  # each test starts with no open session
+            if session.ClosingTime is None:
+                await client.close_session()
+                break
+        yield client
+
+
+async def eventually(fetch, check, timeout: float = 5.0):
+    """The scoreboard is built from the stream after the post is stored, like the original's: poll for it."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = await fetch()
+        if check(value) or loop.time() > deadline:
+            return value
+        await asyncio.sleep(0.05)
+
+
+async def player(base_url: str, store: TokenStore | None = None) -> SpaceInvadersClient:
+    client = SpaceInvadersClient(base_url, token_store=store)
+    name = unique("p")
+    await client.sign_up(name, "password1", email=f"{name}@example.com")
+    await client.sign_in(name, "password1")
+    return client
+
+
+async def test_full_game_as_player_and_manager(local_server_module, manager):
+    base = local_server_module.base_url
+    assert (await manager.config()).uses_cognito is False and manager.groups >= {"Manager"}
+    alice = await player(base)
+    with pytest.raises(PermissionDeniedError):
+        await alice.open_session("MULTIPLE_TRIALS")
+    opened = await manager.open_session("MULTIPLE_TRIALS", total_seats=1, session_name="ROOM-A")
+    assert opened.SessionId.startswith("ROOM-A") and opened.TotalSeats == 1
+    with pytest.raises(ConflictError):
+        await manager.open_session("MULTIPLE_TRIALS")
+    session = await alice.session()
+    assert session is not None and session.SessionId == opened.SessionId and session.ServerTime is not None
+    assert await alice.allocate()
+    bob = await player(base)
+    with pytest.raises(NoSeatsAvailable):
+        await bob.allocate()
+    receipt = await alice.update_status(opened.SessionId, GameStatus(Score=120, Shots=14, Level=2, Lives=3))
+    assert receipt.SequenceNumber and receipt.ShardId
+    board = await eventually(lambda: alice.scoreboard(opened.SessionId), bool)
+    assert [(e.Nickname, e.Score) for e in board] == [(alice.username, 120)]
+    players = await manager.players(opened.SessionId)
+    assert players.OccupiedSeats == 1 and players.PlayingGamers == [alice.username]
+    records = [json.loads(line) for line in (await manager.export(opened.SessionId)).splitlines()]
+    assert records[-1]["Score"] == 120 and records[-1]["Nickname"] == alice.username
+    assert "Score" in (await manager.export(opened.SessionId, "csv")).splitlines()[0]
+    await manager.deallocate_player(alice.username)
+    assert await bob.allocate()
+    closed = await manager.close_session()
+    assert closed.ClosingTime is not None and (await manager.sessions())[0].SessionId == opened.SessionId
+    with pytest.raises(SessionClosed):
+        await alice.update_status(opened.SessionId, GameStatus(Score=999, Shots=1, Level=1, Lives=3))
+    with pytest.raises(SessionClosed):
+        await bob.allocate()
+    assert await bob.deallocate() is not None
+    for client in (alice, bob):
+        await client.aclose()
+
+
+async def test_no_session_and_resumed_tokens(local_server_module, manager, tmp_path):
+    # The manager fixture closed any open session: allocating must fail with a typed error.
+    store = TokenStore(tmp_path / "player")
+    first = await player(local_server_module.base_url, store)
+    await first.aclose()
+    again = SpaceInvadersClient(local_server_module.base_url, token_store=store)
+    assert await again.resume()
+    with pytest.raises((NoSessionAvailable, SessionClosed)):
+        await again.allocate()
+    await again.aclose()
+
+
+async def test_synchronized_start_and_pollers(local_server_module, manager):
+    pool = ClientPool(local_server_module.base_url)
+    gamer = pool.client()
+    name = unique("s")
+    await gamer.sign_up(name, "password1")
+    await gamer.sign_in(name, "password1")
+    opened = await manager.open_session("MULTIPLE_TRIALS", synchronized=True)
+    assert await gamer.allocate()
+    watcher = SessionWatcher(gamer, interval=0.2)
+    waiting = asyncio.create_task(watcher.wait_for_start())
+    await asyncio.sleep(0.3)
+    assert not waiting.done()
+    started = await manager.start_session(countdown_seconds=1.0)
+    session = await asyncio.wait_for(waiting, 5)
+    start_at = started.SynchronizeTime.timestamp()
+    assert session.SynchronizeTime == started.SynchronizeTime
+    assert abs(watcher.server_now() - start_at) < 0.1  # same machine: the offset is ~0
+    game = {"Score": 0, "Shots": 0, "Level": 1, "Lives": 3}
+    async with StatusPublisher(
+        gamer, opened.SessionId, lambda: GameStatus(**game), interval=0.05
+    ) as publisher, ScoreboardPoller(gamer, opened.SessionId, interval=0.1) as poller:
+        for score in range(1, 6):
+            game["Score"] = score * 10
+            await asyncio.sleep(0.12)
+    assert publisher.stats.failed == 0 and publisher.stats.sent >= 2
+    board = await eventually(lambda: gamer.scoreboard(opened.SessionId), lambda b: b and b[0].Score == 50)
+    assert board[0].Score == 50
+    assert poller.polls >= 2 and poller.errors == 0
+    await pool.aclose()

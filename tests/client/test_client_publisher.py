@@ -1,0 +1,209 @@
+"""The status publisher, stepped by hand with a fake clock over a fake transport."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import httpx
+import pytest
+from client_support import make_jwt
+
+from api_client import GameStatus, SessionClosed, SpaceInvadersClient, StatusPublisher
+from api_client.models import AuthenticationResult
+
+
+class StaticSignIn:
+    async def sign_in(self, username: str, password: str) -> AuthenticationResult:
+        return AuthenticationResult(IdToken=make_jwt(username, ["Gamer"]))
+
+
+class FakeServer:
+    """/updatestatus that can be held, taken down, rate limiting or refusing."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict] = []
+        self.gate: asyncio.Event | None = None
+        self.down = False
+        self.answer: httpx.Response | None = None
+
+    async def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("connection refused")
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.answer is not None:
+            return self.answer
+        self.bodies.append(json.loads(request.content))
+        return httpx.Response(200, json={"SequenceNumber": str(len(self.bodies)), "ShardId": "s"})
+
+    @property
+    def scores(self) -> list[int]:
+        return [body["Score"] for body in self.bodies]
+
+
+class Game:
+    def __init__(self) -> None:
+        self.status = GameStatus(Score=0, Shots=0, Level=1, Lives=3)
+        self.broken = False
+
+    def __call__(self) -> GameStatus:
+        if self.broken:
+            raise RuntimeError("bug in the game")
+        return self.status
+
+    def score(self, value: int) -> None:
+        self.status = self.status.model_copy(update={"Score": value})
+
+
+@pytest.fixture
+def server() -> FakeServer:
+    return FakeServer()
+
+
+@pytest.fixture
+def now() -> list[float]:
+    return [1000.0]
+
+
+@pytest.fixture
+async def client(server):
+    c = SpaceInvadersClient(
+        "http://s.test/v1",
+        http=httpx.AsyncClient(transport=httpx.MockTransport(server)),
+        token_store=None,
+        sign_in_backend=StaticSignIn(),
+    )  # type: ignore[arg-type]
+    await c.sign_in("alice", "pw")
+    return c
+
+
+def make(client, game, now, **kwargs) -> StatusPublisher:
+    return StatusPublisher(client, "S1", game, clock=lambda: now[0], **kwargs)
+
+
+async def step(publisher: StatusPublisher, now: list[float], seconds: float = 0.3) -> None:
+    now[0] += seconds
+    publisher.tick()
+    await asyncio.sleep(0)
+    await publisher.idle()
+
+
+async def test_posts_on_change_and_keepalive_only(client, server, now):
+    game = Game()
+    publisher = make(client, game, now, keepalive=5.0)
+    await step(publisher, now, 0)
+    for _ in range(5):
+        await step(publisher, now)  # 1.5 s unchanged
+    assert server.scores == [0]
+    game.score(10)
+    await step(publisher, now)
+    assert server.scores == [0, 10]
+    for _ in range(16):  # 4.8 s after the last post: still quiet
+        await step(publisher, now)
+    assert len(server.bodies) == 2
+    await step(publisher, now)  # 5.1 s: keep-alive
+    assert server.scores == [0, 10, 10] and publisher.stats.sent == 3
+    body = server.bodies[-1]
+    assert body["SessionId"] == "S1" and body["Nickname"] == "alice" and body["Timestamp"].endswith("Z")
+
+
+async def test_one_post_in_flight_and_the_newest_wins(client, server, now):
+    game = Game()
+    publisher = make(client, game, now)
+    server.gate = asyncio.Event()
+    publisher.tick()
+    await asyncio.sleep(0.01)
+    for score in (1, 2, 3, 4):  # the first post is stuck: these queue, each replacing the last
+        game.score(score)
+        now[0] += 0.3
+        publisher.tick()
+        await asyncio.sleep(0.01)
+    assert server.bodies == [] and publisher.stats.coalesced == 3
+    server.gate.set()
+    await asyncio.sleep(0.01)
+    await publisher.idle()
+    assert server.scores == [0, 4]  # the newest went out as soon as the slow one came back
+    assert publisher.stats.sent == 2 and len(publisher.stats.latencies) == 2
+
+
+async def test_outage_keeps_newest_status_and_resumes(client, server, now):
+    game = Game()
+    publisher = make(client, game, now, max_backoff=1.0)
+    await step(publisher, now, 0)
+    server.down = True
+    for second in range(1, 11):  # ten seconds of refused connections while the score moves
+        game.score(second * 100)
+        for _ in range(3):
+            await step(publisher, now, 1 / 3)
+    assert publisher.stats.failed >= 5 and server.scores == [0]
+    server.down = False
+    for _ in range(5):
+        await step(publisher, now)
+    assert server.scores == [0, 1000]  # nothing stale sent after the outage, only the newest
+    assert publisher.running is False and publisher.last_rejection is None
+
+
+async def test_429_backs_off_for_retry_after(client, server, now):
+    game = Game()
+    publisher = make(client, game, now)
+    server.answer = httpx.Response(
+        429, headers={"Retry-After": "2"}, json={"errorMessage": "slow", "errorCode": "RateLimited"}
+    )
+    await step(publisher, now, 0)
+    server.answer = None
+    game.score(5)
+    for _ in range(6):  # 1.8 s: still inside Retry-After
+        await step(publisher, now)
+    assert server.bodies == [] and publisher.stats.failed == 1
+    await step(publisher, now)
+    assert server.scores == [5]
+
+
+async def test_refusal_goes_to_on_rejected_and_is_not_resent(client, server, now):
+    game = Game()
+    refused: list[Exception] = []
+    publisher = make(client, game, now, on_rejected=refused.append)
+    server.answer = httpx.Response(409, json={"errorMessage": "closed", "errorCode": "SessionClosed"})
+    await step(publisher, now, 0)
+    await step(publisher, now)
+    assert len(refused) == 1 and isinstance(refused[0], SessionClosed)
+    assert publisher.stats.rejected == 1 and publisher.stats.failed == 0
+
+
+async def test_a_failing_state_provider_or_callback_never_raises(client, server, now):
+    game = Game()
+
+    def bad_callback(error: Exception) -> None:
+        raise ValueError("callback bug")
+
+    publisher = make(client, game, now, on_rejected=bad_callback)
+    game.broken = True
+    await step(publisher, now, 0)
+    assert publisher.stats.provider_errors == 1 and server.bodies == []
+    game.broken = False
+    server.answer = httpx.Response(403, json={"errorMessage": "not you", "errorCode": "Forbidden"})
+    await step(publisher, now)
+    assert publisher.stats.rejected == 1
+
+
+async def test_stop_sends_the_final_state(client, server):
+    game = Game()
+    async with StatusPublisher(client, "S1", game, interval=0.02) as publisher:
+        await asyncio.sleep(0.1)
+        game.status = GameStatus(Score=77, Shots=9, Level=2, Lives=0)
+    assert server.bodies[-1]["Score"] == 77 and server.bodies[-1]["Lives"] == 0
+    assert publisher.stats.sent >= 2 and not publisher.running
+
+
+async def test_stop_is_bounded_when_the_server_hangs(client, server):
+    game = Game()
+    publisher = StatusPublisher(client, "S1", game, interval=0.02, stop_timeout=0.3)
+    server.gate = asyncio.Event()  # never set: every post hangs
+    publisher.start()
+    await asyncio.sleep(0.05)
+    started = time.monotonic()
+    await publisher.stop()
+    assert time.monotonic() - started < 0.6
+    assert publisher.stats.sent == 0 and publisher.stats.failed >= 1
