@@ -16,7 +16,7 @@ from spaceinvaders_backend.local.settings import Settings
 
 NOOP_PATH = "/v1/noop"
 NOOP_ANSWER = b'{"SequenceNumber":"00000000000000000000","ShardId":"shardId-000000000000"}'
-HEADERS = [(b"content-type", b"application/json")]
+HEADERS = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(NOOP_ANSWER))]
 
 
 def with_noop(app):

@@ -84,6 +84,7 @@ class SpaceInvadersApp:
             status, payload = err.status, msgspec.json.encode(err.body())
             if err.headers:
                 headers = headers + [(k.lower().encode(), v.encode()) for k, v in err.headers.items()]
+        headers = headers + [(b"content-length", b"%d" % len(payload))]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+from itertools import chain
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -109,9 +110,22 @@ class transaction:
 
 # --- status stream -------------------------------------------------------------------------------
 
+_CHUNKS = (256, 64, 16, 4, 1)
+_INSERT_STATUS = {
+    n: f"INSERT INTO status ({STATUS_COLUMNS}) VALUES " + ",".join(["(?,?,?,?,?,?,?,?,?,?)"] * n) for n in _CHUNKS
+}
+
+
 def append_status(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+    """Insert a batch with a few multi-row statements: each statement releases the GIL once, where
+    `executemany` would release and retake it for every row while the event loop wants it too."""
     with transaction(conn):
-        conn.executemany(f"INSERT INTO status ({STATUS_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+        start = 0
+        for size in _CHUNKS:
+            sql = _INSERT_STATUS[size]
+            while len(rows) - start >= size:
+                conn.execute(sql, list(chain.from_iterable(rows[start:start + size])))
+                start += size
 
 
 def last_seq(conn: sqlite3.Connection) -> int:
