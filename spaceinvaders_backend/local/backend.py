@@ -24,6 +24,9 @@ from .writer import Writer
 
 log = logging.getLogger("spaceinvaders.server")
 SHARD_ID = "shardId-000000000000"
+# A client's clock may run ahead of the server's, but a record stamped far in the future would outrank
+# every later record of that player and could slip past the session's close.
+MAX_CLOCK_AHEAD_SECONDS = 300.0
 
 
 class RateLimiter:
@@ -128,6 +131,8 @@ class LocalBackend:
             ts = parse_iso(update.Timestamp)
         except ValueError:
             raise ApiError(422, "ValidationError", "Timestamp must be an ISO-8601 instant.") from None
+        if ts > now + MAX_CLOCK_AHEAD_SECONDS:
+            raise ApiError(422, "ValidationError", "Timestamp is more than 5 minutes ahead of the server's clock.")
         rules.check_status(self.session, update.SessionId, self.seats.get(name), now)
         self.last_seen[name] = now
         self.posted.add(name)
