@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Self
 
 import httpx
 
@@ -29,7 +30,7 @@ class BenchServer:
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
 
-    def __enter__(self) -> BenchServer:
+    def __enter__(self) -> Self:
         database.prepare_data_dir(self.data_dir)
         self.proc = subprocess.Popen([sys.executable, str(HERE / "noop_server.py"), "--port", str(self.port),
                                       "--data-dir", str(self.data_dir)])

@@ -34,12 +34,12 @@ class LocalServer:
         return [sys.executable, "-m", "spaceinvaders_backend.local.cli", *args]
 
     def start(self, timeout: float = 20.0) -> LocalServer:
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            self._cli("serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
-                      "--idle-timeout", str(self.idle_timeout)),
-            stdout=log, stderr=subprocess.STDOUT,
-        )
+        with open(self.log_path, "ab") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                self._cli("serve", "--port", str(self.port), "--data-dir", str(self.data_dir),
+                          "--idle-timeout", str(self.idle_timeout)),
+                stdout=log, stderr=subprocess.STDOUT,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

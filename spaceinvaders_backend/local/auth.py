@@ -90,7 +90,7 @@ class SignInThrottle:
         self._failures: dict[str, tuple[int, float]] = {}
 
     def check(self, username: str, now: float) -> None:
-        count, until = self._failures.get(username, (0, 0.0))
+        until = self._failures.get(username, (0, 0.0))[1]
         if now < until:
             raise ApiError(429, "TooManyFailedSignIns", "Too many failed sign-ins; wait before trying again.",
                            headers={"Retry-After": str(math.ceil(until - now))})

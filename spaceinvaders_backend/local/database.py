@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from itertools import chain
 from collections.abc import Iterable, Iterator
+from itertools import chain
 from pathlib import Path
 
 from ..core.sessions import Session

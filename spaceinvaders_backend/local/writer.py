@@ -65,7 +65,7 @@ class Writer:
             self._rows, self._batch = [], None
             try:
                 await self.run(database.append_status, rows)
-            except Exception as exc:  # disk full, I/O error: the posts of this batch get a 503
+            except Exception as exc:  # noqa: BLE001 - disk full, I/O error: the posts of this batch get a 503
                 self.failed = exc
                 batch.set_exception(ApiError(503, "StorageUnavailable", f"The record was not stored: {exc}"))
             else:
