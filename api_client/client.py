@@ -73,7 +73,7 @@ def _empty_ok(response: ApiResponse) -> ApiResponse:
 class SpaceInvadersClient:
     """An async client of the Space Invaders API.
 
-    Pass `http` to share one `httpx.AsyncClient` between clients (see `HttpPool` for many players in one
+    Pass `http` to share one `httpx.AsyncClient` between clients (see `ClientPool` for many players in one
     process); the client then leaves it open on `aclose()`. Tokens are kept in `token_store` (the user's
     config directory by default; None keeps them in memory only).
     """

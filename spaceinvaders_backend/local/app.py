@@ -45,24 +45,34 @@ Handler = Callable[[Request], Awaitable[Response]]
 def create_app(settings: Settings) -> SpaceInvadersApp:
     backend = LocalBackend(settings)
     auth = LocalAuth(settings, backend.writer, ISSUER)
-    return SpaceInvadersApp(_routes_app(settings, backend, auth), backend, auth)
+    status = StatusEndpoint(backend, auth)
+    return SpaceInvadersApp(_routes_app(settings, backend, auth, status), backend, auth, status)
 
 
 class SpaceInvadersApp:
-    """The fast status path, then Starlette for the rest."""
+    """Status posts go straight to their endpoint; everything else through Starlette's routing."""
 
-    def __init__(self, app: Starlette, backend: LocalBackend, auth: LocalAuth) -> None:
+    def __init__(self, app: Starlette, backend: LocalBackend, auth: LocalAuth, status: StatusEndpoint) -> None:
         self.app = app
+        self.backend = backend
+        self.auth = auth
+        self.status = status
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and scope["path"] == STATUS_PATH and scope["method"] == "POST":
+            await self.status(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+class StatusEndpoint:
+    """`POST /updatestatus` as a bare ASGI app: no Request object, no routing, one answer."""
+
+    def __init__(self, backend: LocalBackend, auth: LocalAuth) -> None:
         self.backend = backend
         self.auth = auth
 
     async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] == "http" and scope["path"] == STATUS_PATH and scope["method"] == "POST":
-            await self._status(scope, receive, send)
-        else:
-            await self.app(scope, receive, send)
-
-    async def _status(self, scope, receive, send) -> None:
         authorization = length = ctype = None
         for key, value in scope["headers"]:
             if key == b"authorization":
@@ -94,7 +104,9 @@ def _require(ident: Identity, group: str) -> None:
         raise ApiError(403, "Forbidden", f"This path needs the {group} group.")
 
 
-def _routes_app(settings: Settings, backend: LocalBackend, auth: LocalAuth) -> Starlette:
+def _routes_app(
+    settings: Settings, backend: LocalBackend, auth: LocalAuth, status: StatusEndpoint
+) -> Starlette:
     def who(request: Request, group: str) -> Identity:
         ident = auth.identify(request.headers.get("authorization"))
         _require(ident, group)
@@ -172,7 +184,8 @@ def _routes_app(settings: Settings, backend: LocalBackend, auth: LocalAuth) -> S
 
     async def start_session(request: Request) -> Response:
         who(request, MANAGER)
-        b = await body(request, models.StartSession) if await _has_body(request) else models.StartSession()
+        raw = await request_body(request, OTHER_BODY_LIMIT)
+        b = models.decode(raw, models.StartSession) if raw.strip() else models.StartSession()
         return json_response((await backend.start_session(b.CountdownSeconds)).document())
 
     async def close_session(request: Request) -> Response:
@@ -215,6 +228,7 @@ def _routes_app(settings: Settings, backend: LocalBackend, auth: LocalAuth) -> S
         Route("/auth/signin", signin, methods=["POST"]), Route("/auth/refresh", refresh, methods=["POST"]),
         Route("/session", session), Route("/allocate", allocate, methods=["POST"]),
         Route("/deallocate", deallocate, methods=["POST"]), Route("/scoreboard", scoreboard),
+        Route("/updatestatus", status, methods=["POST"]),  # reached for other methods only: a 405
         Route("/manager/session", open_session, methods=["POST"]),
         Route("/manager/session/start", start_session, methods=["POST"]),
         Route("/manager/session/close", close_session, methods=["POST"]),
@@ -253,6 +267,3 @@ def _own(ident: Identity, username: str) -> None:
     if username != ident.username:
         raise ApiError(403, "Forbidden", "Username must be your own.")
 
-
-async def _has_body(request: Request) -> bool:
-    return request.headers.get("content-length", "0") not in ("0", "")

@@ -144,14 +144,16 @@ class LocalBackend:
                                          update.Lives, update.Timestamp, ts, now))
         return b'{"SequenceNumber":"%020d","ShardId":"%s"}' % (seq, SHARD_ID.encode())
 
-    def _finished(self, session_id: str, username: str, received_at: float) -> None:
-        """The processor saw a player's last life go: free the seat, unless they took a new one since."""
+    def _finished(self, session_id: str, username: str, received_at: float) -> bool:
+        """The processor saw a player's last life go: free the seat, unless they took a new one since.
+        Answers whether the player is now finished (for a past session, always)."""
         if self.session is None or session_id != self.session.session_id:
-            return
+            return True
         if self.seats.get(username) == PLAYING and self.seated_at.get(username, 0.0) > received_at:
-            return
+            return False
         self.seats[username] = FINISHED
         self.seated_at.pop(username, None)
+        return True
 
     # --- seats ---------------------------------------------------------------------------------------
 

@@ -45,7 +45,7 @@ class StreamProcessor:
         self,
         writer: Writer,
         session_by_id: Callable[[str], Session | None],
-        on_finished: Callable[[str, str, float], None],
+        on_finished: Callable[[str, str, float], bool],
     ) -> None:
         self.writer = writer
         self._session_by_id = session_by_id
@@ -107,17 +107,17 @@ class StreamProcessor:
             if ended:
                 finished.append((sid, nick, received_at))
         last = rows[-1][0]
+        # The seats decide first: a player who already took a new seat keeps it, in memory and on disk.
+        freed = [(sid, nick, FINISHED) for sid, nick, received_at in finished
+                 if self._on_finished(sid, nick, received_at)]
         await self.writer.run(
             database.save_progress, CHECKPOINT, last,
-            [(sid, nick, _dump(b)) for (sid, nick), b in changed.items()],
-            [(sid, nick, FINISHED) for sid, nick, _ in finished],
+            [(sid, nick, _dump(b)) for (sid, nick), b in changed.items()], freed,
         )
         self.checkpoint = last
         self.processed += len(rows)
         for sid in {sid for sid, _ in changed}:
             self._ranked.pop(sid, None)
-        for sid, nick, received_at in finished:
-            self._on_finished(sid, nick, received_at)
         return len(rows)
 
     def has_played(self, session_id: str, nickname: str) -> bool:

@@ -57,6 +57,14 @@ def test_open_session_invalid_is_422(manager, body):
     assert len(manager.get("/manager/sessions").json()["Sessions"]) == len(before)
 
 
+def test_start_session_reads_a_chunked_body(manager):
+    manager.open_session("MULTIPLE_TRIALS", synchronized=True)
+    chunks = iter([b'{"Countdown', b'Seconds": 2}'])  # no Content-Length: sent chunked
+    r = manager.post("/manager/session/start", content=chunks, headers={"content-type": "application/json"})
+    assert r.status_code == 200, r.text
+    assert abs(parse_iso(r.json()["SynchronizeTime"]) - (time.time() + 2)) < 1
+
+
 def test_start_session(manager):
     manager.open_session("MULTIPLE_TRIALS")
     r = manager.post("/manager/session/start", {"CountdownSeconds": 1})
