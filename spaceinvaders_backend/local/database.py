@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from itertools import chain
 from pathlib import Path
 
@@ -85,7 +85,8 @@ def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
     if readonly:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
     else:
-        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
+                               cached_statements=STATEMENT_CACHE)
         conn.execute("PRAGMA journal_mode=WAL")
         # FULL: a commit is on disk before a 2xx goes out; group commits keep the fsyncs few.
         conn.execute("PRAGMA synchronous=FULL")
@@ -110,22 +111,32 @@ class transaction:
 
 # --- status stream -------------------------------------------------------------------------------
 
-_CHUNKS = (256, 64, 16, 4, 1)
-_INSERT_STATUS = {
-    n: f"INSERT INTO status ({STATUS_COLUMNS}) VALUES " + ",".join(["(?,?,?,?,?,?,?,?,?,?)"] * n) for n in _CHUNKS
-}
+# Many rows per statement. Each statement is one step of SQLite, during which the writer thread lets go
+# of the GIL; taking it back means waiting for the busy event loop, so one step per row (`executemany`)
+# would make a batch wait hundreds of times. A status batch of up to ROWS_PER_STATEMENT rows is a single
+# statement, which SQLite runs as its own transaction (insert, commit, fsync) in one step. Every row count
+# up to that keeps its prepared statement in the connection's cache (about 8 MB for both tables).
+ROWS_PER_STATEMENT = 128
+STATEMENT_CACHE = 2 * ROWS_PER_STATEMENT + 64
+
+
+def _insert_many(conn: sqlite3.Connection, head: str, row: str, rows: list[tuple], tail: str = "") -> None:
+    """`head VALUES row,row,... tail` for every chunk of rows; call within a transaction for more than one."""
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        chunk = rows[start:start + ROWS_PER_STATEMENT]
+        conn.execute(f"{head} VALUES {','.join([row] * len(chunk))} {tail}", list(chain.from_iterable(chunk)))
+
+
+_STATUS_INSERT = f"INSERT INTO status ({STATUS_COLUMNS})"
+_STATUS_ROW = "(?,?,?,?,?,?,?,?,?,?)"
 
 
 def append_status(conn: sqlite3.Connection, rows: list[tuple]) -> None:
-    """Insert a batch with a few multi-row statements: each statement releases the GIL once, where
-    `executemany` would release and retake it for every row while the event loop wants it too."""
+    if len(rows) <= ROWS_PER_STATEMENT:
+        _insert_many(conn, _STATUS_INSERT, _STATUS_ROW, rows)
+        return
     with transaction(conn):
-        start = 0
-        for size in _CHUNKS:
-            sql = _INSERT_STATUS[size]
-            while len(rows) - start >= size:
-                conn.execute(sql, list(chain.from_iterable(rows[start:start + size])))
-                start += size
+        _insert_many(conn, _STATUS_INSERT, _STATUS_ROW, rows)
 
 
 def last_seq(conn: sqlite3.Connection) -> int:
@@ -155,21 +166,15 @@ def save_progress(
     conn: sqlite3.Connection,
     name: str,
     seq: int,
-    boards: Iterable[tuple[str, str, str]],
-    seat_states: Iterable[tuple[str, str, str]],
+    boards: list[tuple[str, str, str]],
+    seat_states: list[tuple[str, str, str]],
 ) -> None:
     """The processor's output and its checkpoint in one transaction: a crash never counts twice."""
     with transaction(conn):
-        conn.executemany(
-            "INSERT INTO scoreboard (session_id, nickname, board) VALUES (?,?,?) "
-            "ON CONFLICT (session_id, nickname) DO UPDATE SET board = excluded.board",
-            boards,
-        )
-        conn.executemany(
-            "INSERT INTO seats (session_id, username, state, played) VALUES (?,?,?,1) "
-            "ON CONFLICT (session_id, username) DO UPDATE SET state = excluded.state, played = 1",
-            seat_states,
-        )
+        _insert_many(conn, "INSERT INTO scoreboard (session_id, nickname, board)", "(?,?,?)", boards,
+                     "ON CONFLICT (session_id, nickname) DO UPDATE SET board = excluded.board")
+        _insert_many(conn, "INSERT INTO seats (session_id, username, state, played)", "(?,?,?,1)", seat_states,
+                     "ON CONFLICT (session_id, username) DO UPDATE SET state = excluded.state, played = 1")
         conn.execute(
             "INSERT INTO checkpoints (name, seq) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET seq = excluded.seq",
             (name, seq),
