@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
 
 import msgspec
 from starlette.applications import Starlette
@@ -38,9 +37,6 @@ log = logging.getLogger("spaceinvaders.server")
 ISSUER = "urn:spaceinvaders:local"
 STATUS_PATH = "/v1/updatestatus"
 _JSON_HEADERS = [(b"content-type", JSON.encode())]
-
-Handler = Callable[[Request], Awaitable[Response]]
-
 
 def create_app(settings: Settings) -> SpaceInvadersApp:
     backend = LocalBackend(settings)
@@ -130,7 +126,8 @@ def _routes_app(
         failed = backend.writer.failed
         if failed is not None:
             return json_response({"status": "unavailable", "reason": str(failed)}, 503)
-        return json_response({"status": "ok"})
+        return json_response({"status": "ok", "lastSequenceNumber": backend.last_sequence,
+                              "processedThrough": backend.stream.checkpoint, "groupCommits": backend.writer.commits})
 
     async def openapi_json(request: Request) -> Response:
         return json_response(openapi.SPEC)

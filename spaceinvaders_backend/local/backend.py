@@ -46,7 +46,7 @@ class RateLimiter:
         bucket[1] = now
         if tokens < 1.0:
             bucket[0] = tokens
-            raise ApiError(429, "TooManyRequests", "Status posts are limited to one every 100 ms.",
+            raise ApiError(429, "TooManyRequests", f"Status posts are limited to {self.rate:g} a second.",
                            headers={"Retry-After": "1"})
         bucket[0] = tokens - 1.0
 
@@ -119,6 +119,10 @@ class LocalBackend:
                 self.posted.add(username)
 
     # --- status intake (the hot path) --------------------------------------------------------------
+
+    @property
+    def last_sequence(self) -> int:
+        return self._seq
 
     async def post_status(self, ident: Identity, body: bytes) -> bytes:
         update: StatusUpdate = decode(body, StatusUpdate)

@@ -31,14 +31,11 @@ class Writer:
         self._task: asyncio.Task | None = None
         self.failed: BaseException | None = None
         self.on_committed = on_committed
-        self.batches = 0
+        self.commits = 0  # group commits of status records, for /health
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(conn, *args)` on the writer thread, after the work already queued."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, self._conn, *args)
-
-    def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
-        return self._executor.submit(fn, self._conn, *args).result()
 
     def start(self) -> None:
         self._wake = asyncio.Event()
@@ -60,7 +57,6 @@ class Writer:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            self.batches += 1
             rows, batch = self._rows, self._batch
             self._rows, self._batch = [], None
             try:
@@ -70,6 +66,7 @@ class Writer:
                 batch.set_exception(ApiError(503, "StorageUnavailable", f"The record was not stored: {exc}"))
             else:
                 self.failed = None
+                self.commits += 1
                 batch.set_result(None)
                 if self.on_committed is not None:
                     self.on_committed(rows)
