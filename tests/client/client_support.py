@@ -11,6 +11,9 @@ from typing import Any
 import httpx
 from botocore.exceptions import ClientError
 
+from api_client import SpaceInvadersClient
+from api_client.models import AuthenticationResult
+
 
 def make_jwt(username: str, groups: list[str], expires_in: float = 3600, **extra: Any) -> str:
     def part(data: dict[str, Any]) -> str:
@@ -236,3 +239,22 @@ class FakeCognitoUser:
 
 
 Handler = Callable[[httpx.Request], httpx.Response]
+
+
+class StaticSignIn:
+    """A sign-in backend that hands out a gamer's token at once."""
+
+    async def sign_in(self, username: str, password: str) -> AuthenticationResult:
+        return AuthenticationResult(IdToken=make_jwt(username, ["Gamer"]))
+
+
+async def signed_in_client(handler: Callable[[httpx.Request], Any]) -> SpaceInvadersClient:
+    """A client, signed in as alice, whose requests all go to `handler` (an httpx.MockTransport)."""
+    client = SpaceInvadersClient(
+        "http://s.test/v1",
+        http=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+        token_store=None,
+        sign_in_backend=StaticSignIn(),
+    )  # type: ignore[arg-type]
+    await client.sign_in("alice", "pw")
+    return client

@@ -8,15 +8,9 @@ import time
 
 import httpx
 import pytest
-from client_support import make_jwt
+from client_support import signed_in_client
 
-from api_client import GameStatus, SessionClosed, SpaceInvadersClient, StatusPublisher
-from api_client.models import AuthenticationResult
-
-
-class StaticSignIn:
-    async def sign_in(self, username: str, password: str) -> AuthenticationResult:
-        return AuthenticationResult(IdToken=make_jwt(username, ["Gamer"]))
+from api_client import GameStatus, SessionClosed, StatusPublisher
 
 
 class FakeServer:
@@ -69,14 +63,7 @@ def now() -> list[float]:
 
 @pytest.fixture
 async def client(server):
-    c = SpaceInvadersClient(
-        "http://s.test/v1",
-        http=httpx.AsyncClient(transport=httpx.MockTransport(server)),
-        token_store=None,
-        sign_in_backend=StaticSignIn(),
-    )  # type: ignore[arg-type]
-    await c.sign_in("alice", "pw")
-    return c
+    return await signed_in_client(server)
 
 
 def make(client, game, now, **kwargs) -> StatusPublisher:

@@ -9,15 +9,10 @@ from email.utils import formatdate
 
 import httpx
 import pytest
-from client_support import make_jwt
+from client_support import signed_in_client
 
-from api_client import ClockOffset, ScoreboardPoller, SessionWatcher, SpaceInvadersClient
-from api_client.models import AuthenticationResult, format_instant
-
-
-class StaticSignIn:
-    async def sign_in(self, username: str, password: str) -> AuthenticationResult:
-        return AuthenticationResult(IdToken=make_jwt(username, ["Gamer"]))
+from api_client import ClockOffset, ScoreboardPoller, SessionWatcher
+from api_client.models import format_instant
 
 
 class SkewedServer:
@@ -46,17 +41,6 @@ class SkewedServer:
         return httpx.Response(200, json=doc, headers={"Date": formatdate(now, usegmt=True)})
 
 
-async def make_client(handler) -> SpaceInvadersClient:
-    client = SpaceInvadersClient(
-        "http://s.test/v1",
-        http=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
-        token_store=None,
-        sign_in_backend=StaticSignIn(),
-    )  # type: ignore[arg-type]
-    await client.sign_in("alice", "pw")
-    return client
-
-
 def test_offset_bounds_intersect_and_reset_on_a_clock_step():
     clock = ClockOffset()
     clock.add(server_time=110.0, resolution=1.0, sent_at=100.0, received_at=100.2)
@@ -71,7 +55,7 @@ def test_offset_bounds_intersect_and_reset_on_a_clock_step():
 @pytest.mark.parametrize("server_time", [True, False], ids=["ServerTime", "Date-header"])
 async def test_synchronized_start_within_100_ms_of_the_server_clock(server_time):
     server = SkewedServer(skew=37.25, start_in=1.2, server_time=server_time)
-    client = await make_client(server)
+    client = await signed_in_client(server)
     watcher = SessionWatcher(client, interval=0.1)
     session = await watcher.wait_for_start()
     started = time.time() + server.skew  # the server's clock at the moment we start
@@ -93,7 +77,7 @@ async def test_unsynchronized_session_starts_at_once_and_changes_are_reported():
         }
         return httpx.Response(200, json=doc)
 
-    watcher = SessionWatcher(await make_client(handler), on_change=changes.append)
+    watcher = SessionWatcher(await signed_in_client(handler), on_change=changes.append)
     assert (await watcher.wait_for_start()).GameType == "SINGLE_TRIAL"
     await watcher.poll_once()
     assert len(changes) == 1  # a new ServerTime alone is not a change
@@ -112,7 +96,7 @@ async def test_pollers_survive_failures_and_keep_the_last_good_board():
             raise httpx.ConnectError("refused")
         return answers.pop(0) if answers else httpx.Response(200, text="not json")
 
-    client = await make_client(handler)
+    client = await signed_in_client(handler)
     client.core.retry = type(client.core.retry)(max_attempts=1)
     updates = []
     poller = ScoreboardPoller(client, "S", interval=0.01, on_update=updates.append)
