@@ -37,7 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     app = with_noop(create_app(Settings(data_dir=args.data_dir)))
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False,
-                loop="uvloop", http="httptools", lifespan="on", proxy_headers=False)
+                loop="auto", http="auto", lifespan="on", proxy_headers=False)
 
 
 if __name__ == "__main__":

@@ -57,8 +57,9 @@ def _serve(args) -> int:
     settings = Settings(data_dir=args.data_dir, idle_timeout_seconds=args.idle_timeout)
     print(f"Space Invaders local server on http://{args.host}:{args.port}/v1 (data in {settings.data_dir})",
           flush=True)
+    # "auto" picks uvloop and httptools where uvicorn[standard] installed them (not on Windows).
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info",
-                access_log=args.access_log, loop="uvloop", http="httptools", lifespan="on", proxy_headers=False)
+                access_log=args.access_log, loop="auto", http="auto", lifespan="on", proxy_headers=False)
     return 0
 
 
