@@ -32,6 +32,7 @@ MANAGER = "Manager"
 CLIENT_ID = "spaceinvaders-local"
 KEY_FILE = "jwt-signing-key.pem"
 TOKEN_CACHE_LIMIT = 200_000
+THROTTLE_LIMIT = 100_000
 
 # argon2id at OWASP's 19 MiB: ~20-30 ms a hash here, memory-hard, and not hundreds of ms per sign-in.
 HASHER = PasswordHasher(time_cost=3, memory_cost=19456, parallelism=1)
@@ -96,6 +97,8 @@ class SignInThrottle:
                            headers={"Retry-After": str(math.ceil(until - now))})
 
     def failed(self, username: str, now: float) -> None:
+        if len(self._failures) >= THROTTLE_LIMIT and username not in self._failures:
+            self._failures.pop(next(iter(self._failures)))  # a flood of made-up names cannot grow it forever
         count = self._failures.get(username, (0, 0.0))[0] + 1
         # After `free_failures` failures, every further try waits: 1 s, then 2, 4 ... up to 300 s.
         wait = 0.0 if count < self.free_failures else min(2.0 ** (count - self.free_failures), 300.0)

@@ -77,6 +77,14 @@ class TestSignInThrottle:
         assert _wait(th, "bob", T) is None  # the count started over: one failure is free again
         th.succeeded("nobody")  # harmless
 
+    def test_made_up_names_cannot_grow_it_forever(self, monkeypatch):
+        monkeypatch.setattr("spaceinvaders_backend.local.auth.THROTTLE_LIMIT", 3)
+        th = SignInThrottle(free_failures=1)  # the first failure already makes the next try wait 1 s
+        for name in ("a", "b", "c", "d", "e"):
+            th.failed(name, T)
+        assert _wait(th, "a", T) is None and _wait(th, "b", T) is None  # the oldest made room
+        assert all(_wait(th, name, T) == 1 for name in ("c", "d", "e"))
+
 
 class TestPasswords:
     def test_hash_and_verify(self):
