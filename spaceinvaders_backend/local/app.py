@@ -202,7 +202,7 @@ def _routes_app(
 
     async def players(request: Request) -> Response:
         who(request, MANAGER)
-        return json_response(backend.players(session_id(request)))
+        return json_response(await backend.players(session_id(request)))
 
     async def manager_deallocate(request: Request) -> Response:
         who(request, MANAGER)

@@ -207,13 +207,16 @@ class LocalBackend:
         with database.transaction(conn):
             database.save_seat(conn, session_id, username, state, played)
 
-    def players(self, session_id: str) -> dict[str, object]:
+    async def players(self, session_id: str) -> dict[str, object]:
+        """Seats of a session: live for the current one, as they were left for a past one."""
         session = self.get_session(session_id)
-        if session is not self.session:
-            raise ApiError(409, "SessionNotCurrent", "Seats are kept for the current session only.")
-        playing = sorted(u for u, s in self.seats.items() if s == PLAYING)
+        if session is self.session:
+            seats = self.seats
+        else:
+            seats = {u: s for u, s, _ in await self.writer.run(database.load_seats, session_id) if s}
+        playing = sorted(u for u, s in seats.items() if s == PLAYING)
         return {"SessionId": session.session_id, "TotalSeats": session.total_seats, "OccupiedSeats": len(playing),
-                "PlayingGamers": playing, "FinishedGamers": sorted(u for u, s in self.seats.items() if s == FINISHED)}
+                "PlayingGamers": playing, "FinishedGamers": sorted(u for u, s in seats.items() if s == FINISHED)}
 
     # --- sessions ----------------------------------------------------------------------------------
 

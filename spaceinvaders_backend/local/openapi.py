@@ -82,11 +82,11 @@ SPEC: dict[str, Any] = {
             "type": "object", "properties": {"Sessions": {"type": "array", "items": _SESSION}}}, auth="Manager")},
         "/manager/scoreboard": {"get": _op("The full scoreboard", _SCOREBOARD, auth="Manager",
                                            query=("sessionId",), errors=(400, 404))},
-        "/manager/players": {"get": _op("Seats of the current session", {
+        "/manager/players": {"get": _op("Seats of a session (live for the current one)", {
             "type": "object", "properties": {"TotalSeats": _INT, "OccupiedSeats": _INT,
                                              "PlayingGamers": {"type": "array", "items": _STR},
                                              "FinishedGamers": {"type": "array", "items": _STR}}},
-            auth="Manager", query=("sessionId",), errors=(400, 404, 409))},
+            auth="Manager", query=("sessionId",), errors=(400, 404))},
         "/manager/deallocate": {"post": _op("Free a player's seat", _MESSAGE, body="UsernameBody", auth="Manager")},
         "/manager/export": {"get": {
             **_op("Every stored status record of a session, in arrival order", None, auth="Manager",

@@ -164,7 +164,7 @@ async def test_idle_players_lose_their_seat(tmp_path, clock):
         await _post(b, "busy", s.session_id, 6, clock.time())
         clock.offset = 31
         await b.housekeeping()
-        players = b.players(s.session_id)
+        players = await b.players(s.session_id)
         assert players["PlayingGamers"] == ["busy"]
         assert players["FinishedGamers"] == ["played"]  # single trial: having played uses the one go
         assert await b.allocate("quiet")  # never played: may sit down again
@@ -217,7 +217,7 @@ async def test_records_are_numbered_on_after_a_restart(tmp_path, clock):
     b = LocalBackend(settings)
     await b.start()
     try:
-        assert b.players(s.session_id)["PlayingGamers"] == ["ann"]  # seats survive
+        assert (await b.players(s.session_id))["PlayingGamers"] == ["ann"]  # seats survive
         clock.offset = 1
         second = json.loads(await b.post_status(_who("ann"), _status(s.session_id, "ann", 2, clock.time())))
         assert int(second["SequenceNumber"]) == int(first["SequenceNumber"]) + 1

@@ -135,10 +135,12 @@ def test_players_and_manager_deallocate(api, manager):
     b.seat()
     assert_error(manager.post("/manager/deallocate", {"Username": "bad name"}), 422)
     assert_error(manager.post("/manager/deallocate", {}), 422)
-    # Seats are kept for the current session only; unknown ones are 404, a missing id 400.
+    # A past session's seats stay as they were left; unknown sessions are 404, a missing id 400.
     old = sid
     manager.open_session()
-    assert_error(manager.get("/manager/players", params={"sessionId": old}), 409, "SessionNotCurrent")
+    past = manager.players(old)
+    assert (past["PlayingGamers"], past["FinishedGamers"]) == (sorted([b.name, c.name]), [a.name])
+    assert manager.players(manager.get("/session").json()["SessionId"])["OccupiedSeats"] == 0
     assert_error(manager.get("/manager/players", params={"sessionId": "NOPE"}), 404, "SessionNotFound")
     assert_error(manager.get("/manager/players"), 400, "MissingParameter")
 
