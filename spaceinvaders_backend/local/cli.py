@@ -24,6 +24,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--idle-timeout", type=float, default=60.0,
                        help="seconds without a status before a player loses the seat")
+    serve.add_argument("--stream-interval", type=float, default=0.25,
+                       help="seconds between scoreboard updates by the stream processor")
     serve.add_argument("--access-log", action="store_true", help="log every request")
     _data_dir(serve)
 
@@ -54,7 +56,11 @@ def _serve(args) -> int:
 
     from .app import create_app
 
-    settings = Settings(data_dir=args.data_dir, idle_timeout_seconds=args.idle_timeout)
+    if not (0.01 <= args.stream_interval <= 10):
+        print("error: --stream-interval is 0.01 to 10 seconds", file=sys.stderr)
+        return 2
+    settings = Settings(data_dir=args.data_dir, idle_timeout_seconds=args.idle_timeout,
+                        stream_interval_seconds=args.stream_interval)
     print(f"Space Invaders local server on http://{args.host}:{args.port}/v1 (data in {settings.data_dir})",
           flush=True)
     # "auto" picks uvloop and httptools where uvicorn[standard] installed them (not on Windows).
