@@ -224,8 +224,12 @@ class SpaceInvadersClient:
         return _parse(StatusReceipt, response)
 
     async def scoreboard(self, session_id: str) -> list[ScoreEntry]:
+        return (await self.scoreboard_answer(session_id)).entries
+
+    async def scoreboard_answer(self, session_id: str) -> Scoreboard:
+        """The top 10 with, where the backend tells it, the caller's own rank (`.Caller`)."""
         response = await self._call("GET", "/scoreboard", Safety.IDEMPOTENT, params={"sessionId": session_id})
-        return _parse(Scoreboard, response).entries
+        return _parse(Scoreboard, response)
 
     # --- manager paths -----------------------------------------------------------------------------
     async def open_session(
@@ -261,10 +265,14 @@ class SpaceInvadersClient:
         return _parse(Sessions, await self._call("GET", "/manager/sessions", Safety.IDEMPOTENT)).Sessions
 
     async def full_scoreboard(self, session_id: str) -> list[ScoreEntry]:
+        return (await self.full_scoreboard_answer(session_id)).entries
+
+    async def full_scoreboard_answer(self, session_id: str) -> Scoreboard:
+        """Every player in rank order with, where the backend tells them, processing figures (`.Stats`)."""
         params = {"sessionId": session_id}
         return _parse(
             Scoreboard, await self._call("GET", "/manager/scoreboard", Safety.IDEMPOTENT, params=params)
-        ).entries
+        )
 
     async def players(self, session_id: str) -> Players:
         params = {"sessionId": session_id}

@@ -84,8 +84,23 @@ class ScoreEntry(ApiModel):
     Lives: int = 0
 
 
+class RankedEntry(ScoreEntry):
+    """The caller's own line with its 1-based rank (a local-server addition to `/scoreboard`)."""
+
+    Rank: int
+
+
+class BoardStats(ApiModel):
+    """Processing figures of a session's board (a local-server addition to `/manager/scoreboard`)."""
+
+    Records: int = 0  # records of the session processed since the server started
+    Delay: float | None = None  # seconds the oldest record of the last processing round waited
+
+
 class Scoreboard(ApiModel):
     Scoreboard: list[ScoreEntry] = Field(default_factory=list)
+    Caller: RankedEntry | None = None  # absent from backends that do not rank the caller
+    Stats: BoardStats | None = None
 
     @property
     def entries(self) -> list[ScoreEntry]:

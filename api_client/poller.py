@@ -9,7 +9,7 @@ from typing import Self
 
 from .client import SpaceInvadersClient
 from .errors import SpaceInvadersError
-from .models import ScoreEntry
+from .models import RankedEntry, Scoreboard, ScoreEntry
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,7 @@ class ScoreboardPoller:
         self.full = full  # the manager's whole board instead of the players' top 10
         self.on_update = on_update
         self.latest: list[ScoreEntry] = []
+        self.answer: Scoreboard | None = None  # the whole newest answer (Caller, Stats where served)
         self.polls = 0
         self.errors = 0
         self.last_error: SpaceInvadersError | None = None
@@ -37,16 +38,18 @@ class ScoreboardPoller:
 
     async def poll_once(self) -> list[ScoreEntry]:
         """Fetch once; a failure is counted and the last good board stays."""
-        fetch = self.client.full_scoreboard if self.full else self.client.scoreboard
+        fetch = self.client.full_scoreboard_answer if self.full else self.client.scoreboard_answer
         try:
-            board = await fetch(self.session_id)
+            answer = await fetch(self.session_id)
         except SpaceInvadersError as error:
             self.errors += 1
             self.last_error = error
             log.debug("scoreboard poll failed: %s", error)
             return self.latest
         self.polls += 1
-        changed = board != self.latest
+        board = answer.entries
+        changed = board != self.latest or answer.Caller != (self.answer and self.answer.Caller)
+        self.answer = answer
         self.latest = board
         if changed and self.on_update is not None:
             try:
@@ -54,6 +57,11 @@ class ScoreboardPoller:
             except Exception:
                 log.exception("on_update callback failed")
         return board
+
+    @property
+    def caller(self) -> RankedEntry | None:
+        """The player's own rank from the newest answer; None when not on the board or not served."""
+        return self.answer.Caller if self.answer is not None else None
 
     async def _run(self) -> None:
         while True:

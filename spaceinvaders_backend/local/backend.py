@@ -278,6 +278,12 @@ class LocalBackend:
         self.get_session(session_id)
         return self.stream.scoreboard(session_id, top)
 
+    def rank(self, session_id: str, nickname: str) -> tuple[int, Entry] | None:
+        return self.stream.rank(session_id, nickname)
+
+    def board_stats(self, session_id: str) -> dict[str, object]:
+        return self.stream.stats(session_id)
+
     async def load_scoreboard(self, session_id: str) -> None:
         self.get_session(session_id)
         await self.stream.ensure_loaded(session_id)

@@ -31,7 +31,12 @@ _ERROR = {"type": "object", "properties": {"errorMessage": _STR, "errorCode": _S
           "required": ["errorMessage", "errorCode"]}
 _TOKENS = {"type": "object", "properties": {k: _STR for k in ("IdToken", "AccessToken", "RefreshToken", "TokenType")}
            | {"ExpiresIn": _INT}}
-_SCOREBOARD = {"type": "object", "properties": {"Scoreboard": {"type": "array", "items": _ENTRY}}}
+_SCOREBOARD = {"type": "object", "properties": {
+    "Scoreboard": {"type": "array", "items": _ENTRY},
+    # Additions: the caller's own rank (/scoreboard), and processing figures (/manager/scoreboard).
+    "Caller": {**_ENTRY, "properties": {**_ENTRY["properties"], "Rank": _INT}},
+    "Stats": {"type": "object", "properties": {"Records": _INT, "Delay": {"type": "number", "nullable": True}}},
+}}
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:

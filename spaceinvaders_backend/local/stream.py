@@ -6,6 +6,7 @@ transaction, so a crash never counts a record twice nor skips one.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 import msgspec
@@ -54,6 +55,9 @@ class StreamProcessor:
         self.processed = 0
         self._boards: dict[str, dict[str, PlayerBoard]] = {}
         self._ranked: dict[str, list[Entry]] = {}
+        self._rank_of: dict[str, dict[str, int]] = {}  # session -> nickname -> 1-based rank
+        self._records: dict[str, int] = {}  # session -> records processed since the server started
+        self._delay: dict[str, float] = {}  # session -> seconds its oldest record of the last round waited
         self._tail: list[tuple] = []
 
     async def load(self, session_ids: list[str]) -> None:
@@ -85,6 +89,7 @@ class StreamProcessor:
             return 0
         changed: dict[tuple[str, str], PlayerBoard] = {}
         finished: list[tuple[str, str, float]] = []
+        counted: dict[str, list] = {}  # session -> [earliest receive time, records] of this round
         sessions: dict[str, tuple[Session | None, float | None, dict[str, PlayerBoard]]] = {}
         for seq, sid, nick, score, shots, level, lives, _text, ts, received_at in rows:
             known = sessions.get(sid)
@@ -98,6 +103,11 @@ class StreamProcessor:
             session, closes_at, boards = known
             if session is None or not counts(ts, received_at, closes_at):
                 continue
+            round_stats = counted.get(sid)
+            if round_stats is None:
+                counted[sid] = [received_at, 1]  # rows come in arrival order: the first is the oldest
+            else:
+                round_stats[1] += 1
             board = boards.get(nick)
             if board is None:
                 board = boards[nick] = PlayerBoard()
@@ -116,12 +126,30 @@ class StreamProcessor:
         )
         self.checkpoint = last
         self.processed += len(rows)
+        done = time.time()
+        for sid, (received_at, count) in counted.items():
+            self._delay[sid] = max(0.0, done - received_at)
+            self._records[sid] = self._records.get(sid, 0) + count
         for sid in {sid for sid, _ in changed}:
             self._ranked.pop(sid, None)
+            self._rank_of.pop(sid, None)
         return len(rows)
 
     def has_played(self, session_id: str, nickname: str) -> bool:
         return nickname in self._boards.get(session_id, {})
+
+    def rank(self, session_id: str, nickname: str) -> tuple[int, Entry] | None:
+        """A player's 1-based rank on the session's board and their entry; None when not on it."""
+        ranks = self._rank_of.get(session_id)
+        if ranks is None:
+            ranks = self._rank_of[session_id] = {e.nickname: i for i, e in enumerate(self.scoreboard(session_id))}
+        index = ranks.get(nickname)
+        return None if index is None else (index + 1, self.scoreboard(session_id)[index])
+
+    def stats(self, session_id: str) -> dict[str, object]:
+        """Records of the session processed since the server started, and how long the oldest record of
+        the last round waited for the board (seconds; None before any)."""
+        return {"Records": self._records.get(session_id, 0), "Delay": self._delay.get(session_id)}
 
     def scoreboard(self, session_id: str, top: int | None = None) -> list[Entry]:
         """The ranked board of a session held in memory (the current one and those seen since start)."""

@@ -154,6 +154,13 @@ def test_scoreboard_top10_in_rank_order(api, manager):
     top = players["k"].scoreboard(sid)
     assert top == full[:10]
     assert_error(players["k"].get("/scoreboard"), 400, "MissingParameter")
+    # Each caller also learns their own rank, in the top 10 or out of it.
+    for rank, suffix in ((1, "k"), (7, "b"), (11, "d"), (12, "l")):
+        answer = players[suffix].get("/scoreboard", params={"sessionId": sid}).json()
+        assert answer["Caller"] == {"Rank": rank, **full[rank - 1]}
+    assert "Caller" not in api.gamer().get("/scoreboard", params={"sessionId": sid}).json()  # not on the board
+    stats = manager.get("/manager/scoreboard", params={"sessionId": sid}).json()["Stats"]
+    assert stats["Records"] == len(plan) and 0 <= stats["Delay"] < 5
 
 
 def test_lives_zero_finishes_and_frees_the_seat(api, manager):

@@ -145,3 +145,21 @@ async def test_synchronized_start_and_pollers(local_server_module, manager):
     assert board[0].Score == 50
     assert poller.polls >= 2 and poller.errors == 0
     await pool.aclose()
+
+
+async def test_pollers_carry_the_callers_rank_and_the_boards_figures(local_server_module, manager):
+    base = local_server_module.base_url
+    opened = await manager.open_session("MULTIPLE_TRIALS")
+    players = [await player(base) for _ in range(12)]
+    for score, gamer in enumerate(players, start=1):
+        await gamer.allocate()
+        await gamer.update_status(opened.SessionId, GameStatus(Score=score * 10, Shots=1, Level=1, Lives=3))
+    last = players[0]  # the lowest score: 12th, off the top 10
+    top = ScoreboardPoller(last, opened.SessionId)
+    await eventually(top.poll_once, lambda b: len(b) == 10 and top.caller is not None)
+    assert top.caller is not None and top.caller.Rank == 12 and top.caller.Score == 10
+    assert [e.Score for e in top.latest] == [120 - 10 * i for i in range(10)]
+    wall = ScoreboardPoller(manager, opened.SessionId, full=True)
+    await wall.poll_once()
+    assert len(wall.latest) == 12 and wall.caller is None
+    assert wall.answer is not None and wall.answer.Stats is not None and wall.answer.Stats.Records == 12
