@@ -1,16 +1,15 @@
 """Helpers for the local server's tests: users signed up and in over HTTP, a manager, sessions, waiting."""
 from __future__ import annotations
 
-import importlib.util
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from spaceinvaders_backend.core.timeutil import to_iso
+from spaceinvaders_backend.local.process import ServerProcess as LocalServer  # noqa: F401 - for the tests
 
 ERROR_KEYS = {"errorMessage", "errorCode", "errorDetails"}
 PASSWORD = "correct-horse"
@@ -186,15 +185,3 @@ class Api:
 
     def close(self) -> None:
         self.http.close()
-
-
-def _root_conftest():
-    """tests/conftest.py loaded by path (its module name `conftest` is shared with this folder's)."""
-    path = Path(__file__).resolve().parents[1] / "conftest.py"
-    spec = importlib.util.spec_from_file_location("_spaceinvaders_root_conftest", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-LocalServer = _root_conftest().LocalServer

@@ -168,11 +168,18 @@ class TestOpenStartClose:
         # A time-constrained session past its deadline counts as closed too.
         tc = _session(rules.TIME_CONSTRAINED, timeout_minutes=1)
         assert rules.open_session("NEXT", rules.MULTIPLE_TRIALS, False, T0 + 61, current=tc)
-        # Same name within the same second: refused, the SessionId would repeat.
-        with pytest.raises(ApiError) as e:
-            closed = rules.close_session(_session(), T0)
-            rules.open_session("ROOM", rules.SINGLE_TRIAL, False, T0 + 0.5, current=closed)
-        assert e.value.status == 409
+
+    def test_same_name_in_the_same_second_gets_a_counter(self):
+        first = _session()
+        closed = rules.close_session(first, T0 + 0.1)
+        second = rules.open_session("ROOM", rules.SINGLE_TRIAL, False, T0 + 0.5, current=closed)
+        assert second.session_id == first.session_id + "-2"
+        third = rules.open_session("ROOM", rules.SINGLE_TRIAL, False, T0 + 0.9,
+                                   current=rules.close_session(second, T0 + 0.6), taken={first.session_id})
+        assert third.session_id == first.session_id + "-3"
+        # Another second, or another name, needs none.
+        assert rules.new_session_id("ROOM", T0 + 1, {first.session_id}) == "ROOM" + session_suffix(T0 + 1)
+        assert rules.new_session_id("HALL", T0, {first.session_id}) == "HALL" + session_suffix(T0)
 
     def test_start(self):
         s = _session(synchronized=True)

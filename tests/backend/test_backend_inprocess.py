@@ -16,17 +16,16 @@ import pytest
 from backend_support import assert_error
 
 from spaceinvaders_backend.core.errors import ApiError
+from spaceinvaders_backend.core.models import StatusUpdate
 from spaceinvaders_backend.core.timeutil import to_iso
-from spaceinvaders_backend.local import backend as backend_module
 from spaceinvaders_backend.local import database
 from spaceinvaders_backend.local.app import create_app
-from spaceinvaders_backend.local.auth import Identity
 from spaceinvaders_backend.local.backend import LocalBackend
 from spaceinvaders_backend.local.settings import Settings
 
 
 class Clock:
-    """Stands in for the `time` module in backend.py: wall time moved by `offset`."""
+    """The backend's clock: wall time moved by `offset`."""
 
     def __init__(self) -> None:
         self.offset = 0.0
@@ -34,18 +33,10 @@ class Clock:
     def time(self) -> float:
         return real_time.time() + self.offset
 
-    def monotonic(self) -> float:
-        return real_time.monotonic() + self.offset
-
-    def __getattr__(self, name):
-        return getattr(real_time, name)
-
 
 @pytest.fixture
-def clock(monkeypatch) -> Clock:
-    c = Clock()
-    monkeypatch.setattr(backend_module, "time", c)
-    return c
+def clock() -> Clock:
+    return Clock()
 
 
 def _settings(tmp_path, **kw) -> Settings:
@@ -53,8 +44,8 @@ def _settings(tmp_path, **kw) -> Settings:
                     housekeeping_interval_seconds=3600, **kw)
 
 
-def _who(name: str) -> Identity:
-    return Identity(name, frozenset({"Gamer"}), real_time.time() + 10**6)
+def _backend(settings: Settings, clock: Clock) -> LocalBackend:
+    return LocalBackend(settings, clock=clock.time)
 
 
 def _status(sid: str, name: str, score: int, ts: float, lives: int = 3) -> bytes:
@@ -62,12 +53,12 @@ def _status(sid: str, name: str, score: int, ts: float, lives: int = 3) -> bytes
                        "Lives": lives, "Timestamp": to_iso(ts)}).encode()
 
 
-async def _post(b: LocalBackend, name: str, sid: str, score: int, ts: float, lives: int = 3) -> None:
-    await b.post_status(_who(name), _status(sid, name, score, ts, lives))
+async def _post(b: LocalBackend, name: str, sid: str, score: int, ts: float, lives: int = 3) -> int:
+    return await b.post_status(name, StatusUpdate(sid, name, score, 0, 1, lives, to_iso(ts)))
 
 
-def _board(b: LocalBackend, sid: str) -> list[tuple[str, int]]:
-    return [(e.nickname, e.score) for e in b.scoreboard(sid, None)]
+async def _board(b: LocalBackend, sid: str) -> list[tuple[str, int]]:
+    return [(e.nickname, e.score) for e in await b.scoreboard(sid, None)]
 
 
 async def _refused(coro, status: int, code: str) -> None:
@@ -87,7 +78,7 @@ async def _crash(b: LocalBackend) -> None:
 
 
 async def test_time_constrained_session_closes_by_itself(tmp_path, clock):
-    b = LocalBackend(_settings(tmp_path))
+    b = _backend(_settings(tmp_path), clock)
     await b.start()
     try:
         s = await b.open_session("TC", "TIME_CONSTRAINED", False, 1, 10)
@@ -112,24 +103,23 @@ async def test_time_constrained_session_closes_by_itself(tmp_path, clock):
         assert b.session.document()["ClosingTime"] == to_iso(t0 + 60)
         while await b.stream.tick():
             pass
-        assert _board(b, sid) == [("bob", 200), ("alice", 100)]  # 999 was stamped after closing
+        assert await _board(b, sid) == [("bob", 200), ("alice", 100)]  # 999 was stamped after closing
         s2 = await b.open_session("NEXT", "MULTIPLE_TRIALS", False, None, 5)  # the room is free again
         assert b.session is not None and b.session.session_id == s2.session_id
     finally:
         await b.stop()
     # What the housekeeping decided survives a restart.
-    b = LocalBackend(_settings(tmp_path))
+    b = _backend(_settings(tmp_path), clock)
     await b.start()
     try:
         assert b.sessions[sid].closing_time == t0 + 60
-        await b.load_scoreboard(sid)
-        assert _board(b, sid) == [("bob", 200), ("alice", 100)]
+        assert await _board(b, sid) == [("bob", 200), ("alice", 100)]
     finally:
         await b.stop()
 
 
 async def test_synchronized_time_constrained_counts_from_the_start(tmp_path, clock):
-    b = LocalBackend(_settings(tmp_path))
+    b = _backend(_settings(tmp_path), clock)
     await b.start()
     try:
         s = await b.open_session("TCS", "TIME_CONSTRAINED", True, 1, 10)
@@ -153,7 +143,7 @@ async def test_synchronized_time_constrained_counts_from_the_start(tmp_path, clo
 
 
 async def test_idle_players_lose_their_seat(tmp_path, clock):
-    b = LocalBackend(_settings(tmp_path, idle_timeout_seconds=30))
+    b = _backend(_settings(tmp_path, idle_timeout_seconds=30), clock)
     await b.start()
     try:
         s = await b.open_session("IDLE", "SINGLE_TRIAL", False, None, 10)
@@ -165,8 +155,8 @@ async def test_idle_players_lose_their_seat(tmp_path, clock):
         clock.offset = 31
         await b.housekeeping()
         players = await b.players(s.session_id)
-        assert players["PlayingGamers"] == ["busy"]
-        assert players["FinishedGamers"] == ["played"]  # single trial: having played uses the one go
+        assert players.PlayingGamers == ["busy"]
+        assert players.FinishedGamers == ["played"]  # single trial: having played uses the one go
         assert await b.allocate("quiet")  # never played: may sit down again
         await _refused(b.allocate("played"), 422, "GamerCannotPlay")
     finally:
@@ -176,7 +166,7 @@ async def test_idle_players_lose_their_seat(tmp_path, clock):
 async def test_catch_up_after_a_crash_keeps_older_sessions_boards(tmp_path, clock):
     """Records of a closed session still unprocessed at a crash are applied to its stored boards."""
     settings = _settings(tmp_path)
-    b = LocalBackend(settings)
+    b = _backend(settings, clock)
     await b.start()
     a = await b.open_session("A", "MULTIPLE_TRIALS", False, None, 10)
     sid, now = a.session_id, clock.time() - 10  # stamps in the past: all before the closing
@@ -186,7 +176,7 @@ async def test_catch_up_after_a_crash_keeps_older_sessions_boards(tmp_path, cloc
     await _post(b, "bob", sid, 300, now)
     while await b.stream.tick():
         pass
-    assert _board(b, sid) == [("alice", 500), ("bob", 300)]
+    assert await _board(b, sid) == [("alice", 500), ("bob", 300)]
     await b.allocate("alice")
     await _post(b, "alice", sid, 100, now + 1)  # a new trial, not processed before the crash
     await b.close_session()
@@ -195,33 +185,32 @@ async def test_catch_up_after_a_crash_keeps_older_sessions_boards(tmp_path, cloc
     await _crash(b)
 
     for _ in range(2):  # and once more: the catch-up stored what it should
-        b = LocalBackend(settings)
+        b = _backend(settings, clock)
         await b.start()
         try:
             checkpoint = await b.writer.run(database.checkpoint, "scoreboard")
             assert checkpoint == await b.writer.run(database.last_seq)
-            await b.load_scoreboard(sid)
-            assert _board(b, sid) == [("alice", 500), ("bob", 300)]
+            assert await _board(b, sid) == [("alice", 500), ("bob", 300)]
         finally:
             await b.stop()
 
 
 async def test_records_are_numbered_on_after_a_restart(tmp_path, clock):
     settings = _settings(tmp_path)
-    b = LocalBackend(settings)
+    b = _backend(settings, clock)
     await b.start()
     s = await b.open_session("SEQ", "MULTIPLE_TRIALS", False, None, 10)
     await b.allocate("ann")
-    first = json.loads(await b.post_status(_who("ann"), _status(s.session_id, "ann", 1, clock.time())))
+    first = await _post(b, "ann", s.session_id, 1, clock.time())
     await _crash(b)
-    b = LocalBackend(settings)
+    b = _backend(settings, clock)
     await b.start()
     try:
-        assert (await b.players(s.session_id))["PlayingGamers"] == ["ann"]  # seats survive
+        assert (await b.players(s.session_id)).PlayingGamers == ["ann"]  # seats survive
         clock.offset = 1
-        second = json.loads(await b.post_status(_who("ann"), _status(s.session_id, "ann", 2, clock.time())))
-        assert int(second["SequenceNumber"]) == int(first["SequenceNumber"]) + 1
-        assert _board(b, s.session_id) == [("ann", 1)]  # caught up at start
+        second = await _post(b, "ann", s.session_id, 2, clock.time())
+        assert second == first + 1
+        assert await _board(b, s.session_id) == [("ann", 1)]  # caught up at start
     finally:
         await b.stop()
 
