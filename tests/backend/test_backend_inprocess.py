@@ -12,6 +12,7 @@ import sqlite3
 import time as real_time
 
 import httpx
+import jwt as pyjwt
 import pytest
 from backend_support import assert_error
 
@@ -19,6 +20,7 @@ from spaceinvaders_backend.core.errors import ApiError
 from spaceinvaders_backend.core.models import StatusUpdate
 from spaceinvaders_backend.core.timeutil import to_iso
 from spaceinvaders_backend.local import database
+from spaceinvaders_backend.local.accounts import hash_password
 from spaceinvaders_backend.local.app import create_app
 from spaceinvaders_backend.local.backend import LocalBackend
 from spaceinvaders_backend.local.settings import Settings
@@ -277,3 +279,116 @@ async def test_overload_is_a_503_with_retry_after(tmp_path):
         assert_error(r, 503, "Overloaded")
         assert r.headers["Retry-After"] == "1"
         assert (await t.client.get("/session", headers=headers)).status_code == 200
+
+
+# --- sign-in under attack: bounded hashing, concurrent failures, sign-ups per source ---------------
+
+async def test_wrong_passwords_sent_at_once_get_only_the_free_checks(tmp_path):
+    async with _App(_settings(tmp_path)) as t:
+        assert (await t.client.post("/auth/signup", json={"Username": "vic", "Password": "right-pw"})).status_code == 201
+        wrong = {"Username": "vic", "Password": "wrong-pw"}
+        answers = await asyncio.gather(*(t.client.post("/auth/signin", json=wrong) for _ in range(60)))
+        codes = sorted(r.status_code for r in answers)
+        assert codes == [401] * 5 + [429] * 55  # 5 free tries were checked, no more
+        for r in answers:
+            if r.status_code == 429:
+                assert_error(r, 429, "TooManyFailedSignIns")
+                assert int(r.headers["Retry-After"]) >= 1
+
+
+async def test_a_sign_in_flood_is_bounded_and_status_posts_go_on(tmp_path):
+    async with _App(_settings(tmp_path, hash_workers=1, hash_queue=4)) as t:
+        headers, sid = await t.gamer_and_session("ann")
+        flood = [asyncio.ensure_future(t.client.post("/auth/signin", json={"Username": f"x{i}", "Password": "pw"}))
+                 for i in range(40)]
+        await asyncio.sleep(0)
+        started = real_time.monotonic()
+        r = await t.client.post("/updatestatus", json=json.loads(_status(sid, "ann", 1, real_time.time())),
+                                headers=headers)
+        posted_in = real_time.monotonic() - started
+        answers = await asyncio.gather(*flood)
+        flood_took = real_time.monotonic() - started
+        assert r.status_code == 200, r.text
+        assert posted_in < flood_took / 2, (posted_in, flood_took)  # not queued behind the hashes
+        codes = [a.status_code for a in answers]
+        assert codes.count(401) == 5 and codes.count(503) == 35, codes  # 1 hashing + 4 waiting, the rest turned away
+        for a in answers:
+            if a.status_code == 503:
+                assert_error(a, 503, "Overloaded")
+                assert a.headers["Retry-After"] == "1"
+        # Turned away unchecked is not a failed try: the same names may sign in at once.
+        assert (await t.client.post("/auth/signin", json={"Username": "x39", "Password": "pw"})).status_code == 401
+
+
+async def test_sign_ups_are_limited_per_source(tmp_path):
+    async with _App(_settings(tmp_path, signup_burst_per_source=3, signup_rate_per_source=0.01)) as t:
+        for i in range(3):
+            r = await t.client.post("/auth/signup", json={"Username": f"new{i}", "Password": "secret-1"})
+            assert r.status_code == 201, r.text
+        r = await t.client.post("/auth/signup", json={"Username": "new3", "Password": "secret-1"})
+        assert_error(r, 429, "TooManyRequests")
+        assert int(r.headers["Retry-After"]) >= 1
+        # Sign-ins are not sign-ups: the accounts made still sign in.
+        assert (await t.client.post("/auth/signin", json={"Username": "new0", "Password": "secret-1"})).status_code == 200
+
+
+# --- names that differ only by case -----------------------------------------------------------------
+
+async def test_usernames_are_one_account_in_any_case(tmp_path):
+    async with _App(_settings(tmp_path)) as t:
+        assert (await t.client.post("/auth/signup", json={"Username": "Alice", "Password": "secret-1"})).status_code == 201
+        r = await t.client.post("/auth/signup", json={"Username": "aLICE", "Password": "other-pw"})
+        assert_error(r, 409, "UsernameExistsException")
+        for spelling in ("alice", "ALICE", "Alice"):
+            r = await t.client.post("/auth/signin", json={"Username": spelling, "Password": "secret-1"})
+            assert r.status_code == 200, r.text
+            claims = pyjwt.decode(r.json()["IdToken"], options={"verify_signature": False})
+            assert claims["cognito:username"] == "Alice"  # the account's own spelling
+        headers = {"Authorization": r.json()["IdToken"]}
+        session = await t.app.backend.open_session("CASE", "MULTIPLE_TRIALS", False, None, 10)
+        assert (await t.client.post("/allocate", json={"Username": "alice"}, headers=headers)).status_code == 200
+        r = await t.client.post("/updatestatus", headers=headers,
+                                json=json.loads(_status(session.session_id, "ALICE", 7, real_time.time())))
+        assert r.status_code == 200, r.text
+        await t.app.backend.stream.tick()
+        assert await _board(t.app.backend, session.session_id) == [("Alice", 7)]  # one player, one spelling
+
+
+async def test_a_database_with_names_differing_by_case_keeps_working(tmp_path):
+    """Two accounts from before the rule: each signs in with its own spelling; others find the oldest."""
+    settings = _settings(tmp_path)
+    database.prepare_data_dir(settings.data_dir)
+    conn = database.connect(settings.database_path)
+    for name, password, created in (("Bob", "first-pw", 1.0), ("bob", "second-pw", 2.0)):
+        conn.execute("INSERT INTO users (username, sub, password_hash, email, groups, created_at) "
+                     "VALUES (?,?,?,?,?,?)", (name, f"sub-{name}", hash_password(password), None, "Gamer", created))
+    conn.close()
+    async with _App(settings) as t:
+        async def who(name: str, password: str) -> str | int:
+            r = await t.client.post("/auth/signin", json={"Username": name, "Password": password})
+            if r.status_code != 200:
+                return r.status_code
+            return pyjwt.decode(r.json()["IdToken"], options={"verify_signature": False})["cognito:username"]
+
+        assert await who("Bob", "first-pw") == "Bob"
+        assert await who("bob", "second-pw") == "bob"
+        assert await who("BOB", "first-pw") == "Bob"  # the oldest
+        assert await who("bob", "first-pw") == 401  # an exact spelling is that account, no other
+        r = await t.client.post("/auth/signup", json={"Username": "BoB", "Password": "secret-1"})
+        assert_error(r, 409, "UsernameExistsException")
+
+
+async def test_same_session_name_twice_in_one_second(tmp_path, clock):
+    b = _backend(_settings(tmp_path), clock)
+    await b.start()
+    try:
+        clock.offset = 1_800_000_000.05 - real_time.time()  # early in a second: the next is ~0.95 s away
+        first = await b.open_session("ROOM", "MULTIPLE_TRIALS", False, None, 10)
+        await b.close_session()
+        second = await b.open_session("ROOM", "MULTIPLE_TRIALS", False, None, 10)
+        await b.close_session()
+        third = await b.open_session("ROOM", "SINGLE_TRIAL", False, None, 10)
+        assert [first.session_id, second.session_id, third.session_id] == [
+            "ROOM270115T080000", "ROOM270115T080000-2", "ROOM270115T080000-3"]
+    finally:
+        await b.stop()
