@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -10,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from spaceinvaders_backend.core.errors import ApiError
 from spaceinvaders_backend.local import database
 from spaceinvaders_backend.local.accounts import hash_password, verify_password
+from spaceinvaders_backend.local.process import CLI, free_port
 from spaceinvaders_backend.local.throttle import SignInThrottle
 from spaceinvaders_backend.local.tokens import KEY_FILE, load_or_create_key
 
@@ -162,6 +164,18 @@ class TestFiles:
             database.prepare_data_dir(shared)
         assert stat.S_IMODE(shared.stat().st_mode) == mode  # the sticky bit too
         assert list(shared.iterdir()) == []
+
+    def test_the_cli_refuses_a_world_writable_data_dir(self, tmp_path):
+        shared = tmp_path / "shared"
+        shared.mkdir()
+        os.chmod(shared, 0o1777)
+        for command in (["serve", "--port", str(free_port())], ["create-manager", "--username", "boss",
+                                                                "--password", "secret-1"]):
+            done = subprocess.run([*CLI, *command, "--data-dir", str(shared)], capture_output=True, text=True,
+                                  timeout=60, check=False)
+            assert done.returncode == 2, done
+            assert "writable by everyone" in done.stderr
+        assert stat.S_IMODE(shared.stat().st_mode) == 0o1777 and list(shared.iterdir()) == []
 
     def test_key_is_created_owner_only_and_reused(self, tmp_path):
         key = load_or_create_key(tmp_path)

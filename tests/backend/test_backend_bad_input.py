@@ -109,6 +109,10 @@ def test_wrong_json_shape_is_422(room, manager, body):
     ("Lives", -1), ("Lives", 100), ("Nickname", "n" * 33), ("Nickname", "with space"), ("Nickname", ""),
     ("SessionId", "s" * 65), ("SessionId", ""), ("Timestamp", "yesterday"), ("Timestamp", ""),
     ("Timestamp", "2026-02-30T10:00:00Z"), ("Score", 2**64),
+    # Only strict RFC 3339 with a zone; nothing after it (the parser once stopped at the NUL).
+    ("Timestamp", "2026-11-26T22:15:00Z\u0000=1+1<b>x"), ("Timestamp", "2026-11-26"),
+    ("Timestamp", "2026-11-26T22:15:00"), ("Timestamp", "2026-11-26T22:15:00Z\n"),
+    ("Timestamp", "0001-01-01T00:00:00+23:59"),
 ])
 def test_out_of_bounds_are_422(room, field, value):
     sid, players, _ = room
@@ -134,6 +138,16 @@ def test_bounds_inside_are_accepted(api, room, manager):
     assert p.status(sid, 10**9, shots=10**9, level=10**4, lives=99).status_code == 200
     assert p.status(sid, 0, shots=0, level=1, lives=1).status_code == 200
     manager.wait_entry(sid, p.name, Score=0)  # the newest record of the trial is its state
+
+
+def test_name_followed_by_a_newline_is_not_a_name(room, manager):
+    sid, players, _ = room
+    p = players[1]
+    assert_error(p.post("/updatestatus", status_body(sid, p.name + "\n", 1)), 422, "ValidationError")
+    assert_error(p.allocate(p.name + "\n"), 422, "ValidationError")
+    assert_error(manager.post("/manager/deallocate", {"Username": p.name + "\n"}), 422)
+    assert_error(manager.post("/manager/session", {"GameType": "SINGLE_TRIAL", "SessionName": "ROOM\n"}), 422)
+    _still_serves(room, manager)
 
 
 def test_username_pattern_on_allocate(room):
