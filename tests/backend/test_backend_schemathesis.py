@@ -27,6 +27,16 @@ def tokens(local_server_module):
     api.close()
 
 
+def _calls(cases, headers: dict[str, str] | None):
+    """A Hypothesis test sending each generated case with `headers`, checking each answer."""
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(cases)
+    def check(case) -> None:
+        case.call_and_validate(headers=headers)
+    return check
+
+
 def test_the_document_and_the_server_agree(local_server_module, tokens):
     schema = schemathesis.openapi.from_url(f"{local_server_module.base_url}/openapi.json")
     failures: dict[str, str] = {}
@@ -37,15 +47,8 @@ def test_the_document_and_the_server_agree(local_server_module, tokens):
         if operation.definition.raw.get("security") is not None:
             headers = {"Authorization": tokens["Manager" if operation.path.startswith("/manager/") else "Gamer"]}
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
-            @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                      suppress_health_check=list(HealthCheck))
-            @given(operation.as_strategy(generation_mode=mode))
-            def check(case, headers=headers) -> None:
-                case.call_and_validate(headers=headers)
-
             try:
-                check()
+                _calls(operation.as_strategy(generation_mode=mode), headers)()
             except Unsatisfiable:  # nothing to make invalid: a path with no parameters and no body
                 assert mode is GenerationMode.NEGATIVE and not operation.body and not operation.query
             except Exception as exc:  # noqa: BLE001 - collected, so that one run reports every operation
