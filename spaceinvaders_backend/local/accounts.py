@@ -2,7 +2,7 @@
 
 Usernames are unique regardless of case and sign in with any case. Hashing is memory-hard and costs
 ~30 ms of a core, so it runs on threads of its own, a bounded number at a time (`HashGate`): a flood of
-sign-ins or sign-ups gets 503s instead of taking the CPU from status posts.
+sign-ins or sign-ups gets 429s instead of taking the CPU from status posts.
 """
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 class HashGate:
     """At most `workers` password hashes at once, on threads of their own, and `queue` more waiting;
-    past that a 503 with Retry-After."""
+    past that a 429 with Retry-After (nothing was done, so a client may send the same call again)."""
 
     def __init__(self, workers: int, queue: int) -> None:
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
@@ -55,7 +55,7 @@ class HashGate:
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         if self._admitted >= self._room:
-            raise ApiError(503, "Overloaded", "Too many sign-ins at once; retry shortly.",
+            raise ApiError(429, "TooManyRequests", "Too many sign-ins at once; retry shortly.",
                            headers={"Retry-After": "1"})
         self._admitted += 1
         try:

@@ -29,9 +29,9 @@ class Settings:
     refresh_token_lifetime_seconds: int = 30 * 24 * 3600
     # Consecutive failed sign-ins for a username before each further try must wait (doubling each time).
     signin_free_failures: int = 5
-    # Password hashes (argon2id, ~30 ms of a core each) running at once, and waiting; past both: 503.
+    # Password hashes (argon2id, ~30 ms of a core each) running at once, and waiting; past both: 429.
     hash_workers: int = 2
-    hash_queue: int = 64
+    hash_queue: int = 256
     # Sign-ups per source address: a burst that fills a room from one machine, then a slow pace.
     signup_burst_per_source: float = 300.0
     signup_rate_per_source: float = 0.2

@@ -35,9 +35,9 @@ class SignInPaths:
     def operations(self) -> list[Operation]:
         return [
             Operation("POST", "/auth/signup", "Sign up (joins Gamer)", self.sign_up, None, SignedUp,
-                      body=models.SignUp, status=201, errors=(409, 429, 503)),
+                      body=models.SignUp, status=201, errors=(409, 429)),
             Operation("POST", "/auth/signin", "Sign in", self.sign_in, None, Tokens, body=models.SignIn,
-                      errors=(401, 429, 503)),
+                      errors=(401, 429)),
             Operation("POST", "/auth/refresh", "New tokens from a refresh token", self.refresh, None, Tokens,
                       body=models.Refresh, errors=(401,)),
         ]
