@@ -13,6 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
@@ -71,15 +72,14 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
 class Accounts:
-    def __init__(self, writer: Writer, tokens: TokenService, throttle: SignInThrottle, gate: HashGate,
-                 refresh_lifetime_seconds: int, clock: Callable[[], float] = time.time) -> None:
-        self.writer = writer
-        self.tokens = tokens
-        self.throttle = throttle
-        self.gate = gate
-        self.refresh_lifetime_seconds = refresh_lifetime_seconds
-        self._clock = clock
+    writer: Writer
+    tokens: TokenService
+    throttle: SignInThrottle
+    gate: HashGate
+    refresh_lifetime_seconds: int
+    clock: Callable[[], float] = time.time
 
     async def sign_up(self, username: str, password: str, email: str | None) -> SignedUp:
         if await self.writer.run(database.get_user, username):  # no hash spent on a name that is taken
@@ -87,13 +87,13 @@ class Accounts:
         password_hash = await self.gate.run(hash_password, password)
         sub = str(uuid.uuid4())
         if not await self.writer.run(database.insert_user, username, sub, password_hash, email, GAMER,
-                                     self._clock()):
+                                     self.clock()):
             raise _taken()
         return SignedUp(UserConfirmed=True, UserSub=sub, Username=username)
 
     async def sign_in(self, username: str, password: str) -> Tokens:
         key = username.lower()  # one throttle for every spelling of a name
-        self.throttle.begin(key, self._clock())
+        self.throttle.begin(key, self.clock())
         user = await self.writer.run(database.get_user, username)
         try:
             # Hash even for unknown users, so the answer's timing does not reveal who exists.
@@ -107,11 +107,11 @@ class Accounts:
         name, sub, _, groups = user
         refresh = secrets.token_urlsafe(48)
         await self.writer.run(database.save_refresh_token, _digest(refresh), name,
-                              self._clock() + self.refresh_lifetime_seconds)
+                              self.clock() + self.refresh_lifetime_seconds)
         return self.tokens.issue(name, sub, groups.split(","), refresh_token=refresh)
 
     async def refresh(self, refresh_token: str) -> Tokens:
-        username = await self.writer.run(database.refresh_token_owner, _digest(refresh_token), self._clock())
+        username = await self.writer.run(database.refresh_token_owner, _digest(refresh_token), self.clock())
         user = username and await self.writer.run(database.get_user, username)
         if not user:
             raise ApiError(401, "NotAuthorizedException", "Invalid or expired refresh token.")

@@ -33,6 +33,12 @@ def assert_error(resp: httpx.Response, status: int, code: str | None = None) -> 
     return body
 
 
+def ok(resp: httpx.Response) -> Any:
+    """The JSON of a 200 answer."""
+    assert resp.status_code == 200, resp.text
+    return resp.json()
+
+
 def status_body(session_id: str, nick: str, score: int, *, shots: int = 0, level: int = 1, lives: int = 3,
                 ts: float | None = None, **extra: Any) -> dict[str, Any]:
     return {"SessionId": session_id, "Nickname": nick, "Score": score, "Shots": shots, "Level": level,
@@ -94,19 +100,13 @@ class User:
         return self.post("/updatestatus", status_body(session_id, self.name, score, **kw))
 
     def ok_status(self, session_id: str, score: int, **kw: Any) -> dict[str, Any]:
-        r = self.status(session_id, score, **kw)
-        assert r.status_code == 200, r.text
-        return r.json()
+        return ok(self.status(session_id, score, **kw))
 
     def scoreboard(self, session_id: str) -> list[dict[str, Any]]:
-        r = self.get("/scoreboard", params={"sessionId": session_id})
-        assert r.status_code == 200, r.text
-        return r.json()["Scoreboard"]
+        return ok(self.get("/scoreboard", params={"sessionId": session_id}))["Scoreboard"]
 
     def session(self) -> Any:
-        r = self.get("/session")
-        assert r.status_code == 200, r.text
-        return r.json()
+        return ok(self.get("/session"))
 
 
 class Manager(User):
@@ -121,19 +121,13 @@ class Manager(User):
         return r.json()
 
     def close_session(self) -> dict[str, Any]:
-        r = self.post("/manager/session/close")
-        assert r.status_code == 200, r.text
-        return r.json()
+        return ok(self.post("/manager/session/close"))
 
     def players(self, session_id: str) -> dict[str, Any]:
-        r = self.get("/manager/players", params={"sessionId": session_id})
-        assert r.status_code == 200, r.text
-        return r.json()
+        return ok(self.get("/manager/players", params={"sessionId": session_id}))
 
     def board(self, session_id: str) -> list[dict[str, Any]]:
-        r = self.get("/manager/scoreboard", params={"sessionId": session_id})
-        assert r.status_code == 200, r.text
-        return r.json()["Scoreboard"]
+        return ok(self.get("/manager/scoreboard", params={"sessionId": session_id}))["Scoreboard"]
 
     def export(self, session_id: str, fmt: str = "jsonl") -> httpx.Response:
         r = self.get("/manager/export", params={"sessionId": session_id, "format": fmt})

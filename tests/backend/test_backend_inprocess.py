@@ -50,6 +50,11 @@ def _backend(settings: Settings, clock: Clock) -> LocalBackend:
     return LocalBackend(settings, clock=clock.time)
 
 
+async def _started(settings: Settings, clock: Clock) -> LocalBackend:
+    b = await _started(settings, clock)
+    return b
+
+
 def _status(sid: str, name: str, score: int, ts: float, lives: int = 3) -> bytes:
     return json.dumps({"SessionId": sid, "Nickname": name, "Score": score, "Shots": 0, "Level": 1,
                        "Lives": lives, "Timestamp": to_iso(ts)}).encode()
@@ -80,8 +85,7 @@ async def _crash(b: LocalBackend) -> None:
 
 
 async def test_time_constrained_session_closes_by_itself(tmp_path, clock):
-    b = _backend(_settings(tmp_path), clock)
-    await b.start()
+    b = await _started(_settings(tmp_path), clock)
     try:
         s = await b.open_session("TC", "TIME_CONSTRAINED", False, 1, 10)
         sid, t0 = s.session_id, s.opening_time
@@ -111,8 +115,7 @@ async def test_time_constrained_session_closes_by_itself(tmp_path, clock):
     finally:
         await b.stop()
     # What the housekeeping decided survives a restart.
-    b = _backend(_settings(tmp_path), clock)
-    await b.start()
+    b = await _started(_settings(tmp_path), clock)
     try:
         assert b.sessions[sid].closing_time == t0 + 60
         assert await _board(b, sid) == [("bob", 200), ("alice", 100)]
@@ -121,8 +124,7 @@ async def test_time_constrained_session_closes_by_itself(tmp_path, clock):
 
 
 async def test_synchronized_time_constrained_counts_from_the_start(tmp_path, clock):
-    b = _backend(_settings(tmp_path), clock)
-    await b.start()
+    b = await _started(_settings(tmp_path), clock)
     try:
         s = await b.open_session("TCS", "TIME_CONSTRAINED", True, 1, 10)
         clock.offset = 600  # not started: no deadline yet
@@ -145,8 +147,7 @@ async def test_synchronized_time_constrained_counts_from_the_start(tmp_path, clo
 
 
 async def test_idle_players_lose_their_seat(tmp_path, clock):
-    b = _backend(_settings(tmp_path, idle_timeout_seconds=30), clock)
-    await b.start()
+    b = await _started(_settings(tmp_path, idle_timeout_seconds=30), clock)
     try:
         s = await b.open_session("IDLE", "SINGLE_TRIAL", False, None, 10)
         for name in ("quiet", "played", "busy"):
@@ -168,8 +169,7 @@ async def test_idle_players_lose_their_seat(tmp_path, clock):
 async def test_catch_up_after_a_crash_keeps_older_sessions_boards(tmp_path, clock):
     """Records of a closed session still unprocessed at a crash are applied to its stored boards."""
     settings = _settings(tmp_path)
-    b = _backend(settings, clock)
-    await b.start()
+    b = await _started(settings, clock)
     a = await b.open_session("A", "MULTIPLE_TRIALS", False, None, 10)
     sid, now = a.session_id, clock.time() - 10  # stamps in the past: all before the closing
     await b.allocate("alice")
@@ -187,8 +187,7 @@ async def test_catch_up_after_a_crash_keeps_older_sessions_boards(tmp_path, cloc
     await _crash(b)
 
     for _ in range(2):  # and once more: the catch-up stored what it should
-        b = _backend(settings, clock)
-        await b.start()
+        b = await _started(settings, clock)
         try:
             checkpoint = await b.writer.run(database.checkpoint, "scoreboard")
             assert checkpoint == await b.writer.run(database.last_seq)
@@ -199,14 +198,12 @@ async def test_catch_up_after_a_crash_keeps_older_sessions_boards(tmp_path, cloc
 
 async def test_records_are_numbered_on_after_a_restart(tmp_path, clock):
     settings = _settings(tmp_path)
-    b = _backend(settings, clock)
-    await b.start()
+    b = await _started(settings, clock)
     s = await b.open_session("SEQ", "MULTIPLE_TRIALS", False, None, 10)
     await b.allocate("ann")
     first = await _post(b, "ann", s.session_id, 1, clock.time())
     await _crash(b)
-    b = _backend(settings, clock)
-    await b.start()
+    b = await _started(settings, clock)
     try:
         assert (await b.players(s.session_id)).PlayingGamers == ["ann"]  # seats survive
         clock.offset = 1
@@ -379,8 +376,7 @@ async def test_a_database_with_names_differing_by_case_keeps_working(tmp_path):
 
 
 async def test_same_session_name_twice_in_one_second(tmp_path, clock):
-    b = _backend(_settings(tmp_path), clock)
-    await b.start()
+    b = await _started(_settings(tmp_path), clock)
     try:
         clock.offset = 1_800_000_000.05 - real_time.time()  # early in a second: the next is ~0.95 s away
         first = await b.open_session("ROOM", "MULTIPLE_TRIALS", False, None, 10)
