@@ -51,7 +51,8 @@ def _backend(settings: Settings, clock: Clock) -> LocalBackend:
 
 
 async def _started(settings: Settings, clock: Clock) -> LocalBackend:
-    b = await _started(settings, clock)
+    b = _backend(settings, clock)
+    await b.start()
     return b
 
 
