@@ -34,7 +34,7 @@ class Settings:
     hash_queue: int = 256
     # Sign-ups per source address: a burst that fills a room from one machine, then a slow pace.
     signup_burst_per_source: float = 300.0
-    signup_rate_per_source: float = 0.2
+    signup_rate_per_source: float = 1.0
     # The HTTP layer's limits against hostile clients (see server.py and docs/api.md).
     head_timeout_seconds: float = 5.0  # a request head must arrive whole within this; idle keep-alive too
     body_timeout_seconds: float = 10.0  # a body (at most 16 KiB) must arrive whole within this
