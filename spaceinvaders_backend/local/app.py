@@ -22,7 +22,6 @@ from . import openapi
 from .accounts import Accounts, HashGate
 from .api.manager import ManagerPaths
 from .api.open_paths import OpenPaths
-from .api.operation import Operation
 from .api.player import PlayerPaths
 from .api.signin import SignInPaths
 from .api.status import StatusEndpoint
@@ -41,12 +40,10 @@ STATUS_PATH = PREFIX + "/updatestatus"
 class SpaceInvadersApp:
     """Status posts go straight to their endpoint; everything else through Starlette's routing."""
 
-    def __init__(self, routes: Starlette, backend: LocalBackend, status: StatusEndpoint,
-                 operations: list[Operation]) -> None:
+    def __init__(self, routes: Starlette, backend: LocalBackend, status: StatusEndpoint) -> None:
         self.routes = routes
         self.backend = backend
         self.status = status
-        self.operations = operations
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "http" and scope["path"] == STATUS_PATH and scope["method"] == "POST":
@@ -63,7 +60,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Sp
                         settings.refresh_token_lifetime_seconds, clock)
     sign_ups = RateLimiter(settings.signup_rate_per_source, settings.signup_burst_per_source)
     status = StatusEndpoint(backend, tokens, settings, clock)
-    document: dict[str, Any] = {}
+    document: dict[str, Any] = {}  # filled below: /openapi.json is one of the operations it describes
     areas = [OpenPaths(settings, backend, tokens, lambda: document), SignInPaths(accounts, sign_ups, clock),
              PlayerPaths(backend), ManagerPaths(backend, settings)]
     operations = [status.operation(), *(op for area in areas for op in area.operations())]
@@ -83,7 +80,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Sp
 
     starlette = Starlette(routes=[Mount(PREFIX, routes=routes)], lifespan=lifespan,
                           exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected})
-    return SpaceInvadersApp(starlette, backend, status, operations)
+    return SpaceInvadersApp(starlette, backend, status)
 
 
 async def _api_error(request: Request, exc: ApiError) -> Response:

@@ -44,6 +44,13 @@ class Seats:
     def finished(self) -> list[str]:
         return sorted(u for u, s in self._state.items() if s == FINISHED)
 
+    def spelling(self, username: str) -> str:
+        """The name as seated, for a name written in any case (names are one account in any case)."""
+        if username in self._state:
+            return username
+        folded = username.lower()
+        return next((u for u in self._state if u.lower() == folded), username)
+
     def has_posted(self, username: str) -> bool:
         return username in self._posted
 

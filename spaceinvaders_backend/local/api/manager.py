@@ -45,7 +45,8 @@ class ManagerPaths:
         return await self.backend.players(call.query("sessionId"))
 
     async def deallocate(self, call: Call) -> Message:
-        return Message(successMessage=await self.backend.deallocate(call.body.Username))
+        name = self.backend.seats.spelling(call.body.Username)
+        return Message(successMessage=await self.backend.deallocate(name))
 
     async def export(self, call: Call) -> StreamingResponse:
         sid = call.query("sessionId")
