@@ -10,6 +10,9 @@ import boto3
 from botocore.config import Config
 
 DEFAULT_IDLE_TIMEOUT_SECONDS = 60.0
+# Logs and metrics of every function (set here, not from the environment, so tests see them too).
+SERVICE = "spaceinvaders"
+METRICS_NAMESPACE = "SpaceInvaders"
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ import os
 from aws_lambda_powertools import Logger
 
 from ..caller import parse_groups
+from ..config import SERVICE
 from ..tokens import CognitoTokens, InvalidToken
 
-logger = Logger()
+logger = Logger(service=SERVICE)
 _verifiers: dict[tuple[str, str, str], CognitoTokens] = {}
 
 

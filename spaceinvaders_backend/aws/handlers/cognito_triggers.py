@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aws_lambda_powertools import Logger
 
-from ..config import client
+from ..config import SERVICE, client
 
-logger = Logger()
+logger = Logger(service=SERVICE)
 GAMER = "Gamer"
 
 

@@ -13,10 +13,10 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
 from ..board_batch import BoardBatch, PoisonRecord, decode_record, send_to_dead_letters
-from ..config import StackNames
+from ..config import METRICS_NAMESPACE, SERVICE, StackNames
 
-logger = Logger()
-metrics = Metrics()
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=METRICS_NAMESPACE)
 
 
 class BoardProcessor(BatchProcessor):

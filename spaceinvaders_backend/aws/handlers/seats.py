@@ -11,10 +11,10 @@ from ...core import models
 from ...core.errors import ApiError
 from .. import seat_store
 from ..caller import GAMER_GROUPS, Caller
-from ..config import StackNames
+from ..config import METRICS_NAMESPACE, SERVICE, StackNames
 
-logger = Logger()
-metrics = Metrics()
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=METRICS_NAMESPACE)
 app = APIGatewayRestResolver()
 
 

@@ -7,10 +7,10 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
 from .. import seat_store, session_store
-from ..config import StackNames
+from ..config import METRICS_NAMESPACE, SERVICE, StackNames
 
-logger = Logger()
-metrics = Metrics()
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=METRICS_NAMESPACE)
 
 
 def sweep(names: StackNames, now: float) -> dict:

@@ -18,11 +18,11 @@ from ...core import models
 from ...core.errors import ApiError
 from .. import push, session_store
 from ..caller import MANAGER_GROUPS, Caller, parse_groups
-from ..config import StackNames, client
+from ..config import METRICS_NAMESPACE, SERVICE, StackNames, client
 from ..items import OPEN, attrs
 
-logger = Logger()
-metrics = Metrics()
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=METRICS_NAMESPACE)
 # API Gateway closes a WebSocket after 2 hours; the item expires with it (DynamoDB TTL).
 CONNECTION_LIFETIME_SECONDS = 2 * 3600
 
