@@ -198,7 +198,7 @@ class RestApi:
             # The Cognito authorizer passes every claim as a string.
             claims = {k: ",".join(v) if isinstance(v, list) else str(v) for k, v in raw.items()}
         query = query or {}
-        problem = self._validate(operation, body, query)
+        problem = self._validate(operation, body, query, content_type)
         if problem is not None:
             return problem
         integration = operation["x-amazon-apigateway-integration"]
@@ -215,7 +215,7 @@ class RestApi:
         status, answer = self._aws_call(integration["uri"], request)
         return integration_response(integration, status, answer, context)
 
-    def _validate(self, operation: dict, body: str, query: dict) -> Answer | None:
+    def _validate(self, operation: dict, body: str, query: dict, content_type: str) -> Answer | None:
         validator = self.definition["x-amazon-apigateway-request-validators"].get(
             operation.get("x-amazon-apigateway-request-validator", ""), {})
         if validator.get("validateRequestParameters"):
@@ -224,8 +224,9 @@ class RestApi:
                     return gateway_response(
                         "BAD_REQUEST_PARAMETERS",
                         f"Missing required request parameters: [{parameter['name']}]")
-        if validator.get("validateRequestBody"):
-            ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+        models = operation.get("requestBody", {}).get("content", {})
+        if validator.get("validateRequestBody") and content_type in models:  # other types: no model to apply
+            ref = models[content_type]["schema"]["$ref"]
             schema = self.definition["components"]["schemas"][ref.rsplit("/", 1)[1]]
             try:
                 jsonschema.Draft4Validator(schema).validate(json.loads(body))

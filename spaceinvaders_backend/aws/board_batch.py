@@ -87,7 +87,8 @@ class BoardBatch:
     def apply(self) -> tuple[list[StatusRecord], dict[str, int]]:
         """Apply every record; answers the records to report as failed and the records counted per session."""
         players: dict[tuple[str, str], list[StatusRecord]] = defaultdict(list)
-        for r in self.records:
+        unique = {r.sequence: r for r in self.records}  # Kinesis delivers a record once per batch; be sure
+        for r in unique.values():
             players[(r.update.SessionId, r.update.Nickname)].append(r)
         if not players:
             return [], {}
