@@ -90,7 +90,7 @@ def test_posts_through_the_api_reach_the_board_and_the_top_10(world, manager, na
     assert record_count(world, sid) == 3
     top = world.api.get("/v1/scoreboard", token, {"sessionId": sid})
     assert top.json() == {"Scoreboard": [{"Nickname": name, "Score": 30, "Shots": 2, "Level": 1, "Lives": 3}]}
-    other, other_token = world.user()
+    _other, other_token = world.user()
     forged = {"SessionId": sid, "Nickname": name, "Score": 10**9, "Shots": 0, "Level": 1, "Lives": 3,
               "Timestamp": to_iso(now + 9)}
     answer = world.api.post("/v1/updatestatus", forged, other_token)
