@@ -10,7 +10,7 @@ import pytest
 from aws_docs_manager import DocsManager
 from aws_world import kinesis_record, run_scoreboard, unique
 
-from spaceinvaders_backend.aws import board_batch, seat_store
+from spaceinvaders_backend.aws import board_batch, config, seat_store
 from spaceinvaders_backend.aws.config import StackNames
 from spaceinvaders_backend.core.rank_text import rank_text
 from spaceinvaders_backend.core.ranking import Entry
@@ -273,3 +273,29 @@ def test_single_trial_ends_with_the_last_life(world, manager, names, record):
     assert board_item(world, sid, a)["Score"] == 90
     with pytest.raises(Exception, match="already played"):
         seat_store.allocate(names, a)
+
+
+def test_requests_per_batch_stay_within_the_cost_model(world, manager, names, record):
+    """docs/aws.md prices a batch as: 3 batch reads, one write per player that moved, one seat refresh per
+    player every 10 s, one counter update per session."""
+    sid = fresh_session(manager)
+    players = seated(names, 50)
+    calls: dict[str, int] = {}
+
+    def count(event_name: str, **_kw) -> None:
+        operation = event_name.rsplit(".", 1)[-1]
+        calls[operation] = calls.get(operation, 0) + 1
+
+    ddb = config.client("dynamodb")
+    ddb.meta.events.register("before-call.dynamodb.*", count)
+    try:
+        t = time.time()
+        for round_ in range(2):
+            calls.clear()
+            run_scoreboard([record(sid, p, 10 * round_ + i, ts=t + round_ + i / 10)
+                            for p in players for i in range(3)])
+            expected_updates = len(players) + 1 if round_ == 0 else 1  # first sight marks the seat Played
+            assert calls == {"BatchGetItem": 3, "PutItem": len(players), "UpdateItem": expected_updates}, calls
+    finally:
+        ddb.meta.events.unregister("before-call.dynamodb.*", count)
+    assert record_count(world, sid) == 2 * 3 * len(players)

@@ -142,3 +142,10 @@ def test_lambda_requirements_cover_the_aws_extra():
     required = {re.split(r"[<>=\[]", line)[0] for line in lines if line and not line.startswith("#")}
     assert extra <= required
     assert {"msgspec", "pyjwt"} <= required  # the core's and the authorizer's own needs
+
+
+def test_sam_config_builds_with_the_lambda_requirements():
+    here = ROOT / "spaceinvaders_backend" / "aws"
+    samconfig = tomllib.loads((here / "samconfig.toml").read_text())
+    assert (here / samconfig["default"]["build"]["parameters"]["manifest"]).is_file()
+    assert load_template()["Globals"]["Function"]["CodeUri"] == "../../"  # the project, for its packages
