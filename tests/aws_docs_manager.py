@@ -74,6 +74,13 @@ class DocsManager:
         self._publish(document)
         return document
 
+    def reopen(self, name: str, game_type: str, **kw) -> dict:
+        """Close whatever is open, then open a new session (tests start each from a clean slate)."""
+        current = self.current()
+        if current is not None and current["Status"] == "OPEN":
+            self.close()
+        return self.open(name, game_type, **kw)
+
     def start(self, countdown: float = 5.0) -> dict:
         now = time.time()
         current = self.current()

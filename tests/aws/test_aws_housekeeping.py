@@ -14,26 +14,8 @@ from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 
 from spaceinvaders_backend.aws import config, push, seat_store
-from spaceinvaders_backend.aws.config import StackNames
 from spaceinvaders_backend.aws.handlers import authorizer, cognito_triggers, sweeper, websocket
 from spaceinvaders_backend.core.timeutil import parse_iso
-
-
-@pytest.fixture(scope="module")
-def manager(world) -> DocsManager:
-    return DocsManager(world.stack)
-
-
-@pytest.fixture(scope="module")
-def names(world) -> StackNames:
-    return StackNames.from_environ()
-
-
-def fresh_session(manager: DocsManager, game_type: str = "MULTIPLE_TRIALS", **kw) -> dict:
-    current = manager.current()
-    if current is not None and current["Status"] == "OPEN":
-        manager.close()
-    return manager.open(unique("S"), game_type, **kw)
 
 
 def set_last_seen(world, sid: str, user: str, when: float) -> None:
@@ -47,7 +29,7 @@ def set_last_seen(world, sid: str, user: str, when: float) -> None:
 
 @pytest.mark.parametrize(("game_type", "left_state"), [("MULTIPLE_TRIALS", None), ("SINGLE_TRIAL", "FINISHED")])
 def test_sweeper_frees_only_idle_seats(world, manager, names, game_type, left_state):
-    sid = fresh_session(manager, game_type)["SessionId"]
+    sid = manager.reopen(unique("S"), game_type)["SessionId"]
     idle, active = unique("i"), unique("a")
     for p in (idle, active):
         seat_store.allocate(names, p)
@@ -62,7 +44,7 @@ def test_sweeper_frees_only_idle_seats(world, manager, names, game_type, left_st
 
 
 def test_sweeper_closes_a_time_constrained_session_at_its_deadline(world, manager, names):
-    opened = fresh_session(manager, "TIME_CONSTRAINED", timeout_minutes=1)
+    opened = manager.reopen(unique("S"), "TIME_CONSTRAINED", timeout_minutes=1)
     deadline = parse_iso(opened["OpeningTime"]) + 60
     assert sweeper.sweep(names, deadline - 1)["closed"] is None
     assert sweeper.sweep(names, deadline + 30)["closed"] == opened["SessionId"]
@@ -77,7 +59,7 @@ def test_sweeper_closes_a_time_constrained_session_at_its_deadline(world, manage
 
 def test_a_due_session_is_closed_by_the_manager_before_opening_the_next(world, manager):
     """docs/aws.md, Open step 1: the manager closes a time-constrained session past its deadline itself."""
-    opened = fresh_session(manager, "TIME_CONSTRAINED", timeout_minutes=1)
+    opened = manager.reopen(unique("S"), "TIME_CONSTRAINED", timeout_minutes=1)
     world.ddb.update_item(TableName=world.stack.tables["Sessions"], Key={"SessionId": {"S": opened["SessionId"]}},
                           UpdateExpression="SET OpeningTime = :t",
                           ExpressionAttributeValues={":t": {"S": "2020-01-01T00:00:00.000Z"}})
@@ -87,7 +69,7 @@ def test_a_due_session_is_closed_by_the_manager_before_opening_the_next(world, m
 
 
 def test_only_one_session_opens_after_another(world, manager):
-    fresh_session(manager)
+    manager.reopen(unique("S"), "MULTIPLE_TRIALS")
     with pytest.raises(Exception, match="close it first"):
         manager.open(unique("X"), "MULTIPLE_TRIALS")
     closed = manager.close()
@@ -133,7 +115,7 @@ def test_authorizer_lets_only_valid_id_tokens_connect(world):
 
 
 def test_only_a_manager_starts_and_everybody_connected_hears_it(world, manager, names):
-    opened = fresh_session(manager, synchronized=True)
+    opened = manager.reopen(unique("S"), "MULTIPLE_TRIALS", synchronized=True)
     gamer, _ = world.user()
     boss, _ = world.user(groups=("Gamer", "Manager"))
     connections = [unique("c") for _ in range(3)]
@@ -159,7 +141,7 @@ def test_only_a_manager_starts_and_everybody_connected_hears_it(world, manager, 
     expected = {"action": "start", "SessionId": opened["SessionId"], "SynchronizeTime": synchronize_time}
     for cid in connections:
         assert json.loads(pushed()[cid]) == expected
-    fresh_session(manager, synchronized=False)
+    manager.reopen(unique("S"), "MULTIPLE_TRIALS", synchronized=False)
     free = websocket.handler(ws_event("start", "boss-connection", boss, "Manager", {"action": "start"}),
                              LambdaContext())
     assert (free["statusCode"], json.loads(free["body"])["errorCode"]) == (409, "SessionNotSynchronized")
@@ -171,7 +153,7 @@ def test_only_a_manager_starts_and_everybody_connected_hears_it(world, manager, 
 
 
 def test_the_managers_direct_invocation_pushes_the_stored_start(world, manager, names):
-    fresh_session(manager, synchronized=True)
+    manager.reopen(unique("S"), "MULTIPLE_TRIALS", synchronized=True)
     started = manager.start(countdown=4)  # docs/aws.md: item, SSM, then invoke (moto runs no code)
     cid = unique("c")
     websocket.handler(ws_event("$connect", cid, "someone", "Gamer"), LambdaContext())

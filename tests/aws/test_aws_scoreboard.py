@@ -7,7 +7,6 @@ import threading
 import time
 
 import pytest
-from aws_docs_manager import DocsManager
 from aws_world import kinesis_record, run_scoreboard, unique
 
 from spaceinvaders_backend.aws import board_batch, config, seat_store
@@ -15,16 +14,6 @@ from spaceinvaders_backend.aws.config import StackNames
 from spaceinvaders_backend.core.rank_text import rank_text
 from spaceinvaders_backend.core.ranking import Entry
 from spaceinvaders_backend.core.timeutil import parse_iso, to_iso
-
-
-@pytest.fixture(scope="module")
-def manager(world) -> DocsManager:
-    return DocsManager(world.stack)
-
-
-@pytest.fixture(scope="module")
-def names(world) -> StackNames:
-    return StackNames.from_environ()
 
 
 class Records:
@@ -48,11 +37,6 @@ def record() -> Records:
     return Records()
 
 
-def fresh_session(manager: DocsManager, game_type: str = "MULTIPLE_TRIALS") -> str:
-    current = manager.current()
-    if current is not None and current["Status"] == "OPEN":
-        manager.close()
-    return manager.open(unique("S"), game_type)["SessionId"]
 
 
 def seated(names: StackNames, n: int = 1) -> list[str]:
@@ -70,8 +54,8 @@ def record_count(world, sid: str) -> int:
     return world.item("Sessions", SessionId=sid)["RecordCount"]
 
 
-def test_posts_through_the_api_reach_the_board_and_the_top_10(world, manager, names):
-    sid = fresh_session(manager)
+def test_posts_through_the_api_reach_the_board_and_the_top_10(world, manager, names, fresh_session):
+    sid = fresh_session()
     name, token = world.user()
     assert world.api.post("/v1/allocate", {"Username": name}, token).status == 200
     now = time.time()
@@ -98,8 +82,8 @@ def test_posts_through_the_api_reach_the_board_and_the_top_10(world, manager, na
     assert world.pump.pump() == 0  # nothing was stored
 
 
-def test_bad_status_bodies_are_refused_before_the_stream(world, manager):
-    sid = fresh_session(manager)
+def test_bad_status_bodies_are_refused_before_the_stream(world, manager, fresh_session):
+    sid = fresh_session()
     name, token = world.user()
     good = {"SessionId": sid, "Nickname": name, "Score": 1, "Shots": 0, "Level": 1, "Lives": 3,
             "Timestamp": to_iso(time.time())}
@@ -112,8 +96,8 @@ def test_bad_status_bodies_are_refused_before_the_stream(world, manager):
     assert world.pump.pump() == 0
 
 
-def test_redelivered_and_duplicated_records_count_once(world, manager, names, record):
-    sid = fresh_session(manager)
+def test_redelivered_and_duplicated_records_count_once(world, manager, names, record, fresh_session):
+    sid = fresh_session()
     (a,) = seated(names)
     batch = [record(sid, a, 10), record(sid, a, 20)]
     batch.append(batch[-1])  # the same record twice in a batch
@@ -124,8 +108,8 @@ def test_redelivered_and_duplicated_records_count_once(world, manager, names, re
     assert board_item(world, sid, a)["LastSequenceNumber"] == batch[-1]["kinesis"]["sequenceNumber"]
 
 
-def test_records_out_of_order_never_move_a_player_back(world, manager, names, record):
-    sid = fresh_session(manager)
+def test_records_out_of_order_never_move_a_player_back(world, manager, names, record, fresh_session):
+    sid = fresh_session()
     (a,) = seated(names)
     t = time.time()
     # one batch, newest first; then an older record arriving in a later batch
@@ -135,8 +119,8 @@ def test_records_out_of_order_never_move_a_player_back(world, manager, names, re
     assert board_item(world, sid, a)["Score"] == 300
 
 
-def test_records_of_closed_or_unknown_sessions_and_of_unseated_players_do_not_count(world, manager, names, record):
-    sid = fresh_session(manager)
+def test_records_of_closed_or_unknown_sessions_and_of_unseated_players_do_not_count(world, manager, names, record, fresh_session):
+    sid = fresh_session()
     a, b = seated(names, 2)
     stranger = unique("x")
     t = time.time() - 10
@@ -154,8 +138,8 @@ def test_records_of_closed_or_unknown_sessions_and_of_unseated_players_do_not_co
     assert manager.board(sid) == [{"Nickname": a, "Score": 20, "Shots": 0, "Level": 1, "Lives": 3}]
 
 
-def test_records_from_before_the_seat_or_far_in_the_future_do_not_count(world, manager, names, record):
-    sid = fresh_session(manager)
+def test_records_from_before_the_seat_or_far_in_the_future_do_not_count(world, manager, names, record, fresh_session):
+    sid = fresh_session()
     (a,) = seated(names)
     allocated = world.item("Seats", SessionId=sid, Username=a)["AllocatedAt"]
     run_scoreboard([record(sid, a, 50, arrived_at=allocated - 30),
@@ -165,8 +149,8 @@ def test_records_from_before_the_seat_or_far_in_the_future_do_not_count(world, m
     assert board_item(world, sid, a)["Score"] == 70
 
 
-def test_poison_records_go_to_the_dead_letters_and_do_not_block(world, manager, names, record):
-    sid = fresh_session(manager)
+def test_poison_records_go_to_the_dead_letters_and_do_not_block(world, manager, names, record, fresh_session):
+    sid = fresh_session()
     (a,) = seated(names)
     poison = [kinesis_record(b"\xff not json", 5, key="x"),
               kinesis_record({"SessionId": sid, "Nickname": a, "Score": -5, "Shots": 0, "Level": 1, "Lives": 3,
@@ -183,8 +167,8 @@ def test_poison_records_go_to_the_dead_letters_and_do_not_block(world, manager, 
     assert all(d["reason"] and d["data"] for d in dead)
 
 
-def test_a_failed_write_is_reported_and_the_retry_counts_it_once(world, manager, names, record, monkeypatch):
-    sid = fresh_session(manager)
+def test_a_failed_write_is_reported_and_the_retry_counts_it_once(world, manager, names, record, monkeypatch, fresh_session):
+    sid = fresh_session()
     a, b = seated(names, 2)
     batch = [record(sid, a, 10), record(sid, b, 20), record(sid, a, 11)]
     failing = {b}
@@ -206,10 +190,10 @@ def test_a_failed_write_is_reported_and_the_retry_counts_it_once(world, manager,
     assert record_count(world, sid) == 3
 
 
-def test_one_batch_applied_twice_at_once_counts_once(world, manager, names, record, monkeypatch):
+def test_one_batch_applied_twice_at_once_counts_once(world, manager, names, record, monkeypatch, fresh_session):
     """Two invocations with the same records read the player's item at once (an invocation timing out while
     its retry runs): the conditional writes let one count them, and the seat is freed once."""
-    sid = fresh_session(manager)
+    sid = fresh_session()
     (a,) = seated(names)
     t = time.time()
     batch = [record(sid, a, 10, ts=t), record(sid, a, 30, ts=t + 1, lives=0)]
@@ -235,8 +219,8 @@ def test_one_batch_applied_twice_at_once_counts_once(world, manager, names, reco
     assert manager.seats(sid) == {"playing": set(), "finished": {a}, "occupied": 0}
 
 
-def test_last_life_frees_the_seat_and_the_best_trial_stays(world, manager, names, record):
-    sid = fresh_session(manager)
+def test_last_life_frees_the_seat_and_the_best_trial_stays(world, manager, names, record, fresh_session):
+    sid = fresh_session()
     (a,) = seated(names)
     t = time.time()
     run_scoreboard([record(sid, a, 100, ts=t), record(sid, a, 150, lives=0, ts=t + 1)])
@@ -248,8 +232,8 @@ def test_last_life_frees_the_seat_and_the_best_trial_stays(world, manager, names
     assert (board_item(world, sid, a)["Score"], board_item(world, sid, a)["Lives"]) == (400, 1)
 
 
-def test_a_new_trial_asked_for_before_the_last_life_was_processed_keeps_its_seat(world, manager, names, record):
-    sid = fresh_session(manager)
+def test_a_new_trial_asked_for_before_the_last_life_was_processed_keeps_its_seat(world, manager, names, record, fresh_session):
+    sid = fresh_session()
     (a,) = seated(names)
     t = time.time()
     last_life = record(sid, a, 90, lives=0, ts=t, arrived_at=time.time())
@@ -261,8 +245,8 @@ def test_a_new_trial_asked_for_before_the_last_life_was_processed_keeps_its_seat
     assert (item["Score"], item["BestTrial"]) == (90, [90, 0, 1, 0])
 
 
-def test_single_trial_ends_with_the_last_life(world, manager, names, record):
-    sid = fresh_session(manager, "SINGLE_TRIAL")
+def test_single_trial_ends_with_the_last_life(world, manager, names, record, fresh_session):
+    sid = fresh_session("SINGLE_TRIAL")
     (a,) = seated(names)
     t = time.time()
     last_life = record(sid, a, 90, lives=0, ts=t)
@@ -275,10 +259,10 @@ def test_single_trial_ends_with_the_last_life(world, manager, names, record):
         seat_store.allocate(names, a)
 
 
-def test_requests_per_batch_stay_within_the_cost_model(world, manager, names, record):
+def test_requests_per_batch_stay_within_the_cost_model(world, manager, names, record, fresh_session):
     """docs/aws.md prices a batch as: 3 batch reads, one write per player that moved, one seat refresh per
     player every 10 s, one counter update per session."""
-    sid = fresh_session(manager)
+    sid = fresh_session()
     players = seated(names, 50)
     calls: dict[str, int] = {}
 

@@ -5,35 +5,19 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
-import pytest
-from aws_docs_manager import DocsManager
-from aws_world import unique
-
 from spaceinvaders_backend.aws import seat_store
 from spaceinvaders_backend.aws.config import StackNames
-
-
-@pytest.fixture(scope="module")
-def manager(world) -> DocsManager:
-    return DocsManager(world.stack)
-
-
-def open_session(manager: DocsManager, game_type: str = "MULTIPLE_TRIALS", seats: int = 200) -> str:
-    current = manager.current()
-    if current is not None and current["Status"] == "OPEN":
-        manager.close()
-    return manager.open(unique("S"), game_type, total_seats=seats)["SessionId"]
 
 
 def allocate(world, token: str, name: str):
     return world.api.post("/v1/allocate", {"Username": name}, token)
 
 
-def test_no_session_then_seat_then_keep_playing(world, manager):
+def test_no_session_then_seat_then_keep_playing(world, manager, fresh_session):
     name, token = world.user()
     answer = allocate(world, token, name)
     assert (answer.status, answer.json()["errorCode"]) == (422, "NoSessionAvailable")
-    sid = open_session(manager)
+    sid = fresh_session()
     answer = allocate(world, token, name)
     assert answer.status == 200 and sid in answer.json()["successMessage"]
     assert allocate(world, token, name).json() == {"successMessage": "Keep playing."}
@@ -48,8 +32,8 @@ def test_no_session_then_seat_then_keep_playing(world, manager):
     assert allocate(world, token, name).status == 200
 
 
-def test_full_closed_and_single_trial_refusals(world, manager):
-    sid = open_session(manager, "SINGLE_TRIAL", seats=1)
+def test_full_closed_and_single_trial_refusals(world, manager, fresh_session):
+    sid = fresh_session("SINGLE_TRIAL", total_seats=1)
     (a, ta), (b, tb) = world.user(), world.user()
     assert allocate(world, ta, a).status == 200
     answer = allocate(world, tb, b)
@@ -71,8 +55,8 @@ def test_full_closed_and_single_trial_refusals(world, manager):
     assert (answer.status, answer.json()["errorCode"]) == (422, "SessionClosed")
 
 
-def test_errors_in_the_contracts_shape(world, manager):
-    open_session(manager)
+def test_errors_in_the_contracts_shape(world, manager, fresh_session):
+    fresh_session()
     name, token = world.user()
     other, _ = world.user()
     assert world.api.post("/v1/allocate", {"Username": other}, token).status == 403
@@ -118,9 +102,9 @@ def race(threads: int, action) -> list:
     return answers
 
 
-def test_players_racing_for_the_last_seats_get_exactly_that_many(world, manager, monkeypatch):
+def test_players_racing_for_the_last_seats_get_exactly_that_many(world, manager, monkeypatch, fresh_session):
     seats, players = 3, 10
-    sid = open_session(manager, seats=seats)
+    sid = fresh_session(total_seats=seats)
     users = [world.user() for _ in range(players)]
     _all_read_before_anyone_writes(monkeypatch, players)
     answers = race(players, lambda i: allocate(world, users[i][1], users[i][0]).status)
@@ -129,8 +113,8 @@ def test_players_racing_for_the_last_seats_get_exactly_that_many(world, manager,
     assert len(state["playing"]) == seats == state["occupied"]
 
 
-def test_one_players_concurrent_allocations_take_one_seat(world, manager, monkeypatch):
-    sid = open_session(manager, seats=5)
+def test_one_players_concurrent_allocations_take_one_seat(world, manager, monkeypatch, fresh_session):
+    sid = fresh_session(total_seats=5)
     name, token = world.user()
     _all_read_before_anyone_writes(monkeypatch, 6)
     messages = race(6, lambda i: allocate(world, token, name).json()["successMessage"])
@@ -139,8 +123,8 @@ def test_one_players_concurrent_allocations_take_one_seat(world, manager, monkey
     assert manager.seats(sid)["occupied"] == 1
 
 
-def test_manager_frees_a_seat_with_the_same_transaction(world, manager):
-    sid = open_session(manager)
+def test_manager_frees_a_seat_with_the_same_transaction(world, manager, fresh_session):
+    sid = fresh_session()
     name, token = world.user()
     allocate(world, token, name)
     names = StackNames.from_environ()

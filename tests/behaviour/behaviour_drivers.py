@@ -117,10 +117,7 @@ class AwsDriver:
         return Player(*self.world.user())
 
     def open(self, game_type: str, seats: int = 200) -> str:
-        current = self.manager.current()
-        if current is not None and current["Status"] == "OPEN":
-            self.manager.close()
-        return self.manager.open(unique("S"), game_type, total_seats=seats)["SessionId"]
+        return self.manager.reopen(unique("S"), game_type, total_seats=seats)["SessionId"]
 
     def close(self) -> None:
         self.manager.close()
