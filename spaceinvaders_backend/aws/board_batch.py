@@ -2,7 +2,7 @@
 
 Records are grouped by player and ordered by `Timestamp`; each player's records go through the core's
 `PlayerBoard` (newest record of the current trial, best finished trial) and are kept only when they count:
-the session exists and had not closed (`counts`), the player held a seat when the record arrived, the
+the session had started and not closed (`has_started`, `counts`), the player held a seat when it arrived, the
 record is newer than the player's `LastSequenceNumber`. A player's item is written with a condition on
 the `LastSequenceNumber` that was read, so a re-delivered batch, or a concurrent one, never counts a record
 twice: a failed condition means "read again and redo this player". Seats come first (a finished trial
@@ -213,8 +213,8 @@ def plan_player(stored: StoredSession, nickname: str, records: Iterable[StatusRe
             continue  # applied by an earlier delivery
         highest = max(highest, r.sequence)
         u = r.update
-        if (seat is None or not seat.held_at(r.arrived_at) or not counts(r.ts, r.arrived_at, closes_at)
-                or stamped_too_far_ahead(r.ts, r.arrived_at)):
+        if (seat is None or not seat.held_at(r.arrived_at) or not session.has_started(r.arrived_at)
+                or not counts(r.ts, r.arrived_at, closes_at) or stamped_too_far_ahead(r.ts, r.arrived_at)):
             continue
         taken, ended = board.apply(Entry(nickname, u.Score, u.Shots, u.Level, u.Lives), r.ts)
         if not taken:

@@ -283,3 +283,14 @@ def test_requests_per_batch_stay_within_the_cost_model(world, manager, names, re
     finally:
         ddb.meta.events.unregister("before-call.dynamodb.*", count)
     assert record_count(world, sid) == 2 * 3 * len(players)
+
+
+def test_records_before_a_synchronized_start_do_not_count(world, manager, names, record):
+    manager.reopen(unique("S"), "MULTIPLE_TRIALS", synchronized=True)
+    sid = manager.current()["SessionId"]
+    (a,) = seated(names)
+    run_scoreboard([record(sid, a, 10)])  # waiting for the start
+    assert board_item(world, sid, a) is None
+    started = parse_iso(manager.start(countdown=0)["SynchronizeTime"])
+    run_scoreboard([record(sid, a, 20, arrived_at=started + 0.1)])
+    assert board_item(world, sid, a)["Score"] == 20

@@ -58,12 +58,18 @@ class LocalDriver:
         assert answer.status_code == 201, answer.text
         return Player(name, self._sign_in(name))
 
-    def open(self, game_type: str, seats: int = 200) -> str:
+    def open(self, game_type: str, seats: int = 200, synchronized: bool = False) -> str:
         self._call("POST", "/manager/session/close", self.manager.token)
         code, body = self._call("POST", "/manager/session", self.manager.token,
-                                json={"SessionName": unique("S"), "GameType": game_type, "TotalSeats": seats})
+                                json={"SessionName": unique("S"), "GameType": game_type, "TotalSeats": seats,
+                                      "Synchronized": synchronized})
         assert code == 201, body
         return body["SessionId"]
+
+    def start(self, countdown: float) -> None:
+        code, body = self._call("POST", "/manager/session/start", self.manager.token,
+                                json={"CountdownSeconds": countdown})
+        assert code == 200, body
 
     def close(self) -> None:
         code, body = self._call("POST", "/manager/session/close", self.manager.token)
@@ -116,8 +122,11 @@ class AwsDriver:
     def player(self) -> Player:
         return Player(*self.world.user())
 
-    def open(self, game_type: str, seats: int = 200) -> str:
-        return self.manager.reopen(unique("S"), game_type, total_seats=seats)["SessionId"]
+    def open(self, game_type: str, seats: int = 200, synchronized: bool = False) -> str:
+        return self.manager.reopen(unique("S"), game_type, total_seats=seats, synchronized=synchronized)["SessionId"]
+
+    def start(self, countdown: float) -> None:
+        self.manager.start(countdown)
 
     def close(self) -> None:
         self.manager.close()
