@@ -8,7 +8,6 @@ between calls is cut up.
 from __future__ import annotations
 
 import copy
-import math
 import random
 from enum import StrEnum
 
@@ -64,6 +63,7 @@ from .shields import Shields
 
 BOMB_CYCLE = (BombKind.ROLLING, BombKind.PLUNGER, BombKind.SQUIGGLY)
 SLACK_NS = 1_000  # a step this close to a tick boundary reaches it: float dts that should add up, do
+MAX_STEP_SECONDS = 3600  # more is surely a clock reading passed for a duration (and would run for hours)
 
 
 class Phase(StrEnum):
@@ -164,8 +164,8 @@ class Game:
         Time shorter than a tick is kept for the next call (and the intents wait with it, so none is
         lost); a long dt runs many ticks, the intents applying to the first.
         """
-        if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not math.isfinite(dt) or dt < 0:
-            raise ValueError(f"dt must be a finite number of seconds, at least 0, not {dt!r}")
+        if isinstance(dt, bool) or not isinstance(dt, (int, float)) or not 0 <= dt <= MAX_STEP_SECONDS:
+            raise ValueError(f"dt must be a number of seconds from 0 to {MAX_STEP_SECONDS}, not {dt!r}")
         if intents is not None and intents is not NO_INTENTS:
             if not isinstance(intents, Intents):
                 raise TypeError(f"intents must be an Intents, not {type(intents).__name__}")

@@ -46,10 +46,10 @@ def formation_top_row(level: int) -> int:
 
 def march_period(alive: int, level: int) -> float:
     """Ticks the whole formation takes to move one cell: proportional to the invaders left (the arcade
-    moves one invader a frame), from 1.0 s with all 55 at level 1 (0.55 s at level 10 and after) to
-    1/10 s for the last one."""
+    moves one invader a frame), from 1.0 s with all 55 at level 1 (0.55 s from level 10) down to the
+    last invader's 1/6 s at level 1, 1/7.5 s at level 2 and 1/10 s from level 3."""
     full = max(16.5, 30.0 - 1.5 * (level - 1))
-    fastest = 3.0
+    fastest = max(3.0, 6.0 - level)
     return fastest + (full - fastest) * (alive - 1) / (FORMATION_ROWS * FORMATION_COLUMNS - 1)
 
 
@@ -61,14 +61,14 @@ def beat_ticks(alive: int, rows_alive: int, level: int) -> int:
 def bomb_interval(level: int) -> int:
     """Mean ticks between two bombs (while fewer than three are falling): 1.6 s at level 1, a seventh
     less each level, down to 0.4 s from level 10."""
-    return max(12, round(48 * 0.86 ** (level - 1)))
+    return max(12, round(60 * 0.85 ** (level - 1)))
 
 
 def bomb_speed(level: int, alive: int) -> float:
     """Rows per tick: 7.5 rows/s up to level 4, then faster every level or two, up to 13.1 from level 12;
-    a quarter faster when 8 or fewer invaders are left (as in the arcade)."""
+    from level 3, a quarter faster when 8 or fewer invaders are left (as in the arcade)."""
     speed = min(8 + max(0, level - 3) * 2 // 3, 14) / 32
-    return speed * 1.25 if alive <= 8 else speed
+    return speed * 1.25 if alive <= 8 and level >= 3 else speed
 
 
 def mystery_bonus(ordinal: int) -> int:

@@ -1,6 +1,7 @@
 """Same seed and inputs, same game: whatever the seed's history, the cut of time into steps, or a clone."""
 from __future__ import annotations
 
+import itertools
 import math
 import random
 
@@ -24,8 +25,8 @@ def play_by_ticks(seed: int, n: int = GAME_TICKS) -> tuple[list[tuple], list[ev.
 
 
 def test_the_same_seed_and_inputs_give_the_same_game():
-    prints, events = play_by_ticks(5)
-    again, events_again = play_by_ticks(5)
+    prints, events = play_by_ticks(7)
+    again, events_again = play_by_ticks(7)
     assert prints == again and events == events_again
     kinds = {type(e) for e in events}  # the script meets most of the game with this seed
     assert {ev.ShotFired, ev.InvaderKilled, ev.BombDropped, ev.ShieldHit, ev.LifeLost, ev.MysteryHit,
@@ -40,7 +41,7 @@ def pieces(rng: random.Random, total_ns: int) -> list[int]:
     """`total_ns` cut at random into 1 to 5 pieces."""
     cuts = sorted(rng.randrange(1, total_ns) for _ in range(rng.randrange(0, 5)))
     bounds = [0, *cuts, total_ns]
-    return [b - a for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [b - a for a, b in itertools.pairwise(bounds)]
 
 
 def test_cutting_time_into_other_steps_changes_nothing():
@@ -104,7 +105,7 @@ def test_a_clone_plays_on_its_own():
     assert fingerprint(twin) == fingerprint(game)
 
 
-@pytest.mark.parametrize("dt", [-0.01, math.nan, math.inf, "0.1", None, True])
+@pytest.mark.parametrize("dt", [-0.01, math.nan, math.inf, 1.7e9, "0.1", None, True])
 def test_a_bad_dt_is_refused(dt):
     with pytest.raises(ValueError, match="dt must be"):
         Game(1).step(dt)

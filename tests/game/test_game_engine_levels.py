@@ -54,9 +54,10 @@ def test_waves_come_back_lower_faster_and_with_more_and_quicker_bombs():
     speeds = [bomb_speed(n, 55) for n in levels]
     assert tops == sorted(tops) and tops[0] == 2 and tops[-1] == 5
     assert periods == sorted(periods, reverse=True) and periods[0] == 30 and periods[-1] < 17
-    assert intervals == sorted(intervals, reverse=True) and intervals[0] == 48 and intervals[-1] == 12
+    assert intervals == sorted(intervals, reverse=True) and intervals[0] == 60 and intervals[-1] == 12
     assert speeds == sorted(speeds) and speeds[-1] > speeds[0]
-    assert bomb_speed(3, 8) == 1.25 * bomb_speed(3, 9)  # the last eight invaders bomb faster
+    assert bomb_speed(3, 8) == 1.25 * bomb_speed(3, 9)  # the last eight invaders bomb faster ...
+    assert bomb_speed(2, 8) == bomb_speed(2, 9)  # ... from level 3
 
 
 def test_a_game_can_start_at_a_later_level():

@@ -85,13 +85,14 @@ def test_the_formation_speeds_up_as_it_thins():
             half.formation.kill(r, c)
     ticks_per_cell(half)  # the beat set before the kills runs out first
     assert ticks_per_cell(half) < 30
-    last = calm(Game(seed=1))
-    for r in range(5):
-        for c in range(11):
-            if (r, c) != (4, 5):
-                last.formation.kill(r, c)
-    ticks_per_cell(last)
-    assert ticks_per_cell(last) == 3  # 10 cells a second
+    for level, expected in [(1, 5), (2, 4), (3, 3), (9, 3)]:  # the last invader: 6, 7.5, then 10 cells a second
+        last = calm(Game(seed=1, level=level))
+        for r in range(5):
+            for c in range(11):
+                if (r, c) != (4, 5):
+                    last.formation.kill(r, c)
+        ticks_per_cell(last)
+        assert ticks_per_cell(last) == expected
     periods = [march_period(alive, 1) for alive in range(1, 56)]
     assert periods == sorted(periods) and periods[0] < periods[-1]
 
