@@ -19,7 +19,13 @@ import time
 from spaceinvaders_tui.engine import FIELD_WIDTH, NO_INTENTS, TICK_RATE, Game, Intents
 from spaceinvaders_tui.engine.geometry import CANNON_ROW, CANNON_WIDTH
 from spaceinvaders_tui.engine.render import draw
-from spaceinvaders_tui.engine.rules import CANNON_SPEED, GLIDE_TICKS, MISSILE_SPEED, MISSILE_START_Y, march_period
+from spaceinvaders_tui.engine.rules import (
+    CANNON_SPEED,
+    GLIDE_TICKS,
+    MISSILE_SPEED,
+    MISSILE_START_Y,
+    march_period,
+)
 
 TARGET_MS = 0.5  # CPU per simulated second, so that 200 bots' engines take under a tenth of a core
 DT = 1 / TICK_RATE
@@ -35,7 +41,7 @@ class ScriptedPlayer:
     def __init__(self, skill: str, seed: int) -> None:
         self.reaction, self.spread, self.notice, self.lead = SKILLS[skill]
         self.rng = random.Random(seed)
-        self.noticed: dict[int, bool] = {}
+        self.noticed: dict[tuple[str, int], bool] = {}
         self.wait = 0
         self.target = 2.0
         self.danger: list[int] = []
@@ -47,9 +53,11 @@ class ScriptedPlayer:
         """Pick where to stand: lined up under an invader, away from the bombs it noticed."""
         self.danger = []
         for bomb in game.bombs:
-            if self.noticed.setdefault(id(bomb), self.rng.random() < self.notice):
-                if (CANNON_ROW - bomb.y) / bomb.dy < 30:
-                    self.danger.append(bomb.x)
+            key = (bomb.kind, game.tick - bomb.age)  # a bomb is noticed, or not, once
+            if key not in self.noticed:
+                self.noticed[key] = self.rng.random() < self.notice
+            if self.noticed[key] and (CANNON_ROW - bomb.y) / bomb.dy < 30:  # lands within a second
+                self.danger.append(bomb.x)
         formation, want = game.formation, game.cannon.x
         columns = formation.columns()
         if columns:

@@ -59,8 +59,8 @@ def beat_ticks(alive: int, rows_alive: int, level: int) -> int:
 
 
 def bomb_interval(level: int) -> int:
-    """Mean ticks between two bombs (while fewer than three are falling): 1.6 s at level 1, a seventh
-    less each level, down to 0.4 s from level 10."""
+    """Mean ticks between two bombs (while fewer than three are falling): 2 s at level 1, 15% less each
+    level, down to 0.4 s from level 11."""
     return max(12, round(60 * 0.85 ** (level - 1)))
 
 
