@@ -7,7 +7,7 @@ noticed and the lead) play whole games first; their intents are recorded, so the
 engine alone: replaying them, one `step(1/30, intents)` per tick. The baseline is the same loop calling
 an empty `step`. Medians of CPU time (process_time) over rounds.
 
-    .venv/bin/python benchmarks/engine_cpu.py [--games 20] [--minutes 10] [--rounds 5]
+    .venv/bin/python benchmarks/engine_cpu.py [--games 30] [--minutes 10] [--rounds 5]
 """
 from __future__ import annotations
 
@@ -118,7 +118,7 @@ def replay(recorded: list[tuple[int, list[Intents], Game]], empty: bool) -> floa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--games", type=int, default=20, help="games per skill")
+    parser.add_argument("--games", type=int, default=30, help="games per skill")
     parser.add_argument("--minutes", type=float, default=10.0, help="longest game")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
