@@ -6,6 +6,8 @@ from typing import Literal
 
 from .entities import BombKind, InvaderKind
 
+LossCause = Literal["bomb", "invasion"]
+
 
 @dataclass(frozen=True, slots=True)
 class Event:
@@ -74,7 +76,7 @@ class ShieldHit(Event):
 @dataclass(frozen=True, slots=True)
 class LifeLost(Event):
     lives: int  # left after this one
-    cause: Literal["bomb", "invasion"]
+    cause: LossCause
 
 
 @dataclass(frozen=True, slots=True)

@@ -426,7 +426,7 @@ class Game:
 
     # -- lives and waves ---------------------------------------------------------------------------
 
-    def _lose_life(self, cause: str) -> None:
+    def _lose_life(self, cause: ev.LossCause) -> None:
         cannon = self.cannon
         cannon.alive = False
         cannon.direction = cannon.glide_ticks = 0
@@ -434,7 +434,7 @@ class Game:
         self.bombs = []
         self.missile = None
         self._burst(ExplosionKind.CANNON, int(cannon.x), CANNON_ROW, CANNON_EXPLOSION_TICKS)
-        self._events.append(ev.LifeLost(self.tick, self.lives, cause))  # type: ignore[arg-type]
+        self._events.append(ev.LifeLost(self.tick, self.lives, cause))
         if self.lives:
             self.phase = Phase.DYING
             self.phase_ticks = CANNON_EXPLOSION_TICKS
