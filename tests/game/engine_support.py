@@ -38,6 +38,15 @@ def frozen(game: Game) -> Game:
     return game
 
 
+def drop_bottom_row_to(game: Game, row: int) -> list[Event]:
+    """Make the formation's bottom row step down onto `row` on the next tick; answers that tick's events."""
+    formation = game.formation
+    formation.row_y[4] = row - 1
+    formation.descending = True
+    game.beat_ticks = 1
+    return ticks(game, 1)
+
+
 def of(events: list[Event], kind: type[Event]) -> list:
     return [e for e in events if isinstance(e, kind)]
 

@@ -1,7 +1,7 @@
 """What meets what: missile and invaders, shields, bombs and the mystery ship; bombs and the cannon."""
 from __future__ import annotations
 
-from engine_support import frozen, of, ticks, until
+from engine_support import drop_bottom_row_to, frozen, of, ticks, until
 
 from spaceinvaders_tui.engine import FIRE, Bomb, BombKind, ExplosionKind, Game, InvaderKind, Mystery, Phase
 from spaceinvaders_tui.engine import events as ev
@@ -78,10 +78,7 @@ def test_a_bomb_erodes_the_cell_it_hits_and_crumbles_its_neighbours():
 def test_invaders_reaching_the_shields_wipe_the_cells_they_cover():
     game = frozen(Game(seed=1))
     f = game.formation
-    f.row_y[4] = 13
-    f.descending = True
-    game.beat_ticks = 1
-    events = ticks(game, 1)
+    events = drop_bottom_row_to(game, 14)
     assert f.row_y[4] == 14
     wiped = of(events, ev.ShieldHit)
     assert wiped and {h.by for h in wiped} == {"invader"}

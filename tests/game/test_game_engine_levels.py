@@ -1,7 +1,7 @@
 """Waves, levels, lives and the end of the game."""
 from __future__ import annotations
 
-from engine_support import NEVER, frozen, of, ticks, until
+from engine_support import NEVER, drop_bottom_row_to, frozen, of, ticks, until
 
 from spaceinvaders_tui.engine import FIRE, LEFT, Bomb, BombKind, Game, Phase
 from spaceinvaders_tui.engine import events as ev
@@ -89,11 +89,7 @@ def test_losing_the_last_life_ends_the_game():
 
 def test_invaders_landing_on_the_cannons_row_end_the_game_whatever_the_lives():
     game = frozen(Game(seed=1))
-    f = game.formation
-    f.row_y[4] = 18
-    f.descending = True
-    game.beat_ticks = 1
-    events = ticks(game, 1)
+    events = drop_bottom_row_to(game, 19)
     lost, over = of(events, ev.LifeLost)[0], of(events, ev.GameOver)[0]
     assert (lost.lives, lost.cause, over.reason) == (0, "invasion", "invasion")
     assert game.over and game.lives == 0
