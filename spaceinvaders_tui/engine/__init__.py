@@ -6,7 +6,7 @@
 
 See docs/engine.md.
 """
-from . import events, geometry, rules, sprites
+from . import events, geometry, render, rules, sprites
 from .entities import Bomb, BombKind, Cannon, Explosion, ExplosionKind, Invader, InvaderKind, Missile, Mystery
 from .events import Event
 from .formation import Formation
@@ -19,5 +19,5 @@ __all__ = [
     "FIELD_HEIGHT", "FIELD_WIDTH", "FIRE", "LEFT", "NO_INTENTS", "RIGHT", "TICK_RATE",
     "Bomb", "BombKind", "Cannon", "Event", "Explosion", "ExplosionKind", "Formation", "Game", "Intents",
     "Invader", "InvaderKind", "Missile", "Mystery", "Phase", "Shields",
-    "events", "geometry", "rules", "sprites",
+    "events", "geometry", "render", "rules", "sprites",
 ]
