@@ -1,9 +1,9 @@
 """One Kinesis batch of status records applied to the players' boards (the scoreboard function's work).
 
 Records are grouped by player and ordered by `Timestamp`; each player's records go through the core's
-`PlayerBoard` (newest record of the current trial, best finished trial) and are kept only when they count:
-the session had started and not closed (`has_started`, `counts`), the player held a seat when it arrived, the
-record is newer than the player's `LastSequenceNumber`. A player's item is written with a condition on
+`PlayerBoard` (newest record of the current trial, best finished trial) and are kept only when they
+count: the session had started and not closed (`has_started`, `counts`), the player held a seat when the
+record arrived, it is newer than the player's `LastSequenceNumber`. A player's item is written with a condition on
 the `LastSequenceNumber` that was read, so a re-delivered batch, or a concurrent one, never counts a record
 twice: a failed condition means "read again and redo this player". Seats come first (a finished trial
 frees the seat), then the board, so a crash between the two is repaired by the retry.
