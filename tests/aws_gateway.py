@@ -6,6 +6,7 @@ and an emulation of API Gateway's `$input`, `$util` and `$context`, calls the in
 DynamoDB, Kinesis, or the Lambda handler in-process), and answers as API Gateway would. What it cannot
 prove is that the real API Gateway behaves like this emulation: see docs/aws.md, "What is checked offline".
 """
+
 from __future__ import annotations
 
 import base64
@@ -44,7 +45,7 @@ def api_definition(names: dict[str, str]) -> dict:
 def substitute(value: Any, names: dict[str, str]) -> Any:
     """Resolve the template's intrinsic functions that the API definition uses, from `names`."""
     if isinstance(value, dict) and len(value) == 1:
-        (fn, arg), = value.items()
+        ((fn, arg),) = value.items()
         if fn == "Fn::Sub":
             return re.sub(r"\$\{([^}!]+)\}", lambda m: names[m.group(1)], arg)
         if fn == "Fn::GetAtt":
@@ -59,6 +60,7 @@ def substitute(value: Any, names: dict[str, str]) -> Any:
 
 
 # --- Velocity, as API Gateway runs it -------------------------------------------------------------------
+
 
 def json_path(document: Any, path: str) -> Any:
     """The JSONPath subset the templates use: `$`, `$.a.b`."""
@@ -127,8 +129,13 @@ class VtlUtil:
 
 
 def render(template: str, *, body: str = "", params: dict | None = None, context: dict | None = None) -> str:
-    return airspeed.Template(template).merge({"input": VtlInput(body, params or {}), "util": VtlUtil(),
-                                              "context": context if context is not None else {}})
+    return airspeed.Template(template).merge(
+        {
+            "input": VtlInput(body, params or {}),
+            "util": VtlUtil(),
+            "context": context if context is not None else {},
+        }
+    )
 
 
 @cache
@@ -137,6 +144,7 @@ def _client(service: str, region: str):
 
 
 # --- the REST API ---------------------------------------------------------------------------------------
+
 
 @dataclass
 class Answer:
@@ -168,8 +176,11 @@ class RestApi:
         self.stack = stack
         self.functions = functions  # logical id of a Lambda function -> its handler
         names = {
-            "Env": stack.env, "AWS::Region": stack.region, "AWS::Partition": "aws",
-            "StatusStream": stack.tables["Stream"], "ScoreboardTable": stack.tables["Scoreboard"],
+            "Env": stack.env,
+            "AWS::Region": stack.region,
+            "AWS::Partition": "aws",
+            "StatusStream": stack.tables["Stream"],
+            "ScoreboardTable": stack.tables["Scoreboard"],
             "ApiIntegrationRole.Arn": "arn:aws:iam::123456789012:role/api",
             "UserPool.Arn": f"arn:aws:cognito-idp:{stack.region}:123456789012:userpool/{stack.user_pool_id}",
             **{f"{fn}.Arn": f"arn:aws:lambda:{stack.region}:123456789012:function:{fn}" for fn in functions},
@@ -180,12 +191,21 @@ class RestApi:
     def get(self, path: str, token: str | None = None, query: dict[str, str] | None = None) -> Answer:
         return self.call("GET", path, token, query=query or {})
 
-    def post(self, path: str, body: Any, token: str | None = None, content_type: str = "application/json") -> Answer:
+    def post(
+        self, path: str, body: Any, token: str | None = None, content_type: str = "application/json"
+    ) -> Answer:
         text = body if isinstance(body, str) else json.dumps(body)
         return self.call("POST", path, token, body=text, content_type=content_type)
 
-    def call(self, method: str, path: str, token: str | None, body: str = "", query: dict | None = None,
-             content_type: str = "application/json") -> Answer:
+    def call(
+        self,
+        method: str,
+        path: str,
+        token: str | None,
+        body: str = "",
+        query: dict | None = None,
+        content_type: str = "application/json",
+    ) -> Answer:
         operation = self.definition["paths"].get(path, {}).get(method.lower())
         if operation is None:
             return gateway_response("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")
@@ -202,28 +222,44 @@ class RestApi:
         if problem is not None:
             return problem
         integration = operation["x-amazon-apigateway-integration"]
-        context = {"authorizer": {"claims": claims}, "requestTimeEpoch": int(time.time() * 1000),
-                   "requestId": str(uuid.uuid4()), "responseOverride": {}, "httpMethod": method,
-                   "resourcePath": path, "stage": self.stack.env}
+        context = {
+            "authorizer": {"claims": claims},
+            "requestTimeEpoch": int(time.time() * 1000),
+            "requestId": str(uuid.uuid4()),
+            "responseOverride": {},
+            "httpMethod": method,
+            "resourcePath": path,
+            "stage": self.stack.env,
+        }
         if integration["type"] == "aws_proxy":
             return self._proxy(integration, method, path, body, query, context)
         templates = integration.get("requestTemplates", {})
         if content_type not in templates and integration.get("passthroughBehavior") == "never":
             return gateway_response("UNSUPPORTED_MEDIA_TYPE", "Unsupported Media Type")
-        request = render(templates.get(content_type, "$input.body"), body=body,
-                         params={"querystring": query}, context=context)
+        request = render(
+            templates.get(content_type, "$input.body"),
+            body=body,
+            params={"querystring": query},
+            context=context,
+        )
         status, answer = self._aws_call(integration["uri"], request)
         return integration_response(integration, status, answer, context)
 
     def _validate(self, operation: dict, body: str, query: dict, content_type: str) -> Answer | None:
         validator = self.definition["x-amazon-apigateway-request-validators"].get(
-            operation.get("x-amazon-apigateway-request-validator", ""), {})
+            operation.get("x-amazon-apigateway-request-validator", ""), {}
+        )
         if validator.get("validateRequestParameters"):
             for parameter in operation.get("parameters", []):
-                if parameter.get("required") and parameter["in"] == "query" and not query.get(parameter["name"]):
+                if (
+                    parameter.get("required")
+                    and parameter["in"] == "query"
+                    and not query.get(parameter["name"])
+                ):
                     return gateway_response(
                         "BAD_REQUEST_PARAMETERS",
-                        f"Missing required request parameters: [{parameter['name']}]")
+                        f"Missing required request parameters: [{parameter['name']}]",
+                    )
         models = operation.get("requestBody", {}).get("content", {})
         if validator.get("validateRequestBody") and content_type in models:  # other types: no model to apply
             ref = models[content_type]["schema"]["$ref"]
@@ -248,25 +284,42 @@ class RestApi:
         try:
             answer = getattr(_client(service, self.stack.region), method)(**params)
         except ClientError as err:
-            return (err.response["ResponseMetadata"]["HTTPStatusCode"],
-                    {"__type": err.response["Error"]["Code"], "message": err.response["Error"]["Message"]})
+            return (
+                err.response["ResponseMetadata"]["HTTPStatusCode"],
+                {"__type": err.response["Error"]["Code"], "message": err.response["Error"]["Message"]},
+            )
         except ParamValidationError as err:
             # botocore checks these constraints before sending; the service checks them too and answers so.
             return 400, {"__type": "ValidationException", "message": str(err)}
         answer.pop("ResponseMetadata", None)
         return 200, json.loads(json.dumps(answer, default=str))
 
-    def _proxy(self, integration: dict, method: str, path: str, body: str, query: dict, context: dict) -> Answer:
+    def _proxy(
+        self, integration: dict, method: str, path: str, body: str, query: dict, context: dict
+    ) -> Answer:
         function = re.search(r"function:(\w+)/invocations", integration["uri"]).group(1)
         event = {
-            "resource": path, "path": path, "httpMethod": method, "body": body or None, "isBase64Encoded": False,
-            "headers": {"Content-Type": "application/json"}, "multiValueHeaders": {},
-            "queryStringParameters": query or None, "multiValueQueryStringParameters": None,
-            "pathParameters": None, "stageVariables": None,
-            "requestContext": {"authorizer": context["authorizer"], "resourcePath": path, "httpMethod": method,
-                               "path": f"/{self.stack.env}{path}", "stage": self.stack.env,
-                               "requestId": context["requestId"], "requestTimeEpoch": context["requestTimeEpoch"],
-                               "identity": {"sourceIp": "127.0.0.1"}},
+            "resource": path,
+            "path": path,
+            "httpMethod": method,
+            "body": body or None,
+            "isBase64Encoded": False,
+            "headers": {"Content-Type": "application/json"},
+            "multiValueHeaders": {},
+            "queryStringParameters": query or None,
+            "multiValueQueryStringParameters": None,
+            "pathParameters": None,
+            "stageVariables": None,
+            "requestContext": {
+                "authorizer": context["authorizer"],
+                "resourcePath": path,
+                "httpMethod": method,
+                "path": f"/{self.stack.env}{path}",
+                "stage": self.stack.env,
+                "requestId": context["requestId"],
+                "requestTimeEpoch": context["requestTimeEpoch"],
+                "identity": {"sourceIp": "127.0.0.1"},
+            },
         }
         answer = self.functions[function](event, LambdaContext())
         return Answer(answer["statusCode"], answer["body"], answer.get("headers") or {})
@@ -280,10 +333,15 @@ def integration_response(integration: dict, status: int, answer: dict, context: 
             chosen = response
             break
     context.setdefault("responseOverride", {})
-    body = render(chosen.get("responseTemplates", {}).get("application/json", "$input.body"),
-                  body=json.dumps(answer), context=context)
-    headers = {name.removeprefix("method.response.header."): value.strip("'")
-               for name, value in chosen.get("responseParameters", {}).items()}
+    body = render(
+        chosen.get("responseTemplates", {}).get("application/json", "$input.body"),
+        body=json.dumps(answer),
+        context=context,
+    )
+    headers = {
+        name.removeprefix("method.response.header."): value.strip("'")
+        for name, value in chosen.get("responseParameters", {}).items()
+    }
     code = int(context["responseOverride"].get("status", chosen["statusCode"]))
     return Answer(code, body.strip(), {"Content-Type": "application/json", **headers})
 

@@ -1,5 +1,6 @@
 """A deployed stack on moto for the AWS tests: the resources (`aws_stack`), the functions' environment,
 signed-in users, the REST API (`aws_gateway`) and the Kinesis event source mapping (`StreamPump`)."""
+
 from __future__ import annotations
 
 import base64
@@ -22,9 +23,13 @@ from spaceinvaders_backend.aws.handlers import authorizer, scoreboard, seats, sw
 from spaceinvaders_backend.aws.items import attrs, plain
 
 PASSWORD = "correct-horse"
-FUNCTIONS = {"SeatsFunction": seats.handler, "ScoreboardFunction": scoreboard.handler,
-             "SweeperFunction": sweeper.handler, "WebSocketFunction": websocket.handler,
-             "WebSocketAuthorizerFunction": authorizer.handler}
+FUNCTIONS = {
+    "SeatsFunction": seats.handler,
+    "ScoreboardFunction": scoreboard.handler,
+    "SweeperFunction": sweeper.handler,
+    "WebSocketFunction": websocket.handler,
+    "WebSocketAuthorizerFunction": authorizer.handler,
+}
 
 # DynamoDB applies each request atomically; moto does not when threads call it at once (a transaction
 # restores a snapshot of the table when it fails, undoing concurrent writes). One lock per request restores
@@ -83,13 +88,19 @@ class MotoWorld:
         for group in groups:
             self.idp.admin_add_user_to_group(UserPoolId=pool, Username=name, GroupName=group)
         tokens = self.idp.admin_initiate_auth(
-            UserPoolId=pool, ClientId=self.stack.client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": name, "PASSWORD": PASSWORD})["AuthenticationResult"]
+            UserPoolId=pool,
+            ClientId=self.stack.client_id,
+            AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": name, "PASSWORD": PASSWORD},
+        )["AuthenticationResult"]
         return name, tokens["IdToken"]
 
     def item(self, table: str, **key: str) -> dict | None:
-        return plain(self.ddb.get_item(TableName=self.stack.tables[table], Key=attrs(key),
-                                       ConsistentRead=True).get("Item"))
+        return plain(
+            self.ddb.get_item(TableName=self.stack.tables[table], Key=attrs(key), ConsistentRead=True).get(
+                "Item"
+            )
+        )
 
 
 def _clear_caches() -> None:
@@ -98,16 +109,28 @@ def _clear_caches() -> None:
     authorizer._verifiers.clear()
 
 
-def kinesis_record(data: bytes | dict, sequence: int, arrived_at: float | None = None, key: str = "k",
-                   shard: str = "shardId-000000000000") -> dict:
+def kinesis_record(
+    data: bytes | dict,
+    sequence: int,
+    arrived_at: float | None = None,
+    key: str = "k",
+    shard: str = "shardId-000000000000",
+) -> dict:
     """One record of a Kinesis event as Lambda's event source mapping delivers it."""
     raw = json.dumps(data).encode() if isinstance(data, dict) else data
     return {
-        "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": key, "sequenceNumber": str(sequence),
-                    "data": base64.b64encode(raw).decode(),
-                    "approximateArrivalTimestamp": time.time() if arrived_at is None else arrived_at},
-        "eventSource": "aws:kinesis", "eventVersion": "1.0", "eventID": f"{shard}:{sequence}",
-        "eventName": "aws:kinesis:record", "awsRegion": "us-east-1",
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": key,
+            "sequenceNumber": str(sequence),
+            "data": base64.b64encode(raw).decode(),
+            "approximateArrivalTimestamp": time.time() if arrived_at is None else arrived_at,
+        },
+        "eventSource": "aws:kinesis",
+        "eventVersion": "1.0",
+        "eventID": f"{shard}:{sequence}",
+        "eventName": "aws:kinesis:record",
+        "awsRegion": "us-east-1",
         "invokeIdentityArn": "arn:aws:iam::123456789012:role/scoreboard",
         "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/status",
     }
@@ -130,12 +153,15 @@ class StreamPump:
 
     def _iterator(self, shard: str) -> str:
         after = self.after.get(shard)
-        kw: dict[str, Any] = ({"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": after}
-                              if after else {"ShardIteratorType": "TRIM_HORIZON"})
+        kw: dict[str, Any] = (
+            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": after}
+            if after
+            else {"ShardIteratorType": "TRIM_HORIZON"}
+        )
         return self.kinesis.get_shard_iterator(StreamName=self.stream, ShardId=shard, **kw)["ShardIterator"]
 
     def pump(self) -> int:
-        """Process everything in the stream now; answers how many records were delivered (retries included)."""
+        """Process everything in the stream now; answers the records delivered (retries included)."""
         delivered = 0
         shards = [s["ShardId"] for s in self.kinesis.list_shards(StreamName=self.stream)["Shards"]]
         for shard in shards:
@@ -144,12 +170,23 @@ class StreamPump:
                 records = records["Records"]
                 if not records:
                     break
-                batch = [kinesis_record(r["Data"], int(r["SequenceNumber"]),
-                                        r["ApproximateArrivalTimestamp"].timestamp(), r["PartitionKey"], shard)
-                         for r in records]
+                batch = [
+                    kinesis_record(
+                        r["Data"],
+                        int(r["SequenceNumber"]),
+                        r["ApproximateArrivalTimestamp"].timestamp(),
+                        r["PartitionKey"],
+                        shard,
+                    )
+                    for r in records
+                ]
                 failed = {int(f["itemIdentifier"]) for f in run_scoreboard(batch)["batchItemFailures"]}
                 delivered += len(batch)
-                done = [r["SequenceNumber"] for r in records if not failed or int(r["SequenceNumber"]) < min(failed)]
+                done = [
+                    r["SequenceNumber"]
+                    for r in records
+                    if not failed or int(r["SequenceNumber"]) < min(failed)
+                ]
                 if failed:
                     self.failures += 1
                 if done:

@@ -3,11 +3,13 @@
 Records are grouped by player and ordered by `Timestamp`; each player's records go through the core's
 `PlayerBoard` (newest record of the current trial, best finished trial) and are kept only when they
 count: the session had started and not closed (`has_started`, `counts`), the player held a seat when the
-record arrived, it is newer than the player's `LastSequenceNumber`. A player's item is written with a condition on
-the `LastSequenceNumber` that was read, so a re-delivered batch, or a concurrent one, never counts a record
-twice: a failed condition means "read again and redo this player". Seats come first (a finished trial
-frees the seat), then the board, so a crash between the two is repaired by the retry.
+record arrived, it is newer than the player's `LastSequenceNumber`. A player's item is written with a
+condition on the `LastSequenceNumber` that was read, so a re-delivered batch, or a concurrent one,
+never counts a record twice: a failed condition means "read again and redo this player". Seats come
+first (a finished trial frees the seat), then the board, so a crash between the two is repaired by the
+retry.
 """
+
 from __future__ import annotations
 
 import base64
@@ -65,12 +67,21 @@ def decode_record(data: bytes, arrived_at: float, sequence_number: str, source: 
     return StatusRecord(update, ts, arrived_at, int(sequence_number), source)
 
 
-def send_to_dead_letters(names: StackNames, reason: str, data: bytes, sequence_number: str, partition_key: str,
-                         arrived_at: float) -> None:
-    client("sqs").send_message(QueueUrl=names.dead_letters, MessageBody=json.dumps({
-        "reason": reason, "sequenceNumber": sequence_number, "partitionKey": partition_key,
-        "approximateArrivalTimestamp": arrived_at, "data": base64.b64encode(data).decode(),
-    }))
+def send_to_dead_letters(
+    names: StackNames, reason: str, data: bytes, sequence_number: str, partition_key: str, arrived_at: float
+) -> None:
+    client("sqs").send_message(
+        QueueUrl=names.dead_letters,
+        MessageBody=json.dumps(
+            {
+                "reason": reason,
+                "sequenceNumber": sequence_number,
+                "partitionKey": partition_key,
+                "approximateArrivalTimestamp": arrived_at,
+                "data": base64.b64encode(data).decode(),
+            }
+        ),
+    )
 
 
 class BoardBatch:
@@ -98,8 +109,17 @@ class BoardBatch:
         failed: list[StatusRecord] = []
         counted: dict[str, int] = defaultdict(int)
         with ThreadPoolExecutor(WRITERS) as pool:
-            futures = {key: pool.submit(self._apply_player, sessions[key[0]], key[1], players[key],
-                                        seats.get(key), boards.get(key)) for key in live}
+            futures = {
+                key: pool.submit(
+                    self._apply_player,
+                    sessions[key[0]],
+                    key[1],
+                    players[key],
+                    seats.get(key),
+                    boards.get(key),
+                )
+                for key in live
+            }
         for key, future in futures.items():
             try:
                 counted[key[0]] += future.result()
@@ -115,7 +135,7 @@ class BoardBatch:
         ddb = client("dynamodb")
         found: list[dict] = []
         for start in range(0, len(keys), BATCH_GET_LIMIT):
-            request = {table: {"Keys": keys[start:start + BATCH_GET_LIMIT], "ConsistentRead": True}}
+            request = {table: {"Keys": keys[start : start + BATCH_GET_LIMIT], "ConsistentRead": True}}
             while request:
                 answer = ddb.batch_get_item(RequestItems=request)
                 found.extend(answer["Responses"].get(table, []))
@@ -127,25 +147,44 @@ class BoardBatch:
         return {s.session.session_id: s for s in map(StoredSession.from_item, items)}
 
     def _read_players(self, keys: list[tuple[str, str]]) -> tuple[dict, dict]:
-        seat_items = self._batch_get(self.names.seats, [attrs({"SessionId": s, "Username": n}) for s, n in keys])
-        board_items = self._batch_get(self.names.scoreboard,
-                                      [attrs({"SessionId": s, "Nickname": n}) for s, n in keys])
+        seat_items = self._batch_get(
+            self.names.seats, [attrs({"SessionId": s, "Username": n}) for s, n in keys]
+        )
+        board_items = self._batch_get(
+            self.names.scoreboard, [attrs({"SessionId": s, "Nickname": n}) for s, n in keys]
+        )
         seats = {(i["SessionId"]["S"], i["Username"]["S"]): Seat.from_item(i) for i in seat_items}
         boards = {(i["SessionId"]["S"], i["Nickname"]["S"]): plain(i) for i in board_items}
         return seats, boards
 
     def _reread_player(self, session_id: str, nickname: str) -> tuple[Seat | None, dict | None]:
         ddb = client("dynamodb")
-        seat = Seat.from_item(ddb.get_item(TableName=self.names.seats, ConsistentRead=True,
-                                           Key=attrs({"SessionId": session_id, "Username": nickname})).get("Item"))
-        board = plain(ddb.get_item(TableName=self.names.scoreboard, ConsistentRead=True,
-                                   Key=attrs({"SessionId": session_id, "Nickname": nickname})).get("Item"))
+        seat = Seat.from_item(
+            ddb.get_item(
+                TableName=self.names.seats,
+                ConsistentRead=True,
+                Key=attrs({"SessionId": session_id, "Username": nickname}),
+            ).get("Item")
+        )
+        board = plain(
+            ddb.get_item(
+                TableName=self.names.scoreboard,
+                ConsistentRead=True,
+                Key=attrs({"SessionId": session_id, "Nickname": nickname}),
+            ).get("Item")
+        )
         return seat, board
 
     # --- one player ---------------------------------------------------------------------------------------
 
-    def _apply_player(self, stored: StoredSession, nickname: str, records: list[StatusRecord],
-                      seat: Seat | None, board_item: dict | None) -> int:
+    def _apply_player(
+        self,
+        stored: StoredSession,
+        nickname: str,
+        records: list[StatusRecord],
+        seat: Seat | None,
+        board_item: dict | None,
+    ) -> int:
         records = sorted(records, key=lambda r: (r.ts, r.sequence))
         ddb = client("dynamodb")
         for attempt in range(BOARD_ATTEMPTS):
@@ -159,12 +198,18 @@ class BoardBatch:
             previous = board_item.get("LastSequenceNumber") if board_item else None
             try:
                 if previous is None:
-                    ddb.put_item(TableName=self.names.scoreboard, Item=attrs(plan.item),
-                                 ConditionExpression="attribute_not_exists(Nickname)")
+                    ddb.put_item(
+                        TableName=self.names.scoreboard,
+                        Item=attrs(plan.item),
+                        ConditionExpression="attribute_not_exists(Nickname)",
+                    )
                 else:
-                    ddb.put_item(TableName=self.names.scoreboard, Item=attrs(plan.item),
-                                 ConditionExpression="LastSequenceNumber = :seen",
-                                 ExpressionAttributeValues=attrs({":seen": previous}))
+                    ddb.put_item(
+                        TableName=self.names.scoreboard,
+                        Item=attrs(plan.item),
+                        ConditionExpression="LastSequenceNumber = :seen",
+                        ExpressionAttributeValues=attrs({":seen": previous}),
+                    )
             except ddb.exceptions.ConditionalCheckFailedException:
                 continue  # another batch wrote this player since our read
             return plan.counted
@@ -176,16 +221,21 @@ class BoardBatch:
         session = stored.session
         if plan.finished_at is not None:
             seat_store.finish_trial(self.names, session, nickname, plan.finished_at)
-        elif plan.seen_at is not None and (not seat.played or seat.state is None
-                                           or seat.last_seen < plan.seen_at - SEEN_REFRESH_SECONDS):
+        elif plan.seen_at is not None and (
+            not seat.played or seat.state is None or seat.last_seen < plan.seen_at - SEEN_REFRESH_SECONDS
+        ):
             seat_store.mark_played(self.names, session, nickname, seat, plan.seen_at)
 
     def _count(self, counted: dict[str, int]) -> None:
         ddb = client("dynamodb")
         for session_id, n in counted.items():
             if n:
-                ddb.update_item(TableName=self.names.sessions, Key=attrs({"SessionId": session_id}),
-                                UpdateExpression="ADD RecordCount :n", ExpressionAttributeValues=attrs({":n": n}))
+                ddb.update_item(
+                    TableName=self.names.sessions,
+                    Key=attrs({"SessionId": session_id}),
+                    UpdateExpression="ADD RecordCount :n",
+                    ExpressionAttributeValues=attrs({":n": n}),
+                )
 
 
 @dataclass
@@ -198,8 +248,13 @@ class PlayerPlan:
     seen_at: float | None = None  # arrival of the newest record that counted
 
 
-def plan_player(stored: StoredSession, nickname: str, records: Iterable[StatusRecord], seat: Seat | None,
-                board_item: dict | None) -> PlayerPlan:
+def plan_player(
+    stored: StoredSession,
+    nickname: str,
+    records: Iterable[StatusRecord],
+    seat: Seat | None,
+    board_item: dict | None,
+) -> PlayerPlan:
     """Decide, without writing, what a player's records (in Timestamp order) do to their board and seat."""
     session = stored.session
     closes_at = session.closes_at()
@@ -213,8 +268,13 @@ def plan_player(stored: StoredSession, nickname: str, records: Iterable[StatusRe
             continue  # applied by an earlier delivery
         highest = max(highest, r.sequence)
         u = r.update
-        if (seat is None or not seat.held_at(r.arrived_at) or not session.has_started(r.arrived_at)
-                or not counts(r.ts, r.arrived_at, closes_at) or stamped_too_far_ahead(r.ts, r.arrived_at)):
+        if (
+            seat is None
+            or not seat.held_at(r.arrived_at)
+            or not session.has_started(r.arrived_at)
+            or not counts(r.ts, r.arrived_at, closes_at)
+            or stamped_too_far_ahead(r.ts, r.arrived_at)
+        ):
             continue
         taken, ended = board.apply(Entry(nickname, u.Score, u.Shots, u.Level, u.Lives), r.ts)
         if not taken:
@@ -225,16 +285,27 @@ def plan_player(stored: StoredSession, nickname: str, records: Iterable[StatusRe
             newest = r
         # A last life frees the seat, unless (MULTIPLE_TRIALS) the player asked for a seat since: then
         # they are already in their next trial.
-        if ended and seat.state == PLAYING and (session.single_trial or seat.last_allocate_at <= r.arrived_at):
+        if (
+            ended
+            and seat.state == PLAYING
+            and (session.single_trial or seat.last_allocate_at <= r.arrived_at)
+        ):
             plan.finished_at = r.arrived_at
             seat = replace(seat, state=FINISHED, left_at=r.arrived_at)
     entry = board.entry
     if newest is None or entry is None:
         return plan
     plan.item = {
-        "SessionId": session.session_id, "Nickname": nickname,
-        "Score": entry.score, "Shots": entry.shots, "Level": entry.level, "Lives": entry.lives,
-        "RankKey": rank_text(entry), "Timestamp": to_iso(newest.ts), "LastSequenceNumber": str(highest),
-        "ArrivedAt": newest.arrived_at, **board_state(board),
+        "SessionId": session.session_id,
+        "Nickname": nickname,
+        "Score": entry.score,
+        "Shots": entry.shots,
+        "Level": entry.level,
+        "Lives": entry.lives,
+        "RankKey": rank_text(entry),
+        "Timestamp": to_iso(newest.ts),
+        "LastSequenceNumber": str(highest),
+        "ArrivedAt": newest.arrived_at,
+        **board_state(board),
     }
     return plan

@@ -1,4 +1,6 @@
-"""Who calls: the claims API Gateway's Cognito authorizer (REST) or our Lambda authorizer (WebSocket) passed."""
+"""Who calls: the claims that API Gateway's Cognito authorizer (REST) or our Lambda authorizer (WebSocket)
+passed on."""
+
 from __future__ import annotations
 
 import re

@@ -1,5 +1,6 @@
 """What a function knows of its stack: resource names from its environment (set by the template), and
 one boto3 client per service, shared by the invocations of a warm container."""
+
 from __future__ import annotations
 
 import functools

@@ -3,6 +3,7 @@
 The functions use the low-level client (transactions need it), so items travel in DynamoDB's typed form;
 `attrs()` and `plain()` convert, with numbers as int or float on our side and Decimal on the wire.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,10 +58,12 @@ def plain(item: dict[str, Any] | None) -> dict[str, Any] | None:
     return {k: _from_wire(_deserializer.deserialize(v)) for k, v in item.items()}
 
 
-# --- sessions ----------------------------------------------------------------------------------------------
+# --- sessions ---------------------------------------------------------------------------------------------
+
 
 def session_from_document(doc: dict[str, Any]) -> Session:
     """The core's session from the contract's document (or a Sessions item, which holds one)."""
+
     def instant(name: str) -> float | None:
         value = doc.get(name)
         return None if value is None else parse_iso(value)
@@ -88,10 +91,12 @@ class StoredSession:
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> StoredSession:
         values = plain(item)
-        return cls(session_from_document(values), values.get("Status", OPEN), int(values.get("OccupiedSeats", 0)))
+        return cls(
+            session_from_document(values), values.get("Status", OPEN), int(values.get("OccupiedSeats", 0))
+        )
 
 
-# --- seats ---------------------------------------------------------------------------------------------------
+# --- seats ------------------------------------------------------------------------------------------------
 
 # AllocatedAt comes from a function's clock, a record's arrival from Kinesis': both are AWS clocks, but a
 # second of slack costs nothing (a player posts only after the allocation answered).
@@ -131,7 +136,8 @@ class Seat:
         return self.state == PLAYING or (self.left_at is not None and t <= self.left_at)
 
 
-# --- players' boards -------------------------------------------------------------------------------------------
+# --- players' boards --------------------------------------------------------------------------------------
+
 
 def _entry(nickname: str, values: list | None) -> Entry | None:
     return None if values is None else Entry(nickname, *(int(v) for v in values))

@@ -5,6 +5,7 @@ seat as it was read and on `OccupiedSeats < TotalSeats`, so players racing for t
 player's two requests racing each other, never seat more players than there are seats. A cancelled
 transaction is read again and decided again.
 """
+
 from __future__ import annotations
 
 import random
@@ -28,21 +29,32 @@ class SeatChanged(Exception):
 
 
 def busy() -> ApiError:
-    return ApiError(503, "Busy", "Too many players are changing seats at once; try again.",
-                    headers={"Retry-After": "1"})
+    return ApiError(
+        503, "Busy", "Too many players are changing seats at once; try again.", headers={"Retry-After": "1"}
+    )
 
 
 def read_seat(names: StackNames, session_id: str, username: str) -> Seat | None:
-    item = client("dynamodb").get_item(TableName=names.seats, Key=_key(session_id, username),
-                                       ConsistentRead=True).get("Item")
+    item = (
+        client("dynamodb")
+        .get_item(TableName=names.seats, Key=_key(session_id, username), ConsistentRead=True)
+        .get("Item")
+    )
     return Seat.from_item(item)
 
 
 def has_board(names: StackNames, session_id: str, username: str) -> bool:
     """Whether the player has an entry on the session's board (posted in an earlier seat)."""
-    item = client("dynamodb").get_item(TableName=names.scoreboard,
-                                       Key=attrs({"SessionId": session_id, "Nickname": username}),
-                                       ProjectionExpression="Nickname", ConsistentRead=True).get("Item")
+    item = (
+        client("dynamodb")
+        .get_item(
+            TableName=names.scoreboard,
+            Key=attrs({"SessionId": session_id, "Nickname": username}),
+            ProjectionExpression="Nickname",
+            ConsistentRead=True,
+        )
+        .get("Item")
+    )
     return item is not None
 
 
@@ -51,7 +63,7 @@ def _key(session_id: str, username: str) -> dict:
 
 
 def _backoff(attempt: int) -> None:
-    time.sleep(random.uniform(0, 0.02 * 2 ** attempt))
+    time.sleep(random.uniform(0, 0.02 * 2**attempt))
 
 
 def _transact(items: list[dict]) -> None:
@@ -71,9 +83,13 @@ def _occupied_change(names: StackNames, session_id: str, delta: int) -> dict:
         condition = "OccupiedSeats > :zero"
         values = {":d": delta, ":zero": 0}
         names_ = {}
-    update = {"TableName": names.sessions, "Key": attrs({"SessionId": session_id}),
-              "UpdateExpression": "SET OccupiedSeats = OccupiedSeats + :d",
-              "ConditionExpression": condition, "ExpressionAttributeValues": attrs(values)}
+    update = {
+        "TableName": names.sessions,
+        "Key": attrs({"SessionId": session_id}),
+        "UpdateExpression": "SET OccupiedSeats = OccupiedSeats + :d",
+        "ConditionExpression": condition,
+        "ExpressionAttributeValues": attrs(values),
+    }
     if names_:
         update["ExpressionAttributeNames"] = names_
     return {"Update": update}
@@ -93,8 +109,9 @@ def allocate(names: StackNames, username: str, now: Callable[[], float] = time.t
         session = stored.session if stored else None
         seat = read_seat(names, session.session_id, username) if session else None
         try:
-            takes_seat = rules.check_allocate(session, seat.state if seat else None,
-                                              stored.occupied if stored else 0, now())
+            takes_seat = rules.check_allocate(
+                session, seat.state if seat else None, stored.occupied if stored else 0, now()
+            )
         except ApiError:
             if attempt == 0:
                 continue
@@ -114,25 +131,32 @@ def _take_seat(names: StackNames, stored: StoredSession, username: str, seat: Se
     if stored.status != OPEN:
         raise SeatChanged()
     condition, values = _as_read(seat)
-    _transact([
-        {"Update": {
-            "TableName": names.seats, "Key": _key(stored.session.session_id, username),
-            "UpdateExpression": "SET #st = :playing, Played = :no, AllocatedAt = :t, LastAllocateAt = :t, "
-                                "LastSeen = :t",
-            "ConditionExpression": condition,
-            "ExpressionAttributeNames": {"#st": "State"},
-            "ExpressionAttributeValues": attrs({":playing": STORED_STATE[PLAYING], ":no": False, ":t": at,
-                                                **values}),
-        }},
-        _occupied_change(names, stored.session.session_id, +1),
-    ])
+    _transact(
+        [
+            {
+                "Update": {
+                    "TableName": names.seats,
+                    "Key": _key(stored.session.session_id, username),
+                    "UpdateExpression": "SET #st = :playing, Played = :no, AllocatedAt = :t, "
+                    "LastAllocateAt = :t, LastSeen = :t",
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeNames": {"#st": "State"},
+                    "ExpressionAttributeValues": attrs(
+                        {":playing": STORED_STATE[PLAYING], ":no": False, ":t": at, **values}
+                    ),
+                }
+            },
+            _occupied_change(names, stored.session.session_id, +1),
+        ]
+    )
 
 
 def _keep_playing(names: StackNames, session_id: str, username: str, at: float) -> None:
     ddb = client("dynamodb")
     try:
         ddb.update_item(
-            TableName=names.seats, Key=_key(session_id, username),
+            TableName=names.seats,
+            Key=_key(session_id, username),
             UpdateExpression="SET LastAllocateAt = :t, LastSeen = :t",
             ConditionExpression="#st = :playing",
             ExpressionAttributeNames={"#st": "State"},
@@ -161,7 +185,9 @@ def deallocate(names: StackNames, username: str, now: Callable[[], float] = time
     raise busy()
 
 
-def leave(names: StackNames, session: Session, username: str, at: float, idle_before: float | None = None) -> str:
+def leave(
+    names: StackNames, session: Session, username: str, at: float, idle_before: float | None = None
+) -> str:
     """Free a PLAYING seat (deallocate, the manager, the idle sweep when `idle_before` is given).
 
     Raises SeatChanged when the seat moved meanwhile (or, for the sweep, was seen since `idle_before`).
@@ -183,26 +209,40 @@ def leave(names: StackNames, session: Session, username: str, at: float, idle_be
     if idle_before is not None:
         condition += " AND LastSeen < :idle"
         values[":idle"] = idle_before
-    _transact([
-        {"Update": {
-            "TableName": names.seats, "Key": _key(session.session_id, username),
-            "UpdateExpression": update, "ConditionExpression": condition,
-            "ExpressionAttributeNames": {"#st": "State"}, "ExpressionAttributeValues": attrs(values),
-        }},
-        _occupied_change(names, session.session_id, -1),
-    ])
+    _transact(
+        [
+            {
+                "Update": {
+                    "TableName": names.seats,
+                    "Key": _key(session.session_id, username),
+                    "UpdateExpression": update,
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeNames": {"#st": "State"},
+                    "ExpressionAttributeValues": attrs(values),
+                }
+            },
+            _occupied_change(names, session.session_id, -1),
+        ]
+    )
     return "Seat freed."
 
 
 def idle_players(names: StackNames, session_id: str, idle_before: float) -> list[str]:
     """Players seated in the session with no sign of life since `idle_before`."""
-    pages = client("dynamodb").get_paginator("query").paginate(
-        TableName=names.seats, KeyConditionExpression="SessionId = :s",
-        FilterExpression="#st = :playing AND LastSeen < :idle",
-        ExpressionAttributeNames={"#st": "State"},
-        ExpressionAttributeValues=attrs({":s": session_id, ":playing": STORED_STATE[PLAYING],
-                                         ":idle": idle_before}),
-        ProjectionExpression="Username", ConsistentRead=True,
+    pages = (
+        client("dynamodb")
+        .get_paginator("query")
+        .paginate(
+            TableName=names.seats,
+            KeyConditionExpression="SessionId = :s",
+            FilterExpression="#st = :playing AND LastSeen < :idle",
+            ExpressionAttributeNames={"#st": "State"},
+            ExpressionAttributeValues=attrs(
+                {":s": session_id, ":playing": STORED_STATE[PLAYING], ":idle": idle_before}
+            ),
+            ProjectionExpression="Username",
+            ConsistentRead=True,
+        )
     )
     return [item["Username"]["S"] for page in pages for item in page["Items"]]
 
@@ -212,20 +252,30 @@ def finish_trial(names: StackNames, session: Session, username: str, arrived_at:
     FINISHED and freed, unless the player asked for a seat since (a new trial in MULTIPLE_TRIALS).
     Answers whether the seat was finished."""
     condition = "#st = :playing"
-    values: dict = {":playing": STORED_STATE[PLAYING], ":finished": STORED_STATE[FINISHED], ":t": arrived_at,
-                    ":yes": True}
+    values: dict = {
+        ":playing": STORED_STATE[PLAYING],
+        ":finished": STORED_STATE[FINISHED],
+        ":t": arrived_at,
+        ":yes": True,
+    }
     if not session.single_trial:
         condition += " AND LastAllocateAt <= :t"
     try:
-        _transact([
-            {"Update": {
-                "TableName": names.seats, "Key": _key(session.session_id, username),
-                "UpdateExpression": "SET #st = :finished, LeftAt = :t, Played = :yes",
-                "ConditionExpression": condition,
-                "ExpressionAttributeNames": {"#st": "State"}, "ExpressionAttributeValues": attrs(values),
-            }},
-            _occupied_change(names, session.session_id, -1),
-        ])
+        _transact(
+            [
+                {
+                    "Update": {
+                        "TableName": names.seats,
+                        "Key": _key(session.session_id, username),
+                        "UpdateExpression": "SET #st = :finished, LeftAt = :t, Played = :yes",
+                        "ConditionExpression": condition,
+                        "ExpressionAttributeNames": {"#st": "State"},
+                        "ExpressionAttributeValues": attrs(values),
+                    }
+                },
+                _occupied_change(names, session.session_id, -1),
+            ]
+        )
     except SeatChanged:
         return False
     return True
@@ -244,8 +294,13 @@ def mark_played(names: StackNames, session: Session, username: str, seat: Seat, 
     else:
         return
     try:
-        ddb.update_item(TableName=names.seats, Key=_key(session.session_id, username), UpdateExpression=update,
-                        ConditionExpression=condition, ExpressionAttributeNames={"#st": "State"},
-                        ExpressionAttributeValues=attrs(values))
+        ddb.update_item(
+            TableName=names.seats,
+            Key=_key(session.session_id, username),
+            UpdateExpression=update,
+            ConditionExpression=condition,
+            ExpressionAttributeNames={"#st": "State"},
+            ExpressionAttributeValues=attrs(values),
+        )
     except ddb.exceptions.ConditionalCheckFailedException:
         pass  # the seat moved on meanwhile; its new state stands

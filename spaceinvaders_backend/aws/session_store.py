@@ -4,6 +4,7 @@ Which session is current: SSM `/<env>/session`, cached for a couple of seconds b
 reads a second. What it is: its Sessions item, read strongly consistent, the authority every write is
 conditioned on. A caller that gets a refusal from a cached answer asks again with `fresh=True`.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,11 @@ def current_id(names: StackNames, fresh: bool = False) -> str | None:
 
 
 def read(names: StackNames, session_id: str) -> StoredSession | None:
-    item = client("dynamodb").get_item(TableName=names.sessions, Key=attrs({"SessionId": session_id}),
-                                       ConsistentRead=True).get("Item")
+    item = (
+        client("dynamodb")
+        .get_item(TableName=names.sessions, Key=attrs({"SessionId": session_id}), ConsistentRead=True)
+        .get("Item")
+    )
     return None if item is None else StoredSession.from_item(item)
 
 
@@ -39,8 +43,9 @@ def current(names: StackNames, fresh: bool = False) -> StoredSession | None:
 
 def publish(names: StackNames, session: Session) -> None:
     """Write the document to SSM for `GET /session` (as the manager does after each change)."""
-    client("ssm").put_parameter(Name=names.session_parameter, Value=json.dumps(session.document()),
-                                Type="String", Overwrite=True)
+    client("ssm").put_parameter(
+        Name=names.session_parameter, Value=json.dumps(session.document()), Type="String", Overwrite=True
+    )
 
 
 def start(names: StackNames, countdown_seconds: float, now: float) -> Session:
@@ -50,13 +55,15 @@ def start(names: StackNames, countdown_seconds: float, now: float) -> Session:
     ddb = client("dynamodb")
     try:
         ddb.update_item(
-            TableName=names.sessions, Key=attrs({"SessionId": started.session_id}),
+            TableName=names.sessions,
+            Key=attrs({"SessionId": started.session_id}),
             UpdateExpression="SET SynchronizeTime = :t",
             ConditionExpression="#s = :open AND Synchronized = :yes AND "
-                                "(attribute_not_exists(SynchronizeTime) OR SynchronizeTime > :now)",
+            "(attribute_not_exists(SynchronizeTime) OR SynchronizeTime > :now)",
             ExpressionAttributeNames={"#s": "Status"},
-            ExpressionAttributeValues=attrs({":t": to_iso(started.synchronize_time), ":open": OPEN,
-                                             ":yes": True, ":now": to_iso(now)}),
+            ExpressionAttributeValues=attrs(
+                {":t": to_iso(started.synchronize_time), ":open": OPEN, ":yes": True, ":now": to_iso(now)}
+            ),
         )
     except ddb.exceptions.ConditionalCheckFailedException:
         # Closed or started by somebody else in the meantime: answer as the rules would now.
@@ -78,11 +85,14 @@ def close_if_due(names: StackNames, now: float) -> Session | None:
     ddb = client("dynamodb")
     try:
         ddb.update_item(
-            TableName=names.sessions, Key=attrs({"SessionId": closed.session_id}),
+            TableName=names.sessions,
+            Key=attrs({"SessionId": closed.session_id}),
             UpdateExpression="SET #s = :closed, ClosingTime = :t",
             ConditionExpression="#s = :open",
             ExpressionAttributeNames={"#s": "Status"},
-            ExpressionAttributeValues=attrs({":closed": CLOSED, ":open": OPEN, ":t": to_iso(closed.closing_time)}),
+            ExpressionAttributeValues=attrs(
+                {":closed": CLOSED, ":open": OPEN, ":t": to_iso(closed.closing_time)}
+            ),
         )
     except ddb.exceptions.ConditionalCheckFailedException:
         return None  # the manager closed it first

@@ -1,5 +1,7 @@
 """Cognito ID tokens checked the way API Gateway's Cognito authorizer checks them, for the WebSocket API
-(whose authorizer is ours): RS256 signature by a key of the pool's JWKS, issuer, audience, expiry, `id` use."""
+(whose authorizer is ours): RS256 signature by a key of the pool's JWKS, issuer, audience, expiry,
+`id` use."""
+
 from __future__ import annotations
 
 import threading
@@ -44,8 +46,14 @@ class CognitoTokens:
         token = token.removeprefix("Bearer ").strip()
         try:
             kid = jwt.get_unverified_header(token).get("kid", "")
-            claims = jwt.decode(token, self._key(kid), algorithms=["RS256"], audience=self.client_id,
-                                issuer=self.issuer, options={"require": ["exp", "iat", "token_use"]})
+            claims = jwt.decode(
+                token,
+                self._key(kid),
+                algorithms=["RS256"],
+                audience=self.client_id,
+                issuer=self.issuer,
+                options={"require": ["exp", "iat", "token_use"]},
+            )
         except jwt.PyJWTError as exc:
             raise InvalidToken(str(exc)) from exc
         if claims.get("token_use") != "id":

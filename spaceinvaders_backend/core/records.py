@@ -1,4 +1,5 @@
 """Which status records a processor may trust with their own `Timestamp`."""
+
 from __future__ import annotations
 
 # A client's clock may run ahead of the server's, but a record stamped far in the future would outrank

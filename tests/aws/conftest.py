@@ -1,4 +1,5 @@
 """Fixtures of the AWS tests: one stack on moto per test module (moto is slow to set up; tests share it)."""
+
 from __future__ import annotations
 
 import re

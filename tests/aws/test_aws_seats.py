@@ -1,5 +1,6 @@
 """`/allocate` and `/deallocate` on moto, through the template's REST API: the rules, the conditional
 transactions under contention, the errors of the contract."""
+
 from __future__ import annotations
 
 import threading
@@ -25,8 +26,12 @@ def test_no_session_then_seat_then_keep_playing(world, manager, fresh_session):
     assert seat["State"] == "PLAYING" and seat["Played"] is False
     assert seat["LastAllocateAt"] >= seat["AllocatedAt"]
     assert manager.seats(sid)["occupied"] == 1
-    assert world.api.post("/v1/deallocate", {"Username": name}, token).json() == {"successMessage": "Seat freed."}
-    assert world.api.post("/v1/deallocate", {"Username": name}, token).json() == {"successMessage": "Not seated."}
+    assert world.api.post("/v1/deallocate", {"Username": name}, token).json() == {
+        "successMessage": "Seat freed."
+    }
+    assert world.api.post("/v1/deallocate", {"Username": name}, token).json() == {
+        "successMessage": "Not seated."
+    }
     assert manager.seats(sid) == {"playing": set(), "finished": set(), "occupied": 0}
     assert "State" not in world.item("Seats", SessionId=sid, Username=name)  # may come back (MULTIPLE_TRIALS)
     assert allocate(world, token, name).status == 200
@@ -39,9 +44,12 @@ def test_full_closed_and_single_trial_refusals(world, manager, fresh_session):
     answer = allocate(world, tb, b)
     assert (answer.status, answer.json()["errorCode"]) == (422, "NoSeatsAvailable")
     # a played, then left: a single-trial session gives one go
-    world.ddb.update_item(TableName=world.stack.tables["Seats"],
-                          Key={"SessionId": {"S": sid}, "Username": {"S": a}},
-                          UpdateExpression="SET Played = :y", ExpressionAttributeValues={":y": {"BOOL": True}})
+    world.ddb.update_item(
+        TableName=world.stack.tables["Seats"],
+        Key={"SessionId": {"S": sid}, "Username": {"S": a}},
+        UpdateExpression="SET Played = :y",
+        ExpressionAttributeValues={":y": {"BOOL": True}},
+    )
     assert world.api.post("/v1/deallocate", {"Username": a}, ta).status == 200
     assert manager.seats(sid)["finished"] == {a}
     answer = allocate(world, ta, a)

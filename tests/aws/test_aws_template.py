@@ -1,5 +1,6 @@
 """The SAM template validates offline (cfn-lint, the SAM translator) and agrees with the code around it:
 the moto helper's resources, the functions' environment, the request models, the handlers it names."""
+
 from __future__ import annotations
 
 import copy
@@ -45,18 +46,29 @@ def test_sam_translator_expands_it_to_plain_cloudformation(template):
     def no_managed_policy_lookup():
         raise AssertionError("the template names a managed policy SAM would look up in IAM")
 
-    translated = Translator(None, Parser(), boto_session=boto3.session.Session(region_name="us-east-1")).translate(
-        packaged, parameter_values={}, get_managed_policy_map=no_managed_policy_lookup)
+    translated = Translator(
+        None, Parser(), boto_session=boto3.session.Session(region_name="us-east-1")
+    ).translate(packaged, parameter_values={}, get_managed_policy_map=no_managed_policy_lookup)
     resources = translated["Resources"]
     kinds = {r["Type"] for r in resources.values()}
     assert not any(k.startswith("AWS::Serverless::") for k in kinds)
-    for kind in ("AWS::Lambda::Function", "AWS::ApiGateway::RestApi", "AWS::ApiGateway::Stage",
-                 "AWS::ApiGateway::UsagePlan", "AWS::Lambda::EventSourceMapping", "AWS::Events::Rule"):
+    for kind in (
+        "AWS::Lambda::Function",
+        "AWS::ApiGateway::RestApi",
+        "AWS::ApiGateway::Stage",
+        "AWS::ApiGateway::UsagePlan",
+        "AWS::Lambda::EventSourceMapping",
+        "AWS::Events::Rule",
+    ):
         assert kind in kinds, kind
-    mapping = next(r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping")
+    mapping = next(
+        r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventSourceMapping"
+    )
     assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["BisectBatchOnFunctionError"] is True
-    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+    assert mapping["DestinationConfig"]["OnFailure"]["Destination"] == {
+        "Fn::GetAtt": ["DeadLetterQueue", "Arn"]
+    }
     stage = resources["ApiStage"]["Properties"]
     assert stage["MethodSettings"][0]["ThrottlingRateLimit"] == {"Ref": "ApiRateLimit"}
     functions = [r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::Function"]
@@ -74,9 +86,13 @@ def test_moto_helper_builds_the_tables_of_the_template(template, world):
         props = resource["Properties"]
         name = _sub_text(props["TableName"]).replace("${Env}", world.stack.env)
         keys = {k["KeyType"]: k["AttributeName"] for k in props["KeySchema"]}
-        indexes = {i["IndexName"]: ({k["KeyType"]: k["AttributeName"] for k in i["KeySchema"]},
-                                    i["Projection"]["ProjectionType"])
-                   for i in props.get("GlobalSecondaryIndexes", [])}
+        indexes = {
+            i["IndexName"]: (
+                {k["KeyType"]: k["AttributeName"] for k in i["KeySchema"]},
+                i["Projection"]["ProjectionType"],
+            )
+            for i in props.get("GlobalSecondaryIndexes", [])
+        }
         types = {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
         declared[logical.removesuffix("Table")] = (name, keys, indexes, types, props["BillingMode"])
     assert set(declared) == set(TABLE_KEYS)
@@ -89,9 +105,13 @@ def test_moto_helper_builds_the_tables_of_the_template(template, world):
         assert {k["KeyType"]: k["AttributeName"] for k in described["KeySchema"]} == keys
         assert {a["AttributeName"]: a["AttributeType"] for a in described["AttributeDefinitions"]} == types
         assert described["BillingModeSummary"]["BillingMode"] == billing
-        assert {i["IndexName"]: ({k["KeyType"]: k["AttributeName"] for k in i["KeySchema"]},
-                                 i["Projection"]["ProjectionType"])
-                for i in described.get("GlobalSecondaryIndexes", [])} == indexes
+        assert {
+            i["IndexName"]: (
+                {k["KeyType"]: k["AttributeName"] for k in i["KeySchema"]},
+                i["Projection"]["ProjectionType"],
+            )
+            for i in described.get("GlobalSecondaryIndexes", [])
+        } == indexes
 
 
 def _helper_indexes(table: str) -> dict:
@@ -100,10 +120,15 @@ def _helper_indexes(table: str) -> dict:
 
 def test_ssm_names_and_function_environment_match_the_helper(template, world):
     resources = template["Resources"]
-    published = json.loads(re.sub(r"\$\{[^}]+\}", "x", _sub_text(resources["TablesParameter"]["Properties"]["Value"])))
+    published = json.loads(
+        re.sub(r"\$\{[^}]+\}", "x", _sub_text(resources["TablesParameter"]["Properties"]["Value"]))
+    )
     assert set(published) == set(world.stack.tables)
-    parameter_names = {_sub_text(r["Properties"]["Name"]).replace("${Env}", world.stack.env)
-                       for r in resources.values() if r["Type"] == "AWS::SSM::Parameter"}
+    parameter_names = {
+        _sub_text(r["Properties"]["Name"]).replace("${Env}", world.stack.env)
+        for r in resources.values()
+        if r["Type"] == "AWS::SSM::Parameter"
+    }
     assert parameter_names == set(world.stack.parameters)
     environment = set(template["Globals"]["Function"]["Environment"]["Variables"])
     environment |= set(resources["WebSocketAuthorizerFunction"]["Properties"]["Environment"]["Variables"])
@@ -123,8 +148,9 @@ def _constraints(schema: dict) -> dict:
     return {k: schema[k] for k in keys if k in schema}
 
 
-@pytest.mark.parametrize(("model", "struct"), [("StatusUpdate", models.StatusUpdate),
-                                               ("UsernameBody", models.UsernameBody)])
+@pytest.mark.parametrize(
+    ("model", "struct"), [("StatusUpdate", models.StatusUpdate), ("UsernameBody", models.UsernameBody)]
+)
 def test_request_models_have_the_core_bounds(template, model, struct):
     """API Gateway validates a body with the same bounds as the core's msgspec model."""
     schema = template["Resources"]["Api"]["Properties"]["DefinitionBody"]["components"]["schemas"][model]

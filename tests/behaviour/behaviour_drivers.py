@@ -2,6 +2,7 @@
 the AWS handlers on moto (the REST API of the template, the stream pumped into the scoreboard function, the
 manager's operations as docs/aws.md writes them). Each answers as the contract does: status codes and JSON.
 """
+
 from __future__ import annotations
 
 import time
@@ -27,8 +28,15 @@ class Player:
 
 
 def status(session_id: str, nickname: str, score: int, lives: int, shots: int, level: int, ts: float) -> dict:
-    return {"SessionId": session_id, "Nickname": nickname, "Score": score, "Shots": shots, "Level": level,
-            "Lives": lives, "Timestamp": to_iso(ts)}
+    return {
+        "SessionId": session_id,
+        "Nickname": nickname,
+        "Score": score,
+        "Shots": shots,
+        "Level": level,
+        "Lives": lives,
+        "Timestamp": to_iso(ts),
+    }
 
 
 class LocalDriver:
@@ -60,15 +68,24 @@ class LocalDriver:
 
     def open(self, game_type: str, seats: int = 200, synchronized: bool = False) -> str:
         self._call("POST", "/manager/session/close", self.manager.token)
-        code, body = self._call("POST", "/manager/session", self.manager.token,
-                                json={"SessionName": unique("S"), "GameType": game_type, "TotalSeats": seats,
-                                      "Synchronized": synchronized})
+        code, body = self._call(
+            "POST",
+            "/manager/session",
+            self.manager.token,
+            json={
+                "SessionName": unique("S"),
+                "GameType": game_type,
+                "TotalSeats": seats,
+                "Synchronized": synchronized,
+            },
+        )
         assert code == 201, body
         return body["SessionId"]
 
     def start(self, countdown: float) -> None:
-        code, body = self._call("POST", "/manager/session/start", self.manager.token,
-                                json={"CountdownSeconds": countdown})
+        code, body = self._call(
+            "POST", "/manager/session/start", self.manager.token, json={"CountdownSeconds": countdown}
+        )
         assert code == 200, body
 
     def close(self) -> None:
@@ -99,15 +116,22 @@ class LocalDriver:
         return body["Scoreboard"]
 
     def board(self, session_id: str) -> list[dict]:
-        code, body = self._call("GET", "/manager/scoreboard", self.manager.token, params={"sessionId": session_id})
+        code, body = self._call(
+            "GET", "/manager/scoreboard", self.manager.token, params={"sessionId": session_id}
+        )
         assert code == 200, body
         return body["Scoreboard"]
 
     def seats(self, session_id: str) -> dict:
-        code, body = self._call("GET", "/manager/players", self.manager.token, params={"sessionId": session_id})
+        code, body = self._call(
+            "GET", "/manager/players", self.manager.token, params={"sessionId": session_id}
+        )
         assert code == 200, body
-        return {"playing": set(body["PlayingGamers"]), "finished": set(body["FinishedGamers"]),
-                "occupied": body["OccupiedSeats"]}
+        return {
+            "playing": set(body["PlayingGamers"]),
+            "finished": set(body["FinishedGamers"]),
+            "occupied": body["OccupiedSeats"],
+        }
 
 
 class AwsDriver:
@@ -123,7 +147,9 @@ class AwsDriver:
         return Player(*self.world.user())
 
     def open(self, game_type: str, seats: int = 200, synchronized: bool = False) -> str:
-        return self.manager.reopen(unique("S"), game_type, total_seats=seats, synchronized=synchronized)["SessionId"]
+        return self.manager.reopen(unique("S"), game_type, total_seats=seats, synchronized=synchronized)[
+            "SessionId"
+        ]
 
     def start(self, countdown: float) -> None:
         self.manager.start(countdown)
@@ -168,9 +194,20 @@ class Game:
         self._clock += 0.01
         return self._clock
 
-    def play(self, p: Player, session_id: str, score: int, lives: int = 3, shots: int = 0, level: int = 1,
-             nickname: str | None = None, ts: float | None = None) -> int:
-        body = status(session_id, nickname or p.name, score, lives, shots, level, self.tick() if ts is None else ts)
+    def play(
+        self,
+        p: Player,
+        session_id: str,
+        score: int,
+        lives: int = 3,
+        shots: int = 0,
+        level: int = 1,
+        nickname: str | None = None,
+        ts: float | None = None,
+    ) -> int:
+        body = status(
+            session_id, nickname or p.name, score, lives, shots, level, self.tick() if ts is None else ts
+        )
         return self.driver.post(p, body)
 
     def seated(self, n: int) -> list[Player]:

@@ -1,5 +1,6 @@
 """The behaviour suite runs every test twice: against the local server over HTTP, and against the AWS
 handlers on moto. Each backend is set up once per test module."""
+
 from __future__ import annotations
 
 import re

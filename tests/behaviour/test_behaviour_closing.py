@@ -1,5 +1,6 @@
 """Closing, the same on every backend: a closed session takes no seats and counts no more records, and its
 board stays as it was."""
+
 from __future__ import annotations
 
 

@@ -1,6 +1,7 @@
 """The contract's ranking, the same on every backend: Score desc, Lives desc, Shots asc, Nickname asc;
 the top 10 for players, everyone for the manager; a player's newest record counts, older ones never
 move them back."""
+
 from __future__ import annotations
 
 from behaviour_drivers import unique
@@ -13,12 +14,26 @@ def test_board_and_top_10_follow_the_contracts_order(game):
     sid = d.open("MULTIPLE_TRIALS")
     players = game.seated(12)
     # ties on score, then lives, then shots, then only the name
-    stats = [(200, 3, 10), (200, 3, 5), (200, 2, 1), (300, 1, 50), (200, 3, 5), (10, 3, 0),
-             (0, 3, 0), (200, 1, 0), (150, 3, 7), (150, 3, 7), (90, 2, 2), (1000, 0, 99)]
+    stats = [
+        (200, 3, 10),
+        (200, 3, 5),
+        (200, 2, 1),
+        (300, 1, 50),
+        (200, 3, 5),
+        (10, 3, 0),
+        (0, 3, 0),
+        (200, 1, 0),
+        (150, 3, 7),
+        (150, 3, 7),
+        (90, 2, 2),
+        (1000, 0, 99),
+    ]
     for p, (score, lives, shots) in zip(players, stats, strict=True):
         assert game.play(p, sid, score, lives=lives, shots=shots) == 200
     d.settle()
-    expected = [e.as_dict() for e in ranked(Entry(p.name, s, sh, 1, lv) for p, (s, lv, sh) in zip(players, stats))]
+    expected = [
+        e.as_dict() for e in ranked(Entry(p.name, s, sh, 1, lv) for p, (s, lv, sh) in zip(players, stats))
+    ]
     assert d.board(sid) == expected
     assert d.top(players[0], sid) == expected[:10]
 

@@ -1,6 +1,7 @@
 """Seats, the same on every backend: a full session refuses, a freed seat is taken again, allocating while
 seated keeps the seat, nobody takes or frees a seat or posts for somebody else, and the records of a
 player without a seat are not counted."""
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """A synchronized session, the same on every backend: nothing counts before the manager's start."""
+
 from __future__ import annotations
 
 

@@ -1,6 +1,7 @@
 """Trials, the same on every backend: in MULTIPLE_TRIALS a player's best trial stays on the board and a
 last life lets them play again; in a single-trial session the last life, or leaving after having played,
 ends their play."""
+
 from __future__ import annotations
 
 import pytest

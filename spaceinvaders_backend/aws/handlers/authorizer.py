@@ -3,6 +3,7 @@
 Its answer passes the username and groups to the routes (`requestContext.authorizer`), where `start`
 checks the Manager group.
 """
+
 from __future__ import annotations
 
 import os
@@ -35,7 +36,14 @@ def handler(event: dict, context) -> dict:
     username = claims["cognito:username"]
     return {
         "principalId": username,
-        "policyDocument": {"Version": "2012-10-17", "Statement": [
-            {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": event["methodArn"]}]},
-        "context": {"username": username, "groups": ",".join(sorted(parse_groups(claims.get("cognito:groups"))))},
+        "policyDocument": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Action": "execute-api:Invoke", "Effect": "Allow", "Resource": event["methodArn"]}
+            ],
+        },
+        "context": {
+            "username": username,
+            "groups": ",".join(sorted(parse_groups(claims.get("cognito:groups")))),
+        },
     }

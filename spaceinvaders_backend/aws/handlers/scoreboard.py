@@ -5,6 +5,7 @@ and counts as processed, so it never blocks its shard); the decoded records are 
 player by player (`board_batch`), and the records of players whose writes failed are reported as partial
 batch failures: Lambda retries from the earliest of them, and the conditional writes skip what was done.
 """
+
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger, Metrics
@@ -43,10 +44,18 @@ def _decode(names: StackNames, batch: BoardBatch, record: KinesisStreamRecord) -
     try:
         batch.add(decode_record(data, kinesis.approximate_arrival_timestamp, kinesis.sequence_number, record))
     except PoisonRecord as poison:
-        logger.warning("poison record sent to the dead letters", extra={"reason": str(poison),
-                                                                        "sequenceNumber": kinesis.sequence_number})
-        send_to_dead_letters(names, str(poison), data, kinesis.sequence_number, kinesis.partition_key,
-                             kinesis.approximate_arrival_timestamp)
+        logger.warning(
+            "poison record sent to the dead letters",
+            extra={"reason": str(poison), "sequenceNumber": kinesis.sequence_number},
+        )
+        send_to_dead_letters(
+            names,
+            str(poison),
+            data,
+            kinesis.sequence_number,
+            kinesis.partition_key,
+            kinesis.approximate_arrival_timestamp,
+        )
         metrics.add_metric(name="PoisonRecords", unit=MetricUnit.Count, value=1)
 
 
@@ -59,4 +68,3 @@ def handler(event: dict, context) -> dict:
     with processor(records=event["Records"], handler=lambda record: _decode(names, batch, record)):
         processor.process()
     return processor.response()
-

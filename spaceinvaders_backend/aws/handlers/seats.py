@@ -1,4 +1,5 @@
 """`POST /v1/allocate` and `POST /v1/deallocate` (Lambda proxy integration behind the Cognito authorizer)."""
+
 from __future__ import annotations
 
 import json
@@ -44,8 +45,12 @@ def deallocate() -> dict:
 def api_error(err: ApiError) -> Response:
     if err.status >= 500:
         metrics.add_metric(name="SeatConflicts", unit=MetricUnit.Count, value=1)
-    return Response(status_code=err.status, content_type="application/json", body=json.dumps(err.body()),
-                    headers=err.headers or None)
+    return Response(
+        status_code=err.status,
+        content_type="application/json",
+        body=json.dumps(err.body()),
+        headers=err.headers or None,
+    )
 
 
 @app.not_found

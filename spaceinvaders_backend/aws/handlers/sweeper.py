@@ -1,4 +1,5 @@
 """Every minute: close a time-constrained session at its deadline, free the seats of idle players."""
+
 from __future__ import annotations
 
 import time
@@ -23,7 +24,10 @@ def sweep(names: StackNames, now: float) -> dict:
         idle_before = now - names.idle_timeout
         for username in seat_store.idle_players(names, stored.session.session_id, idle_before):
             try:
-                if seat_store.leave(names, stored.session, username, now, idle_before) != seat_store.NOT_SEATED:
+                if (
+                    seat_store.leave(names, stored.session, username, now, idle_before)
+                    != seat_store.NOT_SEATED
+                ):
                     freed.append(username)
             except seat_store.SeatChanged:
                 pass  # seen or moved meanwhile: not idle after all, or the next sweep sees it again

@@ -6,6 +6,7 @@
 - Invoked directly (`InvocationType=Event`) with `{"SessionId", "SynchronizeTime"}` by a manager that wrote
   the start itself (docs/aws.md): the stored SynchronizeTime is pushed, if the session is that one.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,9 +52,17 @@ def _route(names: StackNames, event: dict) -> dict:
     if route == "$connect":
         username = (context.get("authorizer") or {}).get("username", "")
         now = int(time.time())
-        ddb.put_item(TableName=names.connections, Item=attrs({
-            "ConnectionId": connection_id, "Username": username, "ConnectedAt": now,
-            "ExpiresAt": now + CONNECTION_LIFETIME_SECONDS}))
+        ddb.put_item(
+            TableName=names.connections,
+            Item=attrs(
+                {
+                    "ConnectionId": connection_id,
+                    "Username": username,
+                    "ConnectedAt": now,
+                    "ExpiresAt": now + CONNECTION_LIFETIME_SECONDS,
+                }
+            ),
+        )
         return {"statusCode": 200}
     if route == "$disconnect":
         ddb.delete_item(TableName=names.connections, Key=attrs({"ConnectionId": connection_id}))
