@@ -17,6 +17,7 @@ from ..core.answers import BoardStats, Players
 from ..core.errors import ApiError
 from ..core.models import StatusUpdate
 from ..core.ranking import Entry
+from ..core.records import stamped_too_far_ahead
 from ..core.sessions import PLAYING, Session
 from ..core.timeutil import parse_rfc3339
 from . import database
@@ -28,9 +29,6 @@ from .writer import Writer
 
 log = logging.getLogger("spaceinvaders.server")
 SHARD_ID = "shardId-000000000000"
-# A client's clock may run ahead of the server's, but a record stamped far in the future would outrank
-# every later record of that player and could slip past the session's close.
-MAX_CLOCK_AHEAD_SECONDS = 300.0
 # How long an allocate right after a last life waits for the processor to free that seat.
 LAST_LIFE_WAIT_SECONDS = 2.0
 
@@ -103,7 +101,7 @@ class LocalBackend:
         except ValueError as exc:
             raise ApiError(422, "ValidationError", f"Timestamp must be an RFC 3339 date-time with a zone: {exc}.") \
                 from None
-        if ts > now + MAX_CLOCK_AHEAD_SECONDS:
+        if stamped_too_far_ahead(ts, now):
             raise ApiError(422, "ValidationError", "Timestamp is more than 5 minutes ahead of the server's clock.")
         rules.check_status(self.session, update.SessionId, self.seats.state(player), now)
         self._seq += 1
