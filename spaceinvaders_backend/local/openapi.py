@@ -46,7 +46,8 @@ def _errors(op: Operation) -> list[int]:
 
 
 def build(operations: list[Operation]) -> dict[str, Any]:
-    types = [t for op in operations for t in (op.body, op.answer) if t is not None] + [ErrorBody]
+    types = [t for op in operations for t in (op.body, op.answer, *(a for _, a in op.other_answers))
+             if t is not None] + [ErrorBody]
     schemas, components = msgspec.json.schema_components(types, ref_template=REF)
     schema_of = dict(zip([id(t) for t in types], schemas))
     paths: dict[str, dict[str, Any]] = {}
@@ -63,6 +64,8 @@ def build(operations: list[Operation]) -> dict[str, Any]:
             doc["requestBody"] = {"required": op.body_required, **_json(schema_of[id(op.body)])}
         for code in _errors(op):
             doc["responses"][str(code)] = {"description": "Error", **_json({"$ref": REF.format(name="ErrorBody")})}
+        for code, answer in op.other_answers:
+            doc["responses"][str(code)] = {"description": "Answer", **_json(schema_of[id(answer)])}
         if op.query:
             doc["parameters"] = [{"name": q.name, "in": "query", "required": q.required,
                                   "schema": {"type": "string", **({"enum": list(q.enum)} if q.enum else

@@ -44,7 +44,7 @@ class OpenPaths:
         return [
             Operation("GET", "/config", "How clients sign in (SSM GetParameters shape)", self.config, None, Config),
             Operation("GET", "/health", "200 while the server can take writes", self.health, None, Health,
-                      errors=(503,)),
+                      other_answers=((503, Health),)),
             Operation("GET", "/openapi.json", "This document", self.openapi, None, dict[str, Any]),
             Operation("GET", "/auth/jwks.json", "Public keys that sign the tokens", self.jwks, None, Jwks),
         ]

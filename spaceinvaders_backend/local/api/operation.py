@@ -65,6 +65,7 @@ class Operation:
     body_required: bool = True
     status: int = 200
     errors: tuple[int, ...] = ()  # besides those that follow from the group and the body
+    other_answers: tuple[tuple[int, Any], ...] = ()  # (status, type) of answers other than errors
     query: tuple[Query, ...] = ()
     media: tuple[str, ...] = ()  # the answer's media types when it is not JSON
     body_limit: int = OTHER_BODY_LIMIT
