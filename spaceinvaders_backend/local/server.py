@@ -10,8 +10,8 @@ HTTP/1.1 only: in automatic mode the server waits for the protocol preface with 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import resource
 import signal
 from typing import Any
 
@@ -29,6 +29,10 @@ SPARE_DESCRIPTORS = 64
 
 def connection_bound(requested: int) -> int:
     """`requested`, lowered to what the process may open (after raising its soft descriptor limit)."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit to read
+        return requested
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if hard != resource.RLIM_INFINITY and soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -58,7 +62,8 @@ def run(app: Any, host: str, port: int, settings: Settings, access_log: bool = F
     async def main() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, server.stop)
+            with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C interrupts the loop instead
+                loop.add_signal_handler(sig, server.stop)
         await server.serve()
 
     try:
