@@ -97,7 +97,7 @@ class LocalBackend:
 
     async def connect(self) -> None:
         if not await self._run(self.client.resume(self._username)):
-            raise SignInRequired("sign in as a manager")
+            raise SignInRequired("no remembered manager tokens for this server")
         if MANAGER not in self.client.groups:
             raise SignInRequired("the remembered account is not a manager; sign in as one")
 

@@ -136,7 +136,7 @@ class BoardScreen(Screen[None]):
                 self.app.watch_session(session.SessionId)
             elif action == "start":
                 session = await backend.start_session(float(argument))  # type: ignore[arg-type]
-                self.notify(f"{session.SessionId} starts at {session.SynchronizeTime:%H:%M:%S}", title="Start",
+                self.notify(f"{session.SessionId} starts at {session.SynchronizeTime.astimezone():%H:%M:%S}", title="Start",
                             markup=False)
             elif action == "close":
                 session = await backend.close_session()

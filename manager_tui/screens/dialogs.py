@@ -61,7 +61,7 @@ class SignInScreen(ModalScreen[tuple[str, str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
             yield Static(Text(f"Sign in as a manager ({self.where})", "bold"))
-            yield Static(Text(self.reason), id="reason")
+            yield Static(Text(self.reason, "italic"), id="reason")
             yield Input(self.username or "", placeholder="username", id="username", compact=True)
             yield Input(placeholder="password", password=True, id="password", compact=True)
             with Horizontal(classes="buttons"):

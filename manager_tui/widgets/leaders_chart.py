@@ -21,13 +21,15 @@ class LeadersChart(PlotextPlot):
             self.refresh()
             return
         start = session_start(live.board.session) or live.board.session.OpeningTime.timestamp()
+        minutes = live.board.fetched_at - start >= 180  # seconds on the axis for the first three minutes
+        scale = 60 if minutes else 1
         for entry in live.board.entries[:CHART_LEADERS]:
             points = live.history.series.get(entry.Nickname)
             if not points:
                 continue
-            xs = [(t - start) / 60 for t, _ in points]
+            xs = [(t - start) / scale for t, _ in points]
             ys = [score for _, score in points]
             plt.plot(xs, ys, label=printable(entry.Nickname)[:16], marker="braille")
         plt.title("Leaders' scores")
-        plt.xlabel("minutes")
+        plt.xlabel("minutes" if minutes else "seconds")
         self.refresh()

@@ -10,11 +10,11 @@ MEDALS = ("1st", "2nd", "3rd")
 
 
 def podium_text(podium: list[Projection]) -> Text:
-    text = Text("Projected at the deadline: ", "bold")
+    text = Text("Projected podium: ", "bold")
     for place, projection in enumerate(podium):
         text.append(f"{MEDALS[place]} ", "bold yellow")
         text.append(printable(projection.nickname), "bold")
-        rate = "" if projection.rate is None else f", {projection.rate:,.1f}/s"
+        rate = "" if projection.rate is None else f" {projection.rate:,.1f}/s"
         text.append(f" {projection.projected:,} (now {projection.score:,}{rate})  ")
     return text
 

@@ -37,12 +37,12 @@ def figures_text(live: LiveBoard, now: float) -> Text:
         return text
     rate = "–" if figures.posts_per_second is None else f"{figures.posts_per_second:,.0f}"
     delay = "–" if figures.delay is None else f"{figures.delay:.2f} s"
-    text.append(f"seats {figures.seats_taken}/{figures.seats_total}  ")
-    text.append(f"playing {figures.playing}  ", "green")
-    text.append(f"idle {figures.idle}  ", "yellow" if figures.idle else "")
-    text.append(f"finished {figures.finished}  ")
-    text.append(f"on board {figures.players}  ")
-    text.append(f"{rate} posts/s  delay {delay}", "bold")
+    text.append(f"seats {figures.seats_taken}/{figures.seats_total} ")
+    text.append(f"playing {figures.playing} ", "green")
+    text.append(f"idle {figures.idle} ", "bold yellow" if figures.idle else "")
+    text.append(f"finished {figures.finished} ")
+    text.append(f"board {figures.players} │ ")
+    text.append(f"{rate} posts/s │ delay {delay}", "bold")
     return text
 
 
