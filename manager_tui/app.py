@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
@@ -38,7 +39,8 @@ class ManagerApp(App[None]):
 
     def __init__(self, backend: ManagerBackend, *, refresh_seconds: float = REFRESH_SECONDS,
                  countdown_seconds: float = 5.0, export_dir: Path | None = None, wall: bool = False,
-                 session_id: str | None = None, username: str | None = None) -> None:
+                 session_id: str | None = None, username: str | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         super().__init__()
         self.backend = backend
         self.refresh_seconds = refresh_seconds
@@ -47,6 +49,7 @@ class ManagerApp(App[None]):
         self.start_on_wall = wall
         self.session_id: str | None = session_id
         self.username = username  # proposed in the sign-in dialog
+        self.clock = clock  # wall clock for the session's countdown and time left (fixed in snapshot tests)
         self.live = LiveBoard()
         self.connected = False
         self.refreshing = False

@@ -311,7 +311,7 @@ class AwsBackend:
         dynamodb = self._client("dynamodb")
         seat = dynamodb.get_item(TableName=self._table("Seats"), Key=key, ConsistentRead=True).get("Item")
         if seat is None or seat.get("State", {}).get("S") != PLAYING:
-            raise BackendError(f"{username} has no seat to free")
+            return  # nothing to free: like /deallocate for a player without a seat
         session = self._get_session(session_id) or {}
         finished = session.get("GameType") != GameType.MULTIPLE_TRIALS and seat.get("Played", {}).get("BOOL", False)
         guard = {"ConditionExpression": "#st = :playing", "ExpressionAttributeNames": {"#st": "State"},

@@ -1,7 +1,6 @@
 """The console: the session's line, the whole board, the leaders' chart, and the manager's actions."""
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
@@ -74,7 +73,7 @@ class BoardScreen(Screen[None]):
 
     def show(self) -> None:
         live = self.app.live
-        now = time.time()
+        now = self.app.clock()
         self.query_one(SessionBar).show(live, now)
         self.query_one(BoardView).set_rows(live.rows)
         chart = self.query_one(LeadersChart)

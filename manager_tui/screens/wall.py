@@ -45,8 +45,8 @@ def pages_of(rows: list[BoardRow], per_page: int) -> list[list[BoardRow]]:
 
 def page_text(rows: list[BoardRow], columns: int, lines: int, width: int) -> Text:
     """One page as columns of `rank name score`, filled top to bottom then left to right."""
-    column_width = max(20, width // columns)
-    name_width = column_width - 20
+    column_width = max(24, width // columns)
+    name_width = column_width - 21  # rank 5, score 11, marker 5
     text = Text(no_wrap=True, overflow="crop")
     for line in range(lines):
         if line:
@@ -134,7 +134,7 @@ class WallScreen(Screen[None]):
         if time.monotonic() - self._turned_at >= PAGE_SECONDS:
             self.action_next_page()
         else:
-            self._show_clock(time.time())  # the countdown moves every second, between refreshes
+            self._show_clock(self.app.clock())  # the countdown moves every second, between refreshes
 
     def action_next_page(self) -> None:
         self.page += 1
@@ -152,7 +152,7 @@ class WallScreen(Screen[None]):
 
     def show(self) -> None:
         live = self.app.live
-        now = time.time()
+        now = self.app.clock()
         title = Text(no_wrap=False)
         if live.board is None:
             title.append("SPACE INVADERS — waiting for a session", "bold")

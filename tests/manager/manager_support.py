@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
+from aws_stack import MOTO_CONFIG, REGION, create_stack
 from moto import mock_aws
 
 from api_client import ApiError, GameStatus, ScoreEntry, Session, SpaceInvadersClient, TokenStore
-from aws_stack import MOTO_CONFIG, REGION, create_stack
 from manager_tui.backends import BackendError, Board, ExportProgress, OpenRequest, Seats
 from manager_tui.backends.aws import AwsBackend
 from manager_tui.backends.aws_items import item_of
@@ -40,7 +40,7 @@ class LocalWorld:
 
     kind = "local"
 
-    def __init__(self, server, tmp_path: Path) -> None:  # noqa: ANN001 - tests/conftest.py LocalServer
+    def __init__(self, server, tmp_path: Path) -> None:
         server.create_manager(MANAGER, PASSWORD)
         self.server = server
         self.backend = LocalBackend(server.base_url, token_store=TokenStore(tmp_path / "tokens"))
@@ -64,7 +64,7 @@ class LocalWorld:
         await self.players[name].update_status(session_id, GameStatus(Score=score, Shots=shots, Level=1,
                                                                       Lives=lives))
 
-    async def wait_board(self, session_id: str, test, timeout: float = 5.0) -> Board:  # noqa: ANN001
+    async def wait_board(self, session_id: str, test, timeout: float = 5.0) -> Board:
         """The first board that passes `test` (the local stream processor runs every 250 ms)."""
         deadline = time.monotonic() + timeout
         while True:
@@ -131,7 +131,7 @@ class AwsWorld:
         self.s3.put_object(Bucket=self._table("ArchiveBucket"), Key=f"sessions/{session_id}/part-{sequence}",
                            Body=(json.dumps(record) + "\n").encode())
 
-    async def wait_board(self, session_id: str, test, timeout: float = 5.0) -> Board:  # noqa: ANN001
+    async def wait_board(self, session_id: str, test, timeout: float = 5.0) -> Board:
         return await self.backend.board(session_id)
 
     async def close(self) -> None:
@@ -201,7 +201,7 @@ class FixedBackend:
     async def free_seat(self, session_id: str, username: str) -> None:
         self.freed.append(username)
 
-    async def export(self, session_id: str, fmt: str, destination: Path, progress) -> int:  # noqa: ANN001
+    async def export(self, session_id: str, fmt: str, destination: Path, progress) -> int:
         progress(ExportProgress(1, 10, 10))
         destination.write_text("{}\n")
         return 1
