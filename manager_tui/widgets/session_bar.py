@@ -4,6 +4,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
+from api_client import Session
+
 from ..live import LiveBoard, printable
 from ..session_clock import clock_text, seconds_to_start, session_phase, time_left
 
@@ -11,11 +13,14 @@ PHASE_STYLES = {"RUNNING": "bold black on green", "COUNTDOWN": "bold black on ye
                 "TIME UP": "bold white on red", "CLOSED": "bold white on grey37"}
 
 
-def game_text(session) -> str:
-    game = session.GameType.replace("_", " ").lower()
+GAMES = {"MULTIPLE_TRIALS": "multiple trials", "SINGLE_TRIAL": "single trial", "TIME_CONSTRAINED": "timed"}
+
+
+def game_text(session: Session) -> str:
+    game = GAMES.get(session.GameType, session.GameType.lower())
     if session.TimeoutInMinutes:
         game += f" {session.TimeoutInMinutes} min"
-    return game + (" · synchronized" if session.Synchronized else "")
+    return game + (" · sync" if session.Synchronized else "")
 
 
 def clock_of(live: LiveBoard, now: float) -> tuple[str, str] | None:

@@ -168,6 +168,13 @@ class FixedBackend:
         self.freed: list[str] = []
         self.records = 1000
 
+    def advance(self, seconds: float) -> None:
+        """Time passes: each player scores at their own rate, so the leaders' lines and ranks move."""
+        self.now += seconds
+        scored = [e.model_copy(update={"Score": e.Score + int(seconds * (5 + 7 * (i % 5)))})
+                  for i, e in enumerate(self.entries)]
+        self.entries = sorted(scored, key=lambda e: (-e.Score, -e.Lives, e.Shots, e.Nickname))
+
     async def connect(self) -> None:
         return None
 
