@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Digits, Static
+from textual.widgets import Digits
 
 from ..live import BoardRow, printable
 from ..session_clock import session_phase
@@ -18,6 +18,7 @@ from ..widgets.board_view import DOWN, NEW, UP
 from ..widgets.leaders_chart import LeadersChart
 from ..widgets.podium import Podium
 from ..widgets.session_bar import PHASE_STYLES, clock_of, figures_text, game_text
+from ..widgets.text_panel import TextPanel
 from .messages import BoardRefreshed
 
 if TYPE_CHECKING:
@@ -80,7 +81,7 @@ class LeaderLine(Horizontal):
         self.place = place
 
     def compose(self) -> ComposeResult:
-        yield Static("", classes="leader-name")
+        yield TextPanel(classes="leader-name")
         yield Digits("")
 
     def show(self, row: BoardRow | None) -> None:
@@ -88,7 +89,7 @@ class LeaderLine(Horizontal):
         if row is not None:
             name.append("  ")
             name.append(printable(row.nickname), "bold white")
-        self.query_one(".leader-name", Static).update(name)
+        self.query_one(".leader-name", TextPanel).update(name, layout=False)
         self.query_one(Digits).update(big_number(row.score) if row else "")
 
 
@@ -102,8 +103,8 @@ class WallScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="wall-top"):
-            yield Static("", id="wall-title")
-            yield Static("", id="wall-clock-label")
+            yield TextPanel(id="wall-title")
+            yield TextPanel(id="wall-clock-label")
             yield Digits("", id="wall-clock")
         with Horizontal(id="wall-middle"):
             with Vertical(id="wall-leaders"):
@@ -111,8 +112,8 @@ class WallScreen(Screen[None]):
                     yield LeaderLine(place)
             yield LeadersChart(id="wall-chart")
         yield Podium(id="wall-podium")
-        yield Static("", id="wall-rest")
-        yield Static("", id="wall-foot")
+        yield TextPanel(id="wall-rest")
+        yield TextPanel(id="wall-foot")
 
     def on_mount(self) -> None:
         self.page = 0
@@ -147,7 +148,7 @@ class WallScreen(Screen[None]):
     def _show_clock(self, now: float) -> None:
         live = self.app.live
         clock = clock_of(live, now)
-        self.query_one("#wall-clock-label", Static).update(Text(f"{clock[0]} " if clock else "", "bold"))
+        self.query_one("#wall-clock-label", TextPanel).show_text(Text(f"{clock[0]} " if clock else "", "bold"))
         self.query_one("#wall-clock", Digits).update(clock[1] if clock else "")
 
     def show(self) -> None:
@@ -164,7 +165,7 @@ class WallScreen(Screen[None]):
             title.append(f" {phase} ", PHASE_STYLES.get(phase, "bold"))
             title.append("\n")
             title.append_text(figures_text(live, now))
-        self.query_one("#wall-title", Static).update(title)
+        self.query_one("#wall-title", TextPanel).show_text(title)
         self._show_clock(now)
         rows = live.rows
         for line in self.query(LeaderLine):
@@ -177,12 +178,12 @@ class WallScreen(Screen[None]):
         self._show_page(rows[3:])
 
     def _show_page(self, rest: list[BoardRow]) -> None:
-        region = self.query_one("#wall-rest", Static)
+        region = self.query_one("#wall-rest", TextPanel)
         width, height = region.size.width or self.app.size.width, region.size.height
         columns, lines = page_layout(width, height)
         pages = pages_of(rest, columns * lines)
         self.page %= len(pages)
-        region.update(page_text(pages[self.page], columns, lines, width))
+        region.update(page_text(pages[self.page], columns, lines, width), layout=False)
         foot = Text(f" page {self.page + 1}/{len(pages)} · {len(rest) + min(3, len(self.app.live.rows))} players"
                     "   w: console   space: next page   q: quit", "bold")
-        self.query_one("#wall-foot", Static).update(foot)
+        self.query_one("#wall-foot", TextPanel).update(foot, layout=False)

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from ..live import Projection, printable
+from .text_panel import TextPanel
 
 MEDALS = ("1st", "2nd", "3rd")
 
@@ -19,7 +19,7 @@ def podium_text(podium: list[Projection]) -> Text:
     return text
 
 
-class Podium(Static):
+class Podium(TextPanel):
     DEFAULT_CSS = """
     Podium { height: auto; padding: 0 1; }
     """
@@ -27,4 +27,4 @@ class Podium(Static):
     def show(self, podium: list[Projection] | None) -> None:
         self.display = bool(podium)
         if podium:
-            self.update(podium_text(podium))
+            self.show_text(podium_text(podium))

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
 
 from api_client import Session
 
 from ..live import LiveBoard, printable
 from ..session_clock import clock_text, seconds_to_start, session_phase, time_left
+from .text_panel import TextPanel
 
 PHASE_STYLES = {"RUNNING": "bold black on green", "COUNTDOWN": "bold black on yellow", "WAITING": "bold black on cyan",
                 "TIME UP": "bold white on red", "CLOSED": "bold white on grey37"}
@@ -51,7 +51,7 @@ def figures_text(live: LiveBoard, now: float) -> Text:
     return text
 
 
-class SessionBar(Static):
+class SessionBar(TextPanel):
     DEFAULT_CSS = """
     SessionBar { height: auto; padding: 0 1; background: $panel; }
     """
@@ -60,7 +60,7 @@ class SessionBar(Static):
         text = Text(no_wrap=False)
         if live.board is None:
             text.append("no session yet: press o to open one, l for the list", "bold")
-            self.update(text)
+            self.show_text(text)
             return
         session = live.board.session
         phase = session_phase(session, live.backend_now(now))
@@ -76,4 +76,4 @@ class SessionBar(Static):
         age = now - live.board.fetched_at
         if live.error:
             text.append(f"\n⚠ {live.error} — showing the board of {age:.0f} s ago", "bold red")
-        self.update(text)
+        self.show_text(text)
