@@ -14,9 +14,10 @@ CPU is this process's (`time.process_time`, all threads) over the measured windo
   process keeps posting ~400 rising scores a second so that ranks move. Baseline, same run: the same
   console and load on a 10-player session.
 - aws: the resources of tests/aws_stack.py on moto, in this process, with 5,000 Scoreboard items and
-  seats written as docs/aws.md describes them (moto answers in this process, so its work counts in the
-  CPU and in the fetch). Baseline, same run: the same Query pages (Ranking index and Seats) read with
-  plain boto3, no console, which is what moto alone costs.
+  seats written as docs/aws.md describes them. moto answers in this process and takes seconds to page
+  5,000 items (the baseline: the same Query pages read with plain boto3, no console), so the console is
+  measured twice: once on moto (one round: moto's time dominates), and with moto's pages recorded once
+  and handed back at once, which is the console's own work per refresh (conversion, seats, ranks, drawing).
 
 Medians over rounds of each round's median and p99.
 """
@@ -38,6 +39,7 @@ import httpx
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE.parent / "tests" / "manager"))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -201,17 +203,34 @@ def aws_round_set(players: int, seconds: float, rounds: int) -> tuple[dict[str, 
                              ExpressionAttributeValues={":n": {"N": str(players)}})
 
         raw = []
-        for _ in range(5):  # the baseline: moto answering the same pages to plain boto3
+        for _ in range(3):  # the baseline: moto answering the same pages to plain boto3
             started = time.perf_counter()
-            backend._ranking(sid)
-            backend._seats(sid)
+            pages = {"ranking": backend._ranking(sid), "seats": backend._seats(sid),
+                     "session": backend._get_session(sid)}
             raw.append(time.perf_counter() - started)
-        results = [asyncio.run(measure(AwsBackend("bench", boto3.Session(region_name=REGION)), sid, seconds))
-                   for _ in range(rounds)]
-        for result in results:  # ensure the console saw them all
-            assert result["players"] == players, result
-        median = summary(f"AWS on moto, {players} players", results)
         print(f"{'  baseline: plain boto3 Query pages':<34} {statistics.median(raw) * 1e3:6.1f} ms", flush=True)
+        with_moto = [asyncio.run(measure(AwsBackend("bench", boto3.Session(region_name=REGION)), sid,
+                                         max(seconds, 20.0)))]
+        summary(f"AWS on moto, {players} players", with_moto)
+        time.sleep(10)  # a refresh left running in a worker thread when that console quit finishes meanwhile
+
+        class Replayed(AwsBackend):
+            """moto's answers, recorded once and handed back at once: the console's own work per refresh."""
+
+            def _ranking(self, session_id: str) -> list:
+                return pages["ranking"]
+
+            def _seats(self, session_id: str) -> list:
+                return pages["seats"]
+
+            def _get_session(self, session_id: str) -> dict:
+                return pages["session"]
+
+        results = [asyncio.run(measure(Replayed("bench", boto3.Session(region_name=REGION)), sid, seconds))
+                   for _ in range(rounds)]
+        for result in results + with_moto:  # the console saw every player
+            assert result["players"] == players, result
+        median = summary(f"AWS, moto's pages replayed, {players}", results)
         return median, statistics.median(raw)
 
 
@@ -234,8 +253,9 @@ def main() -> None:
                   f"baseline; p99 {big['refresh_p99'] * 1e3:.0f} ms (target < 200 ms)")
         if args.backend in ("aws", "both"):
             big, raw = aws_round_set(args.players, args.seconds, args.rounds)
-            print(f"AWS on moto: refresh p50 {big['refresh_p50'] * 1e3:.0f} ms of which moto's plain Query pages "
-                  f"{raw * 1e3:.0f} ms; p99 {big['refresh_p99'] * 1e3:.0f} ms (target < 200 ms)")
+            print(f"AWS: the console's own refresh p50 {big['refresh_p50'] * 1e3:.0f} ms, p99 "
+                  f"{big['refresh_p99'] * 1e3:.0f} ms (target < 200 ms); moto alone takes {raw * 1e3:.0f} ms "
+                  "to answer the pages")
 
 
 if __name__ == "__main__":
