@@ -114,6 +114,9 @@ class OpenSessionScreen(ModalScreen[OpenRequest | None]):
                 yield Button("Open", variant="primary", id="open", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
 
+    def on_mount(self) -> None:
+        self.query_one("#name", Input).focus()
+
     @on(Select.Changed, "#game")
     def _game_changed(self, event: Select.Changed) -> None:
         self.query_one("#minutes", Input).disabled = event.value != GameType.TIME_CONSTRAINED
