@@ -17,10 +17,11 @@ retry mode (adaptive by default) and paginators for every list. What each manage
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -51,6 +52,17 @@ def describe(error: Exception) -> str:
         info = error.response.get("Error", {})
         return f"{info.get('Message') or 'refused'} ({info.get('Code', 'AWS error')})"
     return str(error) or type(error).__name__
+
+
+@contextlib.contextmanager
+def refused_as(code: str, message: str) -> Iterator[None]:
+    """A condition or transaction DynamoDB refused (`code`), as a BackendError the manager can read."""
+    try:
+        yield
+    except botocore.exceptions.ClientError as error:
+        if error.response.get("Error", {}).get("Code") == code:
+            raise BackendError(message) from error
+        raise
 
 
 def _names(*attributes: str) -> tuple[str, dict[str, str]]:
@@ -184,13 +196,9 @@ class AwsBackend:
                 "ConditionExpression": "#st = :closed AND attribute_not_exists(NextSessionId)",
                 "ExpressionAttributeNames": {"#st": "Status"},
                 "ExpressionAttributeValues": {":next": {"S": document["SessionId"]}, ":closed": {"S": CLOSED}}}})
-        try:
+        with refused_as("TransactionCanceledException",
+                        "another session was opened at the same time; look at the sessions list"):
             self._client("dynamodb").transact_write_items(TransactItems=writes)
-        except botocore.exceptions.ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
-                raise BackendError("another session was opened at the same time; look at the sessions list") \
-                    from error
-            raise
         self._put_current(document)
         return Session.model_validate(document)
 
@@ -225,15 +233,11 @@ class AwsBackend:
             raise BackendError("only a synchronized session is started by the manager")
         now = time.time()
         at = iso(now + countdown_seconds)
-        try:
+        with refused_as("ConditionalCheckFailedException", "the session has already started"):
             item = self._update_status(
                 item["SessionId"], OPEN, {"SynchronizeTime": at},
                 condition="#st = :open AND (attribute_not_exists(#SynchronizeTime) OR #SynchronizeTime > :now)",
                 now=iso(now))
-        except botocore.exceptions.ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                raise BackendError("the session has already started") from error
-            raise
         document = session_document(item)
         self._put_current(document)
         self._client("lambda").invoke(
@@ -246,12 +250,8 @@ class AwsBackend:
 
     def _close(self) -> Session:
         item = self._live_session()
-        try:
+        with refused_as("ConditionalCheckFailedException", "the session was closed meanwhile"):
             item = self._update_status(item["SessionId"], CLOSED, {"ClosingTime": iso(time.time())})
-        except botocore.exceptions.ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                raise BackendError("the session was closed meanwhile") from error
-            raise
         document = session_document(item)
         self._put_current(document)
         return Session.model_validate(document)
@@ -322,16 +322,12 @@ class AwsBackend:
                                                                        ":done": {"S": FINISHED}}}}
         else:
             leave = {"Delete": {"TableName": self._table("Seats"), "Key": key, **guard}}
-        try:
+        with refused_as("TransactionCanceledException", f"{username}'s seat changed meanwhile; look again"):
             dynamodb.transact_write_items(TransactItems=[leave, {"Update": {
                 "TableName": self._table("Sessions"), "Key": {"SessionId": {"S": session_id}},
                 "UpdateExpression": "SET OccupiedSeats = OccupiedSeats - :one",
                 "ConditionExpression": "OccupiedSeats > :zero",
                 "ExpressionAttributeValues": {":one": {"N": "1"}, ":zero": {"N": "0"}}}}])
-        except botocore.exceptions.ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
-                raise BackendError(f"{username}'s seat changed meanwhile; look again") from error
-            raise
 
     async def free_seat(self, session_id: str, username: str) -> None:
         await self._call(self._free, session_id, username)
