@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import random
 import statistics
@@ -216,6 +217,10 @@ def aws_round_set(players: int, seconds: float, rounds: int) -> tuple[dict[str, 
                                          max(seconds, 20.0)))]
         summary(f"AWS on moto, {players} players", with_moto)
         time.sleep(10)  # a refresh left running in a worker thread when that console quit finishes meanwhile
+        # moto's in-memory tables live in this process; a console on AWS has none. Freezing them keeps the
+        # garbage collector's full passes over moto's objects out of the console's figures.
+        gc.collect()
+        gc.freeze()
 
         class Replayed(AwsBackend):
             """moto's answers, recorded once and handed back at once: the console's own work per refresh."""
