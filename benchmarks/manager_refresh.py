@@ -80,10 +80,16 @@ async def measure(backend, session_id: str, seconds: float) -> dict[str, float]:
         cpu = (time.process_time() - cpu) / (time.perf_counter() - start)
         players = len(app.live.rows)
         errors = app.live.failures
+    if "-v" in sys.argv:
+        print("  slowest (fetch, total) ms:", sorted(((round(f * 1e3), round(t * 1e3)) for f, t in app.refresh_times),
+                                                    key=lambda x: -x[1])[:4], flush=True)
     totals = [total for _, total in app.refresh_times]
     fetches = [fetch for fetch, _ in app.refresh_times]
+    draws = [total - fetch for fetch, total in app.refresh_times]  # the console's own part
     return {"players": players, "refreshes": len(totals), "refresh_p50": statistics.median(totals),
             "refresh_p99": percentile(totals, 0.99), "fetch_p50": statistics.median(fetches),
+            "fetch_p99": percentile(fetches, 0.99), "draw_p50": statistics.median(draws),
+            "draw_p99": percentile(draws, 0.99),
             "key_p50": statistics.median(keys), "key_p99": percentile(keys, 0.99), "key_max": max(keys),
             "cpu": cpu, "errors": errors}
 
@@ -91,7 +97,8 @@ async def measure(backend, session_id: str, seconds: float) -> dict[str, float]:
 def summary(label: str, rounds: list[dict[str, float]]) -> dict[str, float]:
     median = {k: statistics.median(r[k] for r in rounds) for k in rounds[0]}
     print(f"{label:<34} players {median['players']:>5.0f}  refresh p50 {median['refresh_p50'] * 1e3:6.1f} ms  "
-          f"p99 {median['refresh_p99'] * 1e3:6.1f} ms  (fetch p50 {median['fetch_p50'] * 1e3:6.1f} ms)  "
+          f"p99 {median['refresh_p99'] * 1e3:6.1f} ms  (fetch p50/p99 {median['fetch_p50'] * 1e3:5.1f}/"
+          f"{median['fetch_p99'] * 1e3:5.1f} ms, the rest {median['draw_p50'] * 1e3:5.1f}/{median['draw_p99'] * 1e3:5.1f} ms)  "
           f"key p50 {median['key_p50'] * 1e3:5.1f} ms p99 {median['key_p99'] * 1e3:5.1f} ms  "
           f"CPU {median['cpu']:.2f} cores  refreshes/round {median['refreshes']:.0f}  errors {median['errors']:.0f}",
           flush=True)
@@ -251,6 +258,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--backend", choices=("local", "aws", "both"), default="both")
+    parser.add_argument("-v", action="store_true", help="print each round's slowest refreshes")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
