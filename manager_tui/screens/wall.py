@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from ..app import ManagerApp
 
 PAGE_SECONDS = 6.0
-COLUMN_WIDTH = 40  # the narrowest column of the paged list
+COLUMN_WIDTH = 36  # the narrowest column of the paged list: two side by side at 80 columns
 WIDE_WALL = 150  # from this many columns the leaders' chart is on the wall too
 
 
