@@ -176,6 +176,8 @@ class AwsBackend:
         now = time.time()
         current = self._read_current()
         previous = self._get_session(current["SessionId"]) if current else None
+        if previous is not None and previous["SessionId"] == session_id_for(request.name, now):
+            raise BackendError("a session of that name was opened this second; try again in a second")
         if previous is not None and previous.get("Status") == OPEN and not self._close_if_due(previous, now):
             raise BackendError(f"session {previous['SessionId']} is still open; close it first")
         document: dict[str, Any] = {
@@ -206,12 +208,13 @@ class AwsBackend:
         return await self._call(self._open, request)
 
     def _update_status(self, session_id: str, status: str, values: dict[str, Any],
-                       condition: str = "#st = :open", **condition_values: Any) -> dict[str, Any]:
+                       condition: str = "#st = :open", condition_names: dict[str, str] | None = None,
+                       **condition_values: Any) -> dict[str, Any]:
         sets = ", ".join(f"#{k} = :{k}" for k in values)
         answer = self._client("dynamodb").update_item(
             TableName=self._table("Sessions"), Key={"SessionId": {"S": session_id}},
             UpdateExpression=f"SET #st = :status, {sets}", ConditionExpression=condition,
-            ExpressionAttributeNames={"#st": "Status", **{f"#{k}": k for k in values}},
+            ExpressionAttributeNames={"#st": "Status", **{f"#{k}": k for k in values}, **(condition_names or {})},
             ExpressionAttributeValues={":status": {"S": status}, ":open": {"S": OPEN},
                                        **{f":{k}": v for k, v in item_of({**values, **condition_values}).items()}},
             ReturnValues="ALL_NEW")
@@ -236,8 +239,9 @@ class AwsBackend:
         with refused_as("ConditionalCheckFailedException", "the session has already started"):
             item = self._update_status(
                 item["SessionId"], OPEN, {"SynchronizeTime": at},
-                condition="#st = :open AND (attribute_not_exists(#SynchronizeTime) OR #SynchronizeTime > :now)",
-                now=iso(now))
+                condition="#st = :open AND #sync = :sync AND (attribute_not_exists(#SynchronizeTime) "
+                          "OR #SynchronizeTime > :now)",
+                condition_names={"#sync": "Synchronized"}, now=iso(now), sync=True)
         document = session_document(item)
         self._put_current(document)
         self._client("lambda").invoke(
@@ -307,27 +311,31 @@ class AwsBackend:
             records=int(item.get("RecordCount", 0)), delay=delay)
 
     def _free(self, session_id: str, username: str) -> None:
+        """docs/aws.md "Free a seat": the seat item stays (LeftAt, Played), it only leaves PLAYING."""
         key = {"SessionId": {"S": session_id}, "Username": {"S": username}}
         dynamodb = self._client("dynamodb")
         seat = dynamodb.get_item(TableName=self._table("Seats"), Key=key, ConsistentRead=True).get("Item")
         if seat is None or seat.get("State", {}).get("S") != PLAYING:
             return  # nothing to free: like /deallocate for a player without a seat
+        played = seat.get("Played", {}).get("BOOL", False) or "Item" in dynamodb.get_item(
+            TableName=self._table("Scoreboard"), Key={"SessionId": {"S": session_id}, "Nickname": {"S": username}},
+            ConsistentRead=True, ProjectionExpression="Nickname")
         session = self._get_session(session_id) or {}
-        finished = session.get("GameType") != GameType.MULTIPLE_TRIALS and seat.get("Played", {}).get("BOOL", False)
-        guard = {"ConditionExpression": "#st = :playing", "ExpressionAttributeNames": {"#st": "State"},
-                 "ExpressionAttributeValues": {":playing": {"S": PLAYING}}}
+        finished = played and session.get("GameType") != GameType.MULTIPLE_TRIALS
+        state = "SET LeftAt = :now, Played = :played, #st = :finished" if finished else \
+            "SET LeftAt = :now, Played = :played REMOVE #st"
+        values = {":now": {"N": str(int(time.time()))}, ":played": {"BOOL": played}, ":playing": {"S": PLAYING}}
         if finished:
-            leave = {"Update": {"TableName": self._table("Seats"), "Key": key, "UpdateExpression": "SET #st = :done",
-                                **guard, "ExpressionAttributeValues": {":playing": {"S": PLAYING},
-                                                                       ":done": {"S": FINISHED}}}}
-        else:
-            leave = {"Delete": {"TableName": self._table("Seats"), "Key": key, **guard}}
+            values[":finished"] = {"S": FINISHED}
         with refused_as("TransactionCanceledException", f"{username}'s seat changed meanwhile; look again"):
-            dynamodb.transact_write_items(TransactItems=[leave, {"Update": {
-                "TableName": self._table("Sessions"), "Key": {"SessionId": {"S": session_id}},
-                "UpdateExpression": "SET OccupiedSeats = OccupiedSeats - :one",
-                "ConditionExpression": "OccupiedSeats > :zero",
-                "ExpressionAttributeValues": {":one": {"N": "1"}, ":zero": {"N": "0"}}}}])
+            dynamodb.transact_write_items(TransactItems=[
+                {"Update": {"TableName": self._table("Seats"), "Key": key, "UpdateExpression": state,
+                            "ConditionExpression": "#st = :playing", "ExpressionAttributeNames": {"#st": "State"},
+                            "ExpressionAttributeValues": values}},
+                {"Update": {"TableName": self._table("Sessions"), "Key": {"SessionId": {"S": session_id}},
+                            "UpdateExpression": "SET OccupiedSeats = OccupiedSeats + :minus_one",
+                            "ConditionExpression": "OccupiedSeats > :zero",
+                            "ExpressionAttributeValues": {":minus_one": {"N": "-1"}, ":zero": {"N": "0"}}}}])
 
     async def free_seat(self, session_id: str, username: str) -> None:
         await self._call(self._free, session_id, username)

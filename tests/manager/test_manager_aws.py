@@ -98,3 +98,16 @@ def test_archive_objects_are_read_whatever_separates_or_compresses_their_records
     assert list(records_of(gzip.compress(lines))) == records
     with pytest.raises(BackendError):
         list(records_of(b'{"Nickname": "a"} not json'))
+
+
+async def test_a_freed_seat_stays_as_the_handlers_leave_it(aws):
+    session = await aws.backend.open_session(OpenRequest("LEAVE", GameType.MULTIPLE_TRIALS, False))
+    await aws.seat("ann")
+    await aws.post(session.SessionId, "ann", 10)
+    await aws.backend.free_seat(session.SessionId, "ann")
+    seat = aws.dynamodb.get_item(TableName=aws.stack.tables["Seats"],
+                                 Key={"SessionId": {"S": session.SessionId}, "Username": {"S": "ann"}})["Item"]
+    assert "State" not in seat and seat["Played"] == {"BOOL": True} and "LeftAt" in seat  # docs/aws.md
+    item = aws.dynamodb.get_item(TableName=aws.stack.tables["Sessions"],
+                                 Key={"SessionId": {"S": session.SessionId}})["Item"]
+    assert item["OccupiedSeats"] == {"N": "0"}
