@@ -112,6 +112,8 @@ class Players(ApiModel):
     OccupiedSeats: int = 0
     PlayingGamers: list[str] = Field(default_factory=list)
     FinishedGamers: list[str] = Field(default_factory=list)
+    # When each seated player was last seen, on the server's clock (a local-server addition; None elsewhere).
+    LastSeen: dict[str, datetime] | None = None
 
 
 class Sessions(ApiModel):

@@ -6,7 +6,7 @@ can be driven by tests and benchmarks without a terminal.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -56,6 +56,11 @@ class Seats:
     playing: frozenset[str] = frozenset()
     finished: frozenset[str] = frozenset()
     idle: frozenset[str] = frozenset()  # playing, but no activity for IDLE_AFTER_SECONDS
+
+
+def idle_players(last_seen: Mapping[str, float], now: float) -> frozenset[str]:
+    """Seated players last seen IDLE_AFTER_SECONDS or more before `now` (epoch seconds, the backend's clock)."""
+    return frozenset(name for name, seen in last_seen.items() if now - seen >= IDLE_AFTER_SECONDS)
 
 
 @dataclass(frozen=True)

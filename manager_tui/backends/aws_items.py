@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from . import IDLE_AFTER_SECONDS
+from . import idle_players
 
 # The session document of API.md: what SSM /<env>/session holds and GET /session answers.
 SESSION_FIELDS = ("SessionId", "GameType", "Synchronized", "TimeoutInMinutes", "TotalSeats", "OpeningTime",
@@ -62,7 +62,7 @@ def session_id_for(name: str, epoch: float) -> str:
 
 def seat_state(seats: list[dict[str, Any]], now: float) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """(playing, finished, idle) from Seats items; idle = playing with nothing seen for IDLE_AFTER_SECONDS."""
-    playing, finished, idle = [], [], []
+    playing, finished, last_seen = [], [], {}
     for seat in seats:
         name = seat["Username"]["S"]
         state = seat.get("State", {}).get("S")
@@ -71,6 +71,6 @@ def seat_state(seats: list[dict[str, Any]], now: float) -> tuple[frozenset[str],
         elif state == "PLAYING":
             playing.append(name)
             seen = seat.get("LastSeen") or seat.get("AllocatedAt")
-            if seen is not None and now - float(seen["N"]) >= IDLE_AFTER_SECONDS:
-                idle.append(name)
-    return frozenset(playing), frozenset(finished), frozenset(idle)
+            if seen is not None:
+                last_seen[name] = float(seen["N"])
+    return frozenset(playing), frozenset(finished), idle_players(last_seen, now)

@@ -11,7 +11,6 @@ from api_client import (
     ApiError,
     AuthenticationError,
     ClockOffset,
-    Players,
     Session,
     SpaceInvadersClient,
     SpaceInvadersError,
@@ -21,7 +20,6 @@ from api_client import (
 
 from . import (
     EXPORT_FORMATS,
-    IDLE_AFTER_SECONDS,
     BackendError,
     Board,
     ExportProgress,
@@ -29,6 +27,7 @@ from . import (
     ProgressCallback,
     Seats,
     SignInRequired,
+    idle_players,
 )
 from .files import written_atomically
 
@@ -45,38 +44,6 @@ def describe(error: SpaceInvadersError) -> str:
     return str(error)
 
 
-class ActivityClock:
-    """When each seated player was last seen doing something, as far as the board shows.
-
-    The local server does not publish when a player last posted; a player whose board line has not changed
-    for IDLE_AFTER_SECONDS (or who took a seat and never reached the board) is shown as idle.
-    """
-
-    def __init__(self) -> None:
-        self._last: dict[str, tuple[tuple[int, int, int, int] | None, float]] = {}
-        self.session_id: str | None = None
-
-    def idle(self, session_id: str, board: Board, players: Players) -> frozenset[str]:
-        if session_id != self.session_id:
-            self._last.clear()
-            self.session_id = session_id
-        now = board.fetched_at
-        lines = {e.Nickname: (e.Score, e.Shots, e.Level, e.Lives) for e in board.entries}
-        last, idle = self._last, []
-        seen = {}
-        for name in players.PlayingGamers:
-            line = lines.get(name)
-            before = last.get(name)
-            if before is None or before[0] != line:
-                seen[name] = (line, now)
-            else:
-                seen[name] = before
-                if now - before[1] >= IDLE_AFTER_SECONDS:
-                    idle.append(name)
-        self._last = seen
-        return frozenset(idle)
-
-
 class LocalBackend:
     def __init__(self, base_url: str, *, username: str | None = None, token_store: TokenStore | None = None,
                  client: SpaceInvadersClient | None = None) -> None:
@@ -84,7 +51,6 @@ class LocalBackend:
         self.label = f"local {self.client.base_url}"
         self._username = username
         self._clock = ClockOffset()
-        self._activity = ActivityClock()
         self._sessions: dict[str, Session] = {}
 
     async def _run(self, call: Awaitable[T]) -> T:
@@ -145,17 +111,17 @@ class LocalBackend:
             self.client.full_scoreboard_answer(session_id), self.client.players(session_id),
             self._session(session_id)))
         stats = answer.Stats
-        board = Board(
-            session=session, entries=answer.entries, fetched_at=time.time(),
-            seats=Seats(players.TotalSeats, players.OccupiedSeats, frozenset(players.PlayingGamers),
-                        frozenset(players.FinishedGamers)),
+        fetched_at = time.time()
+        playing = frozenset(players.PlayingGamers)
+        # A server without LastSeen (older ones) tells nothing of idleness: nobody is shown idle.
+        last_seen = {name: seen.timestamp() for name, seen in (players.LastSeen or {}).items() if name in playing}
+        return Board(
+            session=session, entries=answer.entries, fetched_at=fetched_at,
+            seats=Seats(players.TotalSeats, players.OccupiedSeats, playing, frozenset(players.FinishedGamers),
+                        idle_players(last_seen, fetched_at + self._clock.offset)),
             records=stats.Records if stats else None, delay=stats.Delay if stats else None,
             clock_offset=self._clock.offset,
         )
-        idle = self._activity.idle(session_id, board, players)
-        seats = Seats(board.seats.total, board.seats.occupied, board.seats.playing, board.seats.finished, idle)
-        return Board(board.session, board.entries, seats, board.fetched_at, board.records, board.delay,
-                     board.clock_offset)
 
     async def free_seat(self, session_id: str, username: str) -> None:
         current = await self.current_session()

@@ -88,11 +88,15 @@ class Scoreboard(Answer):
 
 
 class Players(Answer):
+    """`/manager/players`. LastSeen: when each seated player was last seen (took or kept the seat, or
+    posted a status), ISO-8601 on the server's clock, to the second; only for the current session."""
+
     SessionId: str
     TotalSeats: int
     OccupiedSeats: int
     PlayingGamers: list[str]
     FinishedGamers: list[str]
+    LastSeen: dict[str, str] | None = None
 
 
 class Parameter(Answer):

@@ -44,6 +44,10 @@ class Seats:
     def finished(self) -> list[str]:
         return sorted(u for u, s in self._state.items() if s == FINISHED)
 
+    def last_seen(self) -> dict[str, float]:
+        """When each seated player was last seen: took or kept the seat, or posted a status."""
+        return {u: self._last_seen.get(u, 0.0) for u, s in self._state.items() if s == PLAYING}
+
     def spelling(self, username: str) -> str:
         """The name as seated, for a name written in any case (names are one account in any case)."""
         if username in self._state:

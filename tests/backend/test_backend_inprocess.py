@@ -167,6 +167,31 @@ async def test_idle_players_lose_their_seat(tmp_path, clock):
         await b.stop()
 
 
+async def test_players_tell_when_each_seated_player_was_last_seen(tmp_path, clock):
+    b = await _started(_settings(tmp_path), clock)
+    try:
+        s = await b.open_session("SEEN", "MULTIPLE_TRIALS", False, None, 10)
+        t0 = int(clock.time())
+        clock.offset = t0 + 0.7 - real_time.time()  # LastSeen is kept to the second: 0.7 s are dropped
+        for name in ("quiet", "busy", "back", "done"):
+            await b.allocate(name)
+        clock.offset += 12
+        await _post(b, "busy", s.session_id, 5, clock.time())
+        await b.allocate("back")  # asks again while seated: "Keep playing." is a sign of life
+        await _post(b, "done", s.session_id, 9, clock.time(), lives=0)
+        while await b.stream.tick():
+            pass
+        players = await b.players(s.session_id)
+        assert players.PlayingGamers == ["back", "busy", "quiet"] and players.FinishedGamers == ["done"]
+        assert players.LastSeen == {"quiet": to_iso(t0), "busy": to_iso(t0 + 12), "back": to_iso(t0 + 12)}
+        await b.close_session()
+        await b.open_session("NEXT", "MULTIPLE_TRIALS", False, None, 10)
+        assert (await b.players(s.session_id)).LastSeen is None  # a past session: nobody is seen any more
+        assert (await b.players(b.session.session_id)).LastSeen == {}
+    finally:
+        await b.stop()
+
+
 async def test_catch_up_after_a_crash_keeps_older_sessions_boards(tmp_path, clock):
     """Records of a closed session still unprocessed at a crash are applied to its stored boards."""
     settings = _settings(tmp_path)

@@ -1,6 +1,7 @@
 """The manager's behaviour, written once and run against both backends: the local server and AWS on moto."""
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -10,6 +11,7 @@ import pytest
 from manager_support import unique
 
 from api_client import GameType
+from manager_tui import backends
 from manager_tui.backends import BackendError, OpenRequest
 
 
@@ -86,6 +88,20 @@ async def test_a_freed_seat_is_free_and_the_player_keeps_their_score(world):
     assert board.seats.playing == {stays}
     assert leaves in board.seats.finished and idle not in board.seats.finished
     assert [e.Nickname for e in board.entries] == [leaves, stays]
+
+
+async def test_a_seated_player_not_seen_for_a_while_is_idle(world, monkeypatch):
+    """Idle from when the backend last saw each seated player (local: LastSeen; AWS: Seats.LastSeen)."""
+    monkeypatch.setattr(backends, "IDLE_AFTER_SECONDS", 2.0)  # the rule, not its 20 s, is under test
+    sid = (await world.backend.open_session(OpenRequest("IDLE", GameType.MULTIPLE_TRIALS, False))).SessionId
+    quiet, busy = unique("quiet"), unique("busy")
+    for name in (quiet, busy):
+        await world.seat(name)
+    await asyncio.sleep(2.5)  # instants are kept to the second: at least 2 s have passed for quiet
+    await world.post(sid, busy, 10)
+    board = await world.wait_board(sid, lambda board: board.entries)
+    assert board.seats.playing == {quiet, busy}
+    assert board.seats.idle == {quiet}
 
 
 async def test_export_writes_every_record_as_json_lines_or_csv(world, tmp_path):
