@@ -30,7 +30,7 @@ from ..core.ranking import Entry
 from ..core.records import stamped_too_far_ahead
 from ..core.scoreboard import counts
 from ..core.sessions import FINISHED, PLAYING
-from ..core.timeutil import parse_iso, to_iso
+from ..core.timeutil import parse_rfc3339, to_iso
 from . import seat_store
 from .config import StackNames, client
 from .items import Seat, StoredSession, attrs, board_from_item, board_state, plain
@@ -59,11 +59,11 @@ class StatusRecord:
 def decode_record(data: bytes, arrived_at: float, sequence_number: str, source: Any = None) -> StatusRecord:
     try:
         update = decode(data, StatusUpdate)
-        ts = parse_iso(update.Timestamp)
+        ts, _normalized = parse_rfc3339(update.Timestamp)  # the local server's rule: it would refuse it
     except ApiError as exc:
         raise PoisonRecord(exc.message) from None
     except ValueError as exc:
-        raise PoisonRecord(f"Timestamp is not an ISO-8601 instant: {exc}") from None
+        raise PoisonRecord(f"Timestamp is not an RFC 3339 date-time with a zone: {exc}") from None
     return StatusRecord(update, ts, arrived_at, int(sequence_number), source)
 
 

@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from .errors import ApiError
+from .timeutil import RFC3339_PATTERN
 
 # `(?![\s\S])` is the end of the string in both Python's and JavaScript's regexes; Python's `$` would
 # also match before a final newline, letting "alice\n" pass for a name.
@@ -20,7 +21,7 @@ SessionIdText = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=10**9)]
 LevelNumber = Annotated[int, msgspec.Meta(ge=1, le=10**4)]
 LivesLeft = Annotated[int, msgspec.Meta(ge=0, le=99)]
-TimestampText = Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+TimestampText = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=RFC3339_PATTERN)]
 
 GAME_TYPES = ("MULTIPLE_TRIALS", "SINGLE_TRIAL", "TIME_CONSTRAINED")
 GameType = Literal["MULTIPLE_TRIALS", "SINGLE_TRIAL", "TIME_CONSTRAINED"]

@@ -35,6 +35,7 @@ class Records:
         ts: float | None = None,
         arrived_at: float | None = None,
         sequence: int | None = None,
+        timestamp: str | None = None,
     ) -> dict:
         if sequence is None:
             self.sequence += 1
@@ -46,9 +47,14 @@ class Records:
             "Shots": shots,
             "Level": level,
             "Lives": lives,
-            "Timestamp": to_iso(time.time() if ts is None else ts),
+            "Timestamp": timestamp or to_iso(time.time() if ts is None else ts),
         }
         return kinesis_record(body, sequence, arrived_at, key=nick)
+
+
+# Timestamps the lenient ISO parser took and the core's strict RFC 3339 refuses.
+NOT_RFC3339 = ("2026-11-26", "2026-11-26T22:15:00", "2026-11-26T22:15:00Z\n", "2026-11-26T22:15:00Z\u0000x",
+               "20261126T221500Z", "2026-11-26T22:15:00+0100")
 
 
 @pytest.fixture
@@ -132,12 +138,40 @@ def test_bad_status_bodies_are_refused_before_the_stream(world, manager, fresh_s
         {**good, "Score": "1"},
         {k: v for k, v in good.items() if k != "Timestamp"},
         {**good, "SessionId": ""},
+        # The core's strict RFC 3339 (the local server refuses the same): a zone, nothing after it.
+        *({**good, "Timestamp": text} for text in NOT_RFC3339),
     ):
         answer = world.api.post("/v1/updatestatus", bad, token)
         assert (answer.status, answer.json()["errorCode"]) == (422, "ValidationError"), bad
     assert world.api.post("/v1/updatestatus", "Score=1", token, content_type="text/plain").status == 415
     assert world.api.post("/v1/updatestatus", good, None).status == 401
     assert world.pump.pump() == 0
+
+
+def test_timestamps_count_by_the_core_strict_rule_and_are_stored_in_one_utc_form(
+    world, manager, names, record, fresh_session
+):
+    """The function trusts no Timestamp the local server would refuse (the gateway refuses the malformed
+    ones; a date that does not exist, or a record put on the stream some other way, gets here)."""
+    sid = fresh_session()
+    a, b = seated(names, 2)
+    t = int(time.time()) - 60
+    offset = time.strftime("%Y-%m-%dT%H:%M:%S.25+01:30", time.gmtime(t + 5400))
+    refused = ["2026-02-30T10:00:00Z", "0001-01-01T00:00:00+23:59", *NOT_RFC3339]
+    batch = [record(sid, b, 500 + i, timestamp=text) for i, text in enumerate(refused)]
+    answer = run_scoreboard([*batch, record(sid, a, 42, timestamp=offset)])
+    assert answer == {"batchItemFailures": []}
+    assert board_item(world, sid, b) is None  # none of them counted
+    item = board_item(world, sid, a)
+    assert (item["Score"], item["Timestamp"]) == (42, to_iso(t + 0.25))  # its UTC instant, the one form
+    assert record_count(world, sid) == 1
+    sqs, queue = world.stack.session_client("sqs"), world.stack.tables["DeadLetterQueue"]
+    letters = set()
+    while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages"):
+        for m in messages:  # taken off the queue: the module's other tests read it too
+            letters.add(json.loads(m["Body"])["sequenceNumber"])
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+    assert {r["kinesis"]["sequenceNumber"] for r in batch} == letters
 
 
 def test_redelivered_and_duplicated_records_count_once(world, manager, names, record, fresh_session):
