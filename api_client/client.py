@@ -289,13 +289,20 @@ class SpaceInvadersClient:
         return (await self._call("GET", "/manager/export", Safety.IDEMPOTENT, params=params, text=True)).data
 
     async def export_stream(
-        self, session_id: str, format: str = "jsonl", *, timeout: httpx.Timeout | float | None = None
+        self, session_id: str, format: str = "jsonl", *, timeout: httpx.Timeout | float | None = None,
+        on_count: Callable[[int | None], None] | None = None,
     ) -> AsyncIterator[bytes]:
-        """The export as it arrives, chunk by chunk, so a big one can be written to disk with a progress bar."""
+        """The export as it arrives, chunk by chunk, so a big one can be written to disk with a progress bar.
+
+        `on_count` is called once, before the first chunk, with the number of records the answer holds
+        (its `X-Record-Count`; CSV's header line not counted), or None when the server does not tell it."""
         if format not in ("jsonl", "csv"):
             raise ValueError("format is 'jsonl' or 'csv'")
         params = {"sessionId": session_id, "format": format}
         async with self.core.stream("GET", "/manager/export", auth=await self.auth(), params=params,
                                     timeout=timeout) as response:
+            if on_count is not None:
+                count = response.headers.get("x-record-count", "")
+                on_count(int(count) if count.isascii() and count.isdigit() else None)
             async for chunk in response.aiter_bytes():
                 yield chunk

@@ -81,6 +81,7 @@ class ExportProgress:
     records: int = 0
     bytes_done: int = 0
     bytes_total: int | None = None  # None when the backend cannot tell the size in advance
+    records_total: int | None = None  # None when the backend cannot tell the count in advance
 
 
 ProgressCallback = Callable[[ExportProgress], None]

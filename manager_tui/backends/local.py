@@ -133,17 +133,23 @@ class LocalBackend:
         if fmt not in EXPORT_FORMATS:
             raise BackendError(f"format is one of {', '.join(EXPORT_FORMATS)}")
         done = ExportProgress()
+        header = 1 if fmt == "csv" else 0  # CSV's first line names the columns
+        lines = 0
+
+        def counted(records: int | None) -> None:  # the server's X-Record-Count, before the first record
+            done.records_total = records
+            progress(done)
+
         try:
             with written_atomically(destination) as out:
-                async for chunk in self.client.export_stream(session_id, fmt):
+                async for chunk in self.client.export_stream(session_id, fmt, on_count=counted):
                     out.write(chunk)
+                    lines += chunk.count(b"\n")
                     done.bytes_done += len(chunk)
-                    done.records += chunk.count(b"\n")
+                    done.records = max(0, lines - header)
                     progress(done)
         except SpaceInvadersError as error:
             raise BackendError(describe(error)) from error
-        if fmt == "csv":
-            done.records = max(0, done.records - 1)  # the header line
         progress(done)
         return done.records
 

@@ -21,7 +21,10 @@ def progress_text(progress: ExportProgress) -> str:
     size = f"{progress.bytes_done / 1e6:,.1f} MB"
     if progress.bytes_total:
         size += f" of {progress.bytes_total / 1e6:,.1f} MB"
-    return f"{progress.records:,} records, {size}"
+    records = f"{progress.records:,}"
+    if progress.records_total is not None:
+        records += f" of {progress.records_total:,}"
+    return f"{records} records, {size}"
 
 
 class ExportScreen(ModalScreen[int | None]):
@@ -86,7 +89,9 @@ class ExportScreen(ModalScreen[int | None]):
 
     def _show(self, progress: ExportProgress) -> None:
         bar = self.query_one("#progress", ProgressBar)
-        if progress.bytes_total:
+        if progress.records_total is not None:  # the count told up front (local server)
+            bar.update(total=max(1, progress.records_total), progress=min(progress.records, progress.records_total))
+        elif progress.bytes_total:  # the archive's size (AWS)
             bar.update(total=progress.bytes_total, progress=progress.bytes_done)
         self._status(Text(progress_text(progress)))
 

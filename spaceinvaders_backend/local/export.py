@@ -33,27 +33,49 @@ def _cell(value: object) -> object:
     return value
 
 
-def export_lines(db_path: Path, session_id: str, fmt: str) -> Iterator[bytes]:
-    """Lines of the export, read from a read-only connection so the server keeps writing meanwhile."""
-    if fmt not in FORMATS:
-        raise ValueError(f"format must be one of {', '.join(FORMATS)}")
-    conn = database.connect(db_path, readonly=True)
-    try:
-        rows = database.iter_session_status(conn, session_id)
-        if fmt == "jsonl":
-            encode = msgspec.json.encode
+class SessionExport:
+    """A session's stored records from one read snapshot of the database: first how many there are
+    (`records`, for a progress bar), then their lines (`lines()`, once). A read-only connection, so the
+    server keeps writing meanwhile; it is closed when the lines are done or `close()` is called."""
+
+    def __init__(self, db_path: Path, session_id: str, fmt: str) -> None:
+        if fmt not in FORMATS:
+            raise ValueError(f"format must be one of {', '.join(FORMATS)}")
+        self.session_id = session_id
+        self.fmt = fmt
+        self._conn = database.connect(db_path, readonly=True)
+        try:
+            self._conn.execute("BEGIN")  # the count and the rows see the same records
+            self.records: int = database.count_session_status(self._conn, session_id)
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def lines(self) -> Iterator[bytes]:
+        try:
+            rows = database.iter_session_status(self._conn, self.session_id)
+            if self.fmt == "jsonl":
+                encode = msgspec.json.encode
+                for row in rows:
+                    yield encode(dict(zip(FIELDS, _record(row)))) + b"\n"
+                return
+            buf = io.StringIO()
+            writer = csv.writer(buf, lineterminator="\n")
+            writer.writerow(FIELDS)
             for row in rows:
-                yield encode(dict(zip(FIELDS, _record(row)))) + b"\n"
-            return
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(FIELDS)
-        for row in rows:
-            writer.writerow([_cell(v) for v in _record(row)])
-            if buf.tell() > 64 * 1024:
-                yield buf.getvalue().encode()
-                buf.seek(0)
-                buf.truncate()
-        yield buf.getvalue().encode()
-    finally:
-        conn.close()
+                writer.writerow([_cell(v) for v in _record(row)])
+                if buf.tell() > 64 * 1024:
+                    yield buf.getvalue().encode()
+                    buf.seek(0)
+                    buf.truncate()
+            yield buf.getvalue().encode()
+        finally:
+            self.close()
+
+
+def export_lines(db_path: Path, session_id: str, fmt: str) -> Iterator[bytes]:
+    """Lines of the export (`SessionExport` when the count is wanted first)."""
+    return SessionExport(db_path, session_id, fmt).lines()

@@ -56,6 +56,9 @@ def build(operations: list[Operation]) -> dict[str, Any]:
             ok = {"description": "Success", **_json(schema_of[id(op.answer)])}
         else:
             ok = {"description": "Success", "content": {media: {"schema": {"type": "string"}} for media in op.media}}
+        if op.headers:
+            ok["headers"] = {name: {"description": text, "schema": {"type": "integer", "minimum": 0}}
+                             for name, text in op.headers}
         doc: dict[str, Any] = {"summary": op.summary, "responses": {str(op.status): ok}}
         if op.group is not None:
             doc["security"] = [{"idToken": []}]

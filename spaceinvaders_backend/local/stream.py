@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 import msgspec
 
 from ..core.answers import BoardStats
-from ..core.ranking import Entry, ranked
+from ..core.ranking import Entry, RankedBoard
 from ..core.scoreboard import PlayerBoard, counts
 from ..core.sessions import FINISHED, Session
 from . import database
@@ -55,8 +55,7 @@ class StreamProcessor:
         self.checkpoint = 0
         self._advanced = asyncio.Condition()  # notified each time the checkpoint moves
         self._boards: dict[str, dict[str, PlayerBoard]] = {}
-        self._ranked: dict[str, list[Entry]] = {}
-        self._rank_of: dict[str, dict[str, int]] = {}  # session -> nickname -> 1-based rank
+        self._ranked: dict[str, RankedBoard] = {}  # made when first asked for, then kept in order
         self._records: dict[str, int] = {}  # session -> records processed since the server started
         self._delay: dict[str, float] = {}  # session -> seconds its oldest record of the last round waited
 
@@ -65,6 +64,7 @@ class StreamProcessor:
         for sid in session_ids:
             rows = await self.writer.run(database.load_boards, sid)
             self._boards[sid] = {nick: _load(text) for nick, text in rows}
+            self._ranked.pop(sid, None)
 
     async def _next_records(self) -> list[StatusRecord]:
         records = self.writer.recent(self.checkpoint, READ_LIMIT)
@@ -131,9 +131,10 @@ class StreamProcessor:
         for sid, (received_at, count) in counted.items():
             self._delay[sid] = max(0.0, done - received_at)
             self._records[sid] = self._records.get(sid, 0) + count
-        for sid in {sid for sid, _ in changed}:
-            self._ranked.pop(sid, None)
-            self._rank_of.pop(sid, None)
+        for (sid, _nick), board in changed.items():
+            order = self._ranked.get(sid)
+            if order is not None:
+                order.put(board.entry)
         return len(records)
 
     def has_played(self, session_id: str, nickname: str) -> bool:
@@ -141,24 +142,24 @@ class StreamProcessor:
 
     def rank(self, session_id: str, nickname: str) -> tuple[int, Entry] | None:
         """A player's 1-based rank on the session's board and their entry; None when not on it."""
-        ranks = self._rank_of.get(session_id)
-        if ranks is None:
-            ranks = self._rank_of[session_id] = {e.nickname: i for i, e in enumerate(self.scoreboard(session_id))}
-        index = ranks.get(nickname)
-        return None if index is None else (index + 1, self.scoreboard(session_id)[index])
+        return self._ranking(session_id).rank(nickname)
 
     def stats(self, session_id: str) -> BoardStats:
         return BoardStats(Records=self._records.get(session_id, 0), Delay=self._delay.get(session_id))
 
     def scoreboard(self, session_id: str, top: int | None = None) -> list[Entry]:
         """The ranked board of a session held in memory (the current one and those seen since start)."""
-        full = self._ranked.get(session_id)
-        if full is None:
-            entries = [b.entry for b in self._boards.get(session_id, {}).values() if b.entry is not None]
-            full = self._ranked[session_id] = ranked(entries)
-        return full if top is None else full[:top]
+        return self._ranking(session_id).top(top)
+
+    def _ranking(self, session_id: str) -> RankedBoard:
+        order = self._ranked.get(session_id)
+        if order is None:
+            boards = self._boards.get(session_id, {}).values()
+            order = self._ranked[session_id] = RankedBoard(b.entry for b in boards if b.entry is not None)
+        return order
 
     async def ensure_loaded(self, session_id: str) -> None:
         if session_id not in self._boards:
             rows = await self.writer.run(database.load_boards, session_id)
             self._boards[session_id] = {nick: _load(text) for nick, text in rows}
+            self._ranked.pop(session_id, None)  # made from the boards just loaded when next asked for

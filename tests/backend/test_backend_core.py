@@ -20,7 +20,7 @@ from spaceinvaders_backend.core.models import (
     UsernameBody,
     decode,
 )
-from spaceinvaders_backend.core.ranking import Entry, better, rank_key, ranked
+from spaceinvaders_backend.core.ranking import Entry, RankedBoard, better, rank_key, ranked
 from spaceinvaders_backend.core.scoreboard import PlayerBoard, counts
 from spaceinvaders_backend.core.sessions import FINISHED, PLAYING, Session
 from spaceinvaders_backend.core.timeutil import parse_iso, session_suffix, to_iso
@@ -72,6 +72,27 @@ class TestRanking:
         assert sorted(out) == sorted(entries)  # the same entries, only reordered
         for a, b in itertools.pairwise(out):
             assert before(a, b), (a, b)
+
+    @settings(max_examples=200, deadline=None, derandomize=True, database=None)
+    @given(st.lists(st.builds(E, st.sampled_from(["ann", "bob", "cat", "Dan", "eve", "fay"]), st.integers(0, 5),
+                              st.integers(0, 3), st.just(1), st.integers(0, 3)), max_size=60),
+           st.integers(0, 60))
+    def test_a_ranked_board_kept_in_order_is_the_board_sorted_anew(self, changes, start):
+        """RankedBoard after any sequence of changes = `ranked` of each player's latest entry."""
+        board, latest = RankedBoard(changes[:start]), {}
+        for entry in changes[:start]:
+            latest[entry.nickname] = entry
+        if len(latest) < len(changes[:start]):  # one entry a player when made: keep the latest ones
+            board = RankedBoard(latest.values())
+        for entry in changes[start:]:
+            board.put(entry)
+            latest[entry.nickname] = entry
+            expected = ranked(latest.values())
+            assert board.top() == expected and len(board) == len(expected)
+            assert board.top(3) == expected[:3]
+            for rank, e in enumerate(expected, 1):
+                assert board.rank(e.nickname) == (rank, e)
+        assert board.rank("nobody") is None
 
     def test_as_dict(self):
         expected = {"Nickname": "a", "Score": 1, "Shots": 2, "Level": 3, "Lives": 4}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from spaceinvaders_backend.local import database
+from spaceinvaders_backend.local import database, export
 
 
 @pytest.fixture
@@ -44,3 +44,16 @@ def test_processor_output_and_checkpoint_are_saved_together(conn):
     assert boards["p0"] == '"newer"' and boards["p9"] == '"board 9"'
     assert database.checkpoint(conn, "scoreboard") == 50
     assert database.load_seats(conn, "S1") == [("p1", "finished", True)]
+
+
+def test_an_export_counts_and_writes_the_same_records_while_more_arrive(conn, tmp_path):
+    database.append_status(conn, _rows(1, 50))
+    database.append_status(conn, [(51, "S2", "q", 1, 0, 1, 3, "2026-11-26T23:00:00Z", 1.0, 2.0)])
+    records = export.SessionExport(tmp_path / "db.sqlite", "S1", "jsonl")
+    assert records.records == 50
+    database.append_status(conn, _rows(52, 7))  # the session's records keep coming meanwhile
+    assert len(b"".join(records.lines()).splitlines()) == 50  # the count told is the count written
+    assert export.SessionExport(tmp_path / "db.sqlite", "S1", "csv").records == 57
+    assert export.SessionExport(tmp_path / "db.sqlite", "NONE", "csv").records == 0
+    plan = conn.execute("EXPLAIN QUERY PLAN SELECT COUNT(*) FROM status WHERE session_id = 'S1'").fetchall()
+    assert "status_by_session" in str(plan)  # counted from the index, not by reading every session's rows

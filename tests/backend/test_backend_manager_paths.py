@@ -182,6 +182,7 @@ def test_export(api, manager, local_server_module):
     assert_error(x.status(sid, 5), 409)  # refused: not stored either
     r = manager.export(sid, "jsonl")
     assert r.headers["content-type"].startswith("application/x-ndjson")
+    assert r.headers["x-record-count"] == "6"  # told before the first record, for a progress bar
     lines = [json.loads(line) for line in r.text.splitlines()]
     assert [rec["SequenceNumber"] for rec in lines] == [seq for seq, _ in sent]  # arrival order, every one
     for rec, (seq, body) in zip(lines, sent):
@@ -190,6 +191,7 @@ def test_export(api, manager, local_server_module):
         assert abs(parse_iso(rec["ReceivedAt"]) - time.time()) < 10
     r = manager.export(sid, "csv")
     assert r.headers["content-type"].startswith("text/csv")
+    assert r.headers["x-record-count"] == "6"  # records: the header line is not one
     rows = list(csv.reader(io.StringIO(r.text)))
     assert rows[0] == EXPORT_FIELDS
     assert [dict(zip(EXPORT_FIELDS, row)) for row in rows[1:]] == [
@@ -208,6 +210,7 @@ def test_export(api, manager, local_server_module):
 def test_export_of_an_empty_session(manager):
     sid = manager.open_session()["SessionId"]
     assert manager.export(sid, "jsonl").text == ""
+    assert manager.export(sid, "csv").headers["x-record-count"] == "0"
     assert list(csv.reader(io.StringIO(manager.export(sid, "csv").text))) == [EXPORT_FIELDS]
 
 

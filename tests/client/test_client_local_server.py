@@ -91,6 +91,9 @@ async def test_full_game_as_player_and_manager(local_server_module, manager):
     records = [json.loads(line) for line in (await manager.export(opened.SessionId)).splitlines()]
     assert records[-1]["Score"] == 120 and records[-1]["Nickname"] == alice.username
     assert "Score" in (await manager.export(opened.SessionId, "csv")).splitlines()[0]
+    counts: list[int | None] = []
+    chunks = [c async for c in manager.export_stream(opened.SessionId, "csv", on_count=counts.append)]
+    assert counts == [len(records)] and b"".join(chunks).count(b"\n") == len(records) + 1
     await manager.deallocate_player(alice.username)
     assert await bob.allocate()
     closed = await manager.close_session()

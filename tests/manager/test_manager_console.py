@@ -6,11 +6,11 @@ import asyncio
 import time
 
 from manager_support import MANAGER, MARKUP_NAME, PASSWORD, FixedBackend, unique
-from textual.widgets import Checkbox, Input, Select
+from textual.widgets import Checkbox, Input, ProgressBar, Select, Static
 
 from api_client import GameStatus, GameType, SpaceInvadersClient, TokenStore
 from manager_tui.app import ManagerApp
-from manager_tui.backends import BackendError
+from manager_tui.backends import BackendError, ExportProgress
 from manager_tui.backends.local import LocalBackend
 from manager_tui.screens.board import BoardScreen
 from manager_tui.screens.dialogs import ConfirmScreen, OpenSessionScreen, SignInScreen
@@ -170,3 +170,40 @@ async def test_names_are_text_never_markup_and_odd_errors_are_notifications():
         await until(pilot, lambda: len(errors(app)) == 2)
         assert [r.nickname for r in board.rows][:2] == ["alice", MARKUP_NAME]
         assert app.is_running
+
+
+class CountedExport(FixedBackend):
+    """An export whose count the backend knew before the first record (the local server's X-Record-Count)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.halfway = asyncio.Event()
+        self.finish = asyncio.Event()
+
+    async def export(self, session_id, fmt, destination, progress) -> int:
+        done = ExportProgress(records_total=2_500)
+        progress(done)
+        done.records, done.bytes_done = 1_000, 120_000
+        await asyncio.sleep(0.15)  # the screen shows at most 10 updates a second
+        progress(done)
+        self.halfway.set()
+        await self.finish.wait()
+        destination.write_text("{}\n" * 2_500)
+        return 2_500
+
+
+async def test_the_export_bar_has_the_record_count_as_its_total(tmp_path):
+    backend = CountedExport()
+    app = ManagerApp(backend, refresh_seconds=60, export_dir=tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.live.board is not None)
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, ExportScreen))
+        await pilot.click("#export")
+        await until(pilot, backend.halfway.is_set)
+        await pilot.pause(0.1)
+        bar = app.screen.query_one("#progress", ProgressBar)
+        assert (bar.total, bar.progress) == (2_500, 1_000)
+        assert "1,000 of 2,500 records" in str(app.screen.query_one("#export-status", Static).render())
+        backend.finish.set()
+        await until(pilot, lambda: isinstance(app.screen, BoardScreen))

@@ -68,6 +68,7 @@ class Operation:
     other_answers: tuple[tuple[int, Any], ...] = ()  # (status, type) of answers other than errors
     query: tuple[Query, ...] = ()
     media: tuple[str, ...] = ()  # the answer's media types when it is not JSON
+    headers: tuple[tuple[str, str], ...] = ()  # (name, description) of integer headers of the answer
     body_limit: int = OTHER_BODY_LIMIT
 
     def endpoint(self, tokens: TokenService, settings: Settings) -> Callable[[Request], Awaitable[Response]]:
