@@ -12,14 +12,16 @@ CPU is this process's (`time.process_time`, all threads) over the measured windo
 - local: a local server process (benchmarks/harness.py: players minted with the server's key and
   seated; each posts once, so all 5,000 are on the board), and during the measurement a separate
   process keeps posting ~400 rising scores a second so that ranks move. Baseline, same run: the same
-  console and load on a 10-player session.
+  console and load on a 10-player session. Then, under the same load, the server's own side of a
+  refresh: `/manager/scoreboard` and `/manager/players` read whole with plain httpx, no parsing.
 - aws: the resources of tests/aws_stack.py on moto, in this process, with 5,000 Scoreboard items and
   seats written as docs/aws.md describes them. moto answers in this process and takes seconds to page
   5,000 items (the baseline: the same Query pages read with plain boto3, no console), so the console is
   measured twice: once on moto (one round: moto's time dominates), and with moto's pages recorded once
   and handed back at once, which is the console's own work per refresh (conversion, seats, ranks, drawing).
 
-Medians over rounds of each round's median and p99.
+Medians over rounds of each round's median and p99. The console's garbage collector is set as
+`spaceinvaders-manager` sets it (`manager_tui/heap.py`).
 """
 from __future__ import annotations
 
@@ -51,9 +53,11 @@ def percentile(values: list[float], q: float) -> float:
 async def measure(backend, session_id: str, seconds: float) -> dict[str, float]:
     from textual import events
 
+    from manager_tui import heap
     from manager_tui.app import ManagerApp
     from manager_tui.widgets.board_view import BoardView
 
+    heap.settle()  # as spaceinvaders-manager does before its console runs
     app = ManagerApp(backend, refresh_seconds=1.5, session_id=session_id)
     keys: list[float] = []
     handled: list[float] = []
@@ -148,6 +152,24 @@ async def fill(base_url: str, session_id: str, tokens: list[tuple[str, str]]) ->
         await asyncio.gather(*(one(name, token) for name, token in tokens))
 
 
+def server_answers(base_url: str, session_id: str, token: str, samples: int) -> None:
+    """The server's side of a refresh: each manager path read whole, one after the other, no parsing."""
+    times: dict[str, list[float]] = {"/manager/scoreboard": [], "/manager/players": []}
+    sizes: dict[str, int] = {}
+    with httpx.Client(base_url=base_url, timeout=30, headers={"Authorization": token}) as http:
+        for _ in range(samples):
+            for path, taken in times.items():
+                started = time.perf_counter()
+                answer = http.get(path, params={"sessionId": session_id})
+                taken.append(time.perf_counter() - started)
+                answer.raise_for_status()
+                sizes[path] = len(answer.content)
+            time.sleep(0.1)
+    for path, taken in times.items():
+        print(f"  server answer {path:<20} p50 {statistics.median(taken) * 1e3:6.1f} ms  "
+              f"p99 {percentile(taken, 0.99) * 1e3:6.1f} ms  ({sizes[path] / 1e3:,.0f} kB, {samples} reads)", flush=True)
+
+
 def local_round_set(players: int, seconds: float, rounds: int, work: Path) -> dict[str, float]:
     from harness import PASSWORD, BenchServer, make_players
 
@@ -172,7 +194,18 @@ def local_round_set(players: int, seconds: float, rounds: int, work: Path) -> di
             finally:
                 poster.terminate()
                 poster.wait(10)
-        return summary(f"local, {players} players", results)
+        median = summary(f"local, {players} players", results)
+        poster = subprocess.Popen([sys.executable, __file__, "--poster", server.base_url, session_id,
+                                   str(tokens_file), "400", str(seconds + 8)])
+        try:
+            token = httpx.post(f"{server.base_url}/auth/signin",
+                               json={"Username": "bench-manager", "Password": PASSWORD}).json()["IdToken"]
+            time.sleep(1)
+            server_answers(server.base_url, session_id, token, samples=max(10, int(seconds * 4)))
+        finally:
+            poster.terminate()
+            poster.wait(10)
+        return median
 
 
 # --- AWS on moto ----------------------------------------------------------------------------------------

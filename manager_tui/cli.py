@@ -85,10 +85,12 @@ def main(argv: list[str] | None = None) -> int:
     except BackendError as error:
         print(f"spaceinvaders-manager: {error}", file=sys.stderr)
         return 1
+    from . import heap
     from .app import ManagerApp
 
     app = ManagerApp(backend, countdown_seconds=args.countdown, export_dir=args.export_dir, wall=args.wall,
                      session_id=args.session, username=args.username)
+    heap.settle()
     app.run()
     return app.return_code or 0
 
