@@ -133,22 +133,24 @@ def summary_text(stats: RunStats, info: RunInfo, players: list[dict[str, Any]]) 
         lines += [f"{n:>13}  {name:<28} {error}" for name, error, n in sorted(failures, key=lambda f: -f[2])]
 
     delay = stats.post_delay
+    held = sum(1 for p in players if p["seated"])
     lines += [
         "",
-        (f"Status posts (open model, from each 300 ms sample to its 2xx): {stats.posts_sent} sent, "
-        f"{stats.on_time_share * 100:.2f}% on time (within {stats.interval * 1000:.0f} ms), "
-        f"{stats.posts_late} late ({stats.superseded} superseded before sending)"),
+        f"Status posts, from each {stats.interval * 1000:.0f} ms sample to its 2xx (open model): {stats.posts_sent} sent",
+        (f"  on time {stats.on_time_share * 100:.2f}%; late {stats.posts_late} "
+        f"(answered after {stats.interval * 1000:.0f} ms, or {stats.superseded} superseded before sending)"),
         "  sample to answer: " + ", ".join(f"p{q * 100:g} {format_ms(delay.percentile(q))} ms"
                                              for q in SUMMARY_PERCENTILES) + f", max {format_ms(delay.max)} ms",
-        (f"Players: {stats.joined} of {stats.bots} joined (join p50 {stats.join_seconds.percentile(0.5) / 1000:.1f} s,"
-        f" last {stats.join_seconds.max / 1000:.1f} s), {stats.join_failures} could not; "
-        f"{stats.games} games finished; seats still held at the end: {sum(1 for p in players if p['seated'])}"),
-        (f"Event loop lag: p50 {format_ms(stats.loop_lag.percentile(0.5))} ms, p99 {format_ms(stats.loop_lag.percentile(0.99))} ms, "
-        f"max {format_ms(stats.loop_lag.max)} ms"),
+        (f"Players: {stats.joined} of {stats.bots} joined, {stats.join_failures} could not; "
+        f"{stats.games} games finished; seats held at the end: {held}"),
+        (f"  joining (start to seat): p50 {stats.join_seconds.percentile(0.5) / 1000:.1f} s, "
+        f"last {stats.join_seconds.max / 1000:.1f} s"),
+        (f"Event loop lag: p50 {format_ms(stats.loop_lag.percentile(0.5))} ms, "
+        f"p99 {format_ms(stats.loop_lag.percentile(0.99))} ms, max {format_ms(stats.loop_lag.max)} ms"),
     ]
     best = sorted(players, key=lambda p: -p["best_score"])[:5]
     if best:
-        lines += ["Best bots: " + ", ".join(f"{p['name']} ({p['skill']}) {p['best_score']:,}" for p in best)]
+        lines += ["Best bots: " + ", ".join(f"{p['name']} {p['best_score']:,}" for p in best)]
     verdict = "passed" if passed(stats, info.max_failures) else "FAILED"
     failures_total = stats.failures + stats.join_failures
     lines += ["", (f"{'✓' if verdict == 'passed' else '✗'} failures {failures_total} "
