@@ -39,7 +39,7 @@ from spaceinvaders_tui.engine import Game
 
 from .arena import Arena
 from .autopilot import Autopilot, Skill
-from .metering import TimedClient
+from .metering import TimedClient, expecting
 from .stats import RunStats
 
 log = logging.getLogger(__name__)
@@ -164,9 +164,10 @@ class Bot:
         async with self.join_gate:  # the server hashes passwords a few at a time; queueing there costs 503s
             try:
                 try:
-                    await patiently(lambda: self.client.sign_up(name, password), deadline)
+                    with expecting(409):
+                        await patiently(lambda: self.client.sign_up(name, password), deadline)
                 except ConflictError:
-                    pass  # signed up by an earlier run whose tokens are gone: the password still works
+                    pass  # signed up by an earlier run (its tokens are gone or for another address)
                 await patiently(lambda: self.client.sign_in(name, password), deadline)
             except AuthenticationError as error:
                 raise JoinError(f"{name} is another account's name (use another --name-prefix)") from error

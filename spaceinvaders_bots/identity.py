@@ -1,8 +1,8 @@
 """Who the bots are from run to run: their names, passwords and kept tokens, in one directory.
 
 The directory (`user_config_dir("spaceinvaders")/bots` by default, mode 0700) holds a random secret
-(0600) made on first use. A bot's password is an HMAC of the secret, the API and its name: a later run
-signs the same bot in again, and nobody without the file can. Default names carry a short id derived
+(0600) made on first use. A bot's password is an HMAC of the secret and its name: a later run signs the
+same bot in again (also at another address of the same server), and nobody without the file can. Default names carry a short id derived
 from the secret (`bot-3fa9-0007`), so runs from several machines at one API never pick the same names.
 Each bot keeps its tokens in its own small file (`tokens/<name>/tokens.json`), so a run with saved
 tokens joins without hashing a password, and one bot's save never rewrites the others'.
@@ -60,9 +60,8 @@ class BotsDirectory:
     def default_prefix(self) -> str:
         return f"bot-{self.id}"
 
-    def password(self, base_url: str, name: str) -> str:
-        message = f"{base_url.rstrip('/')}|{name.lower()}".encode()
-        return hmac.new(self.secret(), message, hashlib.sha256).hexdigest()[:32]
+    def password(self, name: str) -> str:
+        return hmac.new(self.secret(), name.lower().encode(), hashlib.sha256).hexdigest()[:32]
 
     def token_store(self, name: str) -> TokenStore:
         tokens = self.path / "tokens"

@@ -53,7 +53,7 @@ def make_plans(config: SwarmConfig, directory: BotsDirectory) -> list[BotPlan]:
         else:
             skill = SKILLS[config.skill]
         name = bot_name(prefix, index)
-        plans.append(BotPlan(index, name, directory.password(config.api, name), skill, rng.getrandbits(64)))
+        plans.append(BotPlan(index, name, directory.password(name), skill, rng.getrandbits(64)))
     return plans
 
 

@@ -124,11 +124,11 @@ async def test_sign_ins_wait_out_429s_and_503s_as_told():
 
 def test_bots_keep_their_secret_and_derive_their_passwords(tmp_path):
     directory = BotsDirectory(tmp_path / "bots")
-    password = directory.password("http://a/v1", "bot-x-0001")
+    password = directory.password("bot-x-0001")
     again = BotsDirectory(tmp_path / "bots")
-    assert again.password("http://a/v1", "bot-x-0001") == password
-    assert again.password("http://b/v1", "bot-x-0001") != password  # another API, another password
-    assert BotsDirectory(tmp_path / "other").password("http://a/v1", "bot-x-0001") != password
+    assert again.password("bot-x-0001") == password == again.password("BOT-x-0001")  # names in any case
+    assert again.password("bot-x-0002") != password
+    assert BotsDirectory(tmp_path / "other").password("bot-x-0001") != password  # another secret
     assert (tmp_path / "bots" / "secret").stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "bots").stat().st_mode & 0o777 == 0o700
     assert directory.default_prefix() == again.default_prefix() != BotsDirectory(tmp_path / "o").default_prefix()
@@ -145,3 +145,38 @@ def test_durations_read_like_locusts():
     for bad in ("", "0", "ten", "5x"):
         with pytest.raises(argparse.ArgumentTypeError):
             duration(bad)
+
+
+async def test_the_meter_times_every_attempt_by_endpoint_and_knows_expected_answers():
+    import httpx
+
+    from spaceinvaders_bots.metering import NO_ANSWER, Meter, expecting
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/health"):
+            raise httpx.ConnectError("refused", request=request)
+        status = 409 if request.url.path.endswith("/auth/signup") else 200
+        return httpx.Response(status, json={"errorCode": "UsernameExistsException"} if status == 409 else {})
+
+    stats = RunStats()
+    meter = Meter(stats, "http://127.0.0.1:1/prod/v1")
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+        meter.install(http)
+        base = "http://127.0.0.1:1/prod/v1"
+        await http.post(f"{base}/auth/signup")  # a 409 nobody expected: a failure
+        with expecting(409):
+            await http.post(f"{base}/auth/signup")  # an earlier run made the account: part of the plan
+        await http.get(f"{base}/scoreboard", params={"sessionId": "S"})
+
+        async def unreachable():
+            with pytest.raises(httpx.ConnectError):
+                await http.get(f"{base}/health")
+
+        await asyncio.create_task(unreachable())  # no answer, and the task ends: found by the sweep
+    meter.sweep()
+    signup = stats.endpoints["POST /auth/signup"]
+    assert (signup.requests, signup.failures) == (2, 1)
+    assert dict(signup.errors) == {"409 UsernameExistsException": 1}
+    assert stats.endpoints["GET /scoreboard"].requests == 1 and stats.endpoints["GET /scoreboard"].failures == 0
+    assert dict(stats.endpoints["GET /health"].errors) == {NO_ANSWER: 1}
+    assert meter.in_flight == 0
