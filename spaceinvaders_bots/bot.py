@@ -147,6 +147,11 @@ class Bot:
             self.error = str(error)
             self.stats.join_failures += 1
             log.warning("%s cannot join: %s", self.name, error)
+        except SpaceInvadersError as error:  # e.g. the server no longer takes its tokens
+            self.error = str(error)
+            if not self._joined:
+                self.stats.join_failures += 1
+            log.warning("%s stopped: %s", self.name, error)
         finally:
             await self._leave()
 
@@ -159,6 +164,8 @@ class Bot:
                 return
             except AuthenticationError:
                 self.client.sign_out()  # another server's, or expired for good
+            except SpaceInvadersError as error:
+                raise JoinError(f"cannot reach the API: {error}") from error
         deadline = time.monotonic() + JOIN_PATIENCE
         name, password = self.name, self.plan.password
         async with self.join_gate:  # the server hashes passwords a few at a time; queueing there costs 503s

@@ -71,6 +71,8 @@ class Swarm:
 
     def snapshot(self) -> RunStats:
         """The stats now, with the samples superseded so far in the games still going."""
+        if self.meter is not None:
+            self.meter.sweep()  # requests of finished tasks that never got an answer
         snapshot = RunStats.from_dict(self.stats.to_dict())
         snapshot.superseded += sum(bot.publisher.stats.coalesced for bot in self.bots if bot.publisher)
         return snapshot
