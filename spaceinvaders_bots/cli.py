@@ -20,7 +20,7 @@ from .host import SessionHost
 from .identity import BotsDirectory, check_prefix, default_directory
 from .report import failure_threshold
 from .runner import RunOptions, run
-from .swarm import MIX, MIXED, SwarmConfig
+from .swarm import JOIN_CONCURRENCY, MIX, MIXED, SwarmConfig
 
 MAX_BOTS = 9999  # names keep four digits
 PASSWORD_VARIABLE = "SPACEINVADERS_MANAGER_PASSWORD"
@@ -92,6 +92,7 @@ def parser() -> argparse.ArgumentParser:
     host.add_argument("--timeout-minutes", type=int, help="for TIME_CONSTRAINED sessions (1 to 30)")
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--first-index", type=_positive(int), default=1, help=argparse.SUPPRESS)
+    p.add_argument("--join-concurrency", type=_positive(int), default=JOIN_CONCURRENCY, help=argparse.SUPPRESS)
     return p
 
 
@@ -120,7 +121,7 @@ def _options(args: argparse.Namespace, p: argparse.ArgumentParser) -> RunOptions
                            synchronized=args.synchronized, seats=args.seats or max(args.count, 200),
                            timeout_minutes=args.timeout_minutes)
     config = SwarmConfig(api, args.count, args.spawn_rate, args.skill, seed, prefix, args.first_index,
-                         directory.path)
+                         directory.path, args.join_concurrency)
     worker_args = ["--api", api, "--skill", args.skill, "--seed", str(seed), "--name-prefix", prefix,
                    "--state-dir", str(directory.path), "--quiet"]
     if args.duration:

@@ -94,8 +94,10 @@ class WorkerSource:
         first = config.first_index
         for worker in range(k):
             count = config.count // k + (worker < config.count % k)
+            # The processes share the spawn rate and the sign-ins in flight (the server hashes a few at once).
             args = [*self.options.worker_args, "--worker", "--count", str(count), "--first-index", str(first),
-                    "--spawn-rate", str(config.spawn_rate / k)]
+                    "--spawn-rate", str(config.spawn_rate / k),
+                    "--join-concurrency", str(max(2, config.join_concurrency // k))]
             first += count
             # Their own session: the terminal's Ctrl+C reaches this process alone, which stops them once.
             proc = await asyncio.create_subprocess_exec(
