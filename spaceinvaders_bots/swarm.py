@@ -6,6 +6,7 @@ each sends its final status and frees its seat before the pool closes.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import random
 import time
@@ -83,6 +84,13 @@ class Swarm:
                  "posts": bot.posts + (bot.publisher.stats.sent if bot.publisher else 0),
                  "seated": bot.seated, "error": bot.error} for bot in self.bots]
 
+    async def _freeze_when_joined(self, count: int) -> None:
+        """Once every bot has joined, leave their long-lived objects (games, clients) out of the cyclic
+        garbage collector's full passes: with 600 bots those took up to 0.4 s, and every post waited."""
+        while self.stats.joined + self.stats.join_failures < count:
+            await asyncio.sleep(0.5)
+        gc.freeze()
+
     async def run(self, stop: asyncio.Event) -> None:
         """Start the bots at the spawn rate, keep them playing until `stop` is set, then let them leave."""
         config = self.config
@@ -113,7 +121,9 @@ class Swarm:
                     self.bots.append(bot)
                     self.stats.bots += 1
                     tasks.append(asyncio.create_task(bot.live(), name=plan.name))
+                freezer = asyncio.create_task(self._freeze_when_joined(len(tasks)))
                 await stop.wait()
+                freezer.cancel()
             finally:
                 for task in tasks:
                     task.cancel()
