@@ -200,18 +200,19 @@ Space Invaders demo
     def play(self) -> None:
         while True:
             self._check_children()
-            self._run_game()
-            print("\nThe game has ended; the bots play on and the wall stays live.")
+            status = self._run_game()
+            ended = "has ended" if status == 0 else f"stopped with exit status {status}"
+            print(f"\nThe game {ended}; the bots play on and the wall stays live.")
             try:
                 input("Enter: play again.  Ctrl+C: stop everything.  ")
             except EOFError:
                 return
 
-    def _run_game(self) -> None:
+    def _run_game(self) -> int:
         game = subprocess.Popen([sys.executable, "-m", "spaceinvaders_tui", "--api", self.api,
                                  "--data-dir", str(self.dir / "player")])
         try:
-            game.wait()
+            return game.wait()
         except KeyboardInterrupt:
             # The same Ctrl+C reached the game (one process group): let it free its seat and give the
             # terminal back by itself before making it stop.
