@@ -75,7 +75,8 @@ async def patiently(call: Callable[[], Awaitable[T]], deadline: float) -> T:
         try:
             return await call()
         except (RateLimitError, ServiceUnavailableError) as error:
-            wait = parse_retry_after(error.headers.get("retry-after"))
+            header = next((v for k, v in error.headers.items() if k.lower() == "retry-after"), None)
+            wait = parse_retry_after(header)
             wait = (1.0 if wait is None else wait) * random.uniform(1.0, 1.5)  # many bots told the same wait should not return together
             if time.monotonic() + wait > deadline:
                 raise
