@@ -1,6 +1,6 @@
 """`spaceinvaders demo`: the whole system on one machine with one command.
 
-It starts the local server (a temporary data directory unless given one), makes a manager with a
+Starts the local server (a temporary data directory unless given one), makes a manager with a
 generated password, opens a session as that manager, starts a few dozen bots in a process of their
 own, prints how to open the manager's wall in another terminal, and opens the game for the person at
 the keyboard. Ctrl+C (or closing the terminal) stops it all in order: the bots free their seats, the
@@ -198,6 +198,11 @@ Space Invaders demo
             time.sleep(0.5)
 
     def play(self) -> None:
+        if sys.stdin.isatty():  # the game takes the screen: let the lines above be read (and copied) first
+            try:
+                input("Enter: play.  Ctrl+C: stop everything.  ")
+            except EOFError:
+                return
         while True:
             self._check_children()
             status = self._run_game()
