@@ -14,15 +14,17 @@ join, the manager starts the session once all are seated, they play.
    300 ms of their sample, open model), failures, this process's CPU (process_time over the window)
    and the event loop's lag. Baseline, measured in the same run: the same number of games stepped by
    the same arena and autopilots with no network, which is the part of the bots' CPU that is play.
-3. Capacity: for each count of `--capacity`, the same measure (one round); the largest count with
-   99% of the posts on time and no failures. Accounts for it are made beforehand, at most 250 per
+3. Capacity: for each count of `--capacity`, the same measure (`--rounds` rounds); the largest count
+   with 99% of the posts on time (median) and no failures. Accounts for it are made beforehand, at most 250 per
    server start (the server limits sign-ups per source address: 300, then one per 5 s).
-Medians over rounds. The server's CPU over each window is shown for context (Linux /proc).
+Medians over rounds. The server's CPU over each window is shown for context (Linux /proc), and the
+longest pause of this process's garbage collector, to tell its stalls from the machine's.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import statistics
 import subprocess
@@ -93,6 +95,28 @@ class Server:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class GcPauses:
+    """The longest pause of the cyclic garbage collector, to tell its stalls from the machine's."""
+
+    def __init__(self) -> None:
+        self.longest = 0.0
+        self._started = 0.0
+        gc.callbacks.append(self._note)
+
+    def _note(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.longest = max(self.longest, (time.perf_counter() - self._started) * 1000)
+
+    def take(self) -> float:
+        longest, self.longest = self.longest, 0.0
+        return longest
+
+
+GC = GcPauses()
+
+
 @dataclass
 class Play:
     bots: int
@@ -104,6 +128,7 @@ class Play:
     server_cores: float
     lag_p99_ms: float
     post_p99_ms: float
+    gc_max_ms: float
 
 
 async def manager_call(api: str, action: str, seats: int = 200) -> None:
@@ -139,6 +164,7 @@ async def play(server: Server, state: Path, bots: int, seconds: float, seed: int
     await manager_call(server.api, "start")
     await asyncio.sleep(COUNTDOWN + 1.0)  # the start, and every publisher's first tick
     before, cpu, server_cpu, at = swarm.snapshot(), time.process_time(), server.cpu_seconds(), time.monotonic()
+    GC.take()
     await asyncio.sleep(seconds)
     after, cpu, server_cpu, at = (swarm.snapshot(), time.process_time() - cpu, server.cpu_seconds() - server_cpu,
                                   time.monotonic() - at)
@@ -150,7 +176,7 @@ async def play(server: Server, state: Path, bots: int, seconds: float, seed: int
     return Play(bots, join_seconds, (after.posts_on_time - before.posts_on_time) / due if due else 0.0,
                 (after.posts_sent - before.posts_sent) / at, after.failures + after.join_failures,
                 cpu / at, server_cpu / at, after.loop_lag.since(before.loop_lag).percentile(0.99),
-                posts.percentile(0.99))
+                posts.percentile(0.99), GC.take())
 
 
 async def games_only(bots: int, seconds: float, state: Path, api: str, seed: int = 1) -> tuple[float, float]:
@@ -190,11 +216,12 @@ async def make_accounts(server: Server, state: Path, count: int) -> None:
 
 def row(label: str, p: Play) -> str:
     return (f"{label:<12} {p.bots:>5} {p.join_seconds:>8.1f} s {p.on_time * 100:>9.2f}% {p.posts_per_second:>8.0f} "
-            f"{p.failures:>8} {p.cpu_cores:>9.2f} {p.server_cores:>9.2f} {p.lag_p99_ms:>9.1f} {p.post_p99_ms:>9.1f}")
+            f"{p.failures:>8} {p.cpu_cores:>9.2f} {p.server_cores:>9.2f} {p.lag_p99_ms:>9.1f} {p.post_p99_ms:>9.1f} "
+            f"{p.gc_max_ms:>8.1f}")
 
 
 HEADER = (f"{'':<12} {'bots':>5} {'joined in':>10} {'on time':>10} {'posts/s':>8} {'failures':>8} "
-          f"{'bots CPU':>9} {'srv CPU':>9} {'lag p99':>9} {'post p99':>9}")
+          f"{'bots CPU':>9} {'srv CPU':>9} {'lag p99':>9} {'post p99':>9} {'GC max':>8}")
 
 
 async def measure(args: argparse.Namespace, server: Server, state: Path) -> None:
@@ -228,12 +255,16 @@ async def measure(args: argparse.Namespace, server: Server, state: Path) -> None
         print(f"\ncapacity ({args.seconds:.0f} s each)\n{HEADER}")
         held = 0
         for count in counts:
-            result = await play(server, state, count, args.seconds)
-            print(row("capacity", result), flush=True)
-            if result.on_time < ON_TIME_TARGET or result.failures:
+            results = []
+            for _ in range(args.rounds):
+                results.append(await play(server, state, count, args.seconds))
+                print(row("capacity", results[-1]), flush=True)
+            on_time = statistics.median(p.on_time for p in results)
+            print(f"{'':<12} {count:>5} median on time {on_time * 100:.2f}%", flush=True)
+            if on_time < ON_TIME_TARGET or any(p.failures for p in results):
                 break
             held = count
-        print(f"largest count held at {ON_TIME_TARGET:.0%} on time by one process: {held}")
+        print(f"largest count held at {ON_TIME_TARGET:.0%} on time (median of {args.rounds}) by one process: {held}")
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ lasts ~4 minutes and reaches level 4, an expert ~7 minutes and level 9.
 """
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 
@@ -44,6 +45,9 @@ SKILLS = {
 }
 POSITIONS = [x / 2 for x in range(2 * (FIELD_WIDTH - CANNON_WIDTH) + 1)]  # where the cannon can rest
 NOTICE_WITHIN = 30  # ticks: a noticed bomb matters when it lands within a second
+# Every answer intents() can give, made once (an Intents is immutable): (move, fire) -> Intents
+CHOICES = {(move, fire): Intents(move_left=move < 0, move_right=move > 0, fire=fire) if move or fire else NO_INTENTS
+           for move in (-1, 0, 1) for fire in (False, True)}
 
 
 class Autopilot:
@@ -58,7 +62,26 @@ class Autopilot:
         self.danger: list[int] = []
 
     def safe(self, x: float) -> bool:
-        return all(not int(x) - 1 <= bomb_x <= int(x) + CANNON_WIDTH for bomb_x in self.danger)
+        left = int(x)
+        return not any(left - 1 <= bomb_x <= left + CANNON_WIDTH for bomb_x in self.danger)
+
+    def nearest_safe(self, want: float) -> float:
+        """The resting place nearest `want` away from the bombs noticed (the lower one of a tie)."""
+        if self.danger:
+            # safe(x) fails when a bomb is within a cell of the cannon resting at x: the columns x may not
+            # start at, found once rather than for each of the hundred places.
+            blocked = {c for bomb_x in self.danger for c in range(bomb_x - CANNON_WIDTH, bomb_x + 2)}
+            safe = [x for x in POSITIONS if int(x) not in blocked]
+            return min(safe or POSITIONS, key=lambda x: abs(x - want))
+        # No danger: every place is safe, and the nearest is one of the two around `want` (the hot path,
+        # the same answer as the scan above without its hundred comparisons).
+        if want <= POSITIONS[0]:
+            return POSITIONS[0]
+        if want >= POSITIONS[-1]:
+            return POSITIONS[-1]
+        lower = math.floor(want * 2) / 2
+        upper = lower + 0.5
+        return lower if abs(lower - want) <= abs(upper - want) else upper
 
     def look(self, game: Game) -> None:
         """Pick where to stand: lined up under an invader, away from the bombs it noticed."""
@@ -83,7 +106,7 @@ class Autopilot:
             lead = 0.0 if formation.descending else formation.direction * flight / march_period(
                 formation.count, game.level)
             want = formation.invader_x(row, column) + skill.lead * lead + self.rng.gauss(0, skill.spread)
-        self.target = min([x for x in POSITIONS if self.safe(x)] or POSITIONS, key=lambda x: abs(x - want))
+        self.target = self.nearest_safe(want)
 
     def intents(self, game: Game) -> Intents:
         if not game.cannon.alive:
@@ -96,6 +119,9 @@ class Autopilot:
         cannon, glide = game.cannon, GLIDE_TICKS * CANNON_SPEED
         choices = [(cannon.rest_x(CANNON_SPEED), 0), (max(0.0, cannon.x - glide), -1),
                    (min(cannon.max_x, cannon.x + glide), 1)]  # stay, tap left, tap right
-        _, _, move = min((not self.safe(x), abs(self.target - x), move) for x, move in choices)
+        if self.danger:
+            _, _, move = min((not self.safe(x), abs(self.target - x), move) for x, move in choices)
+        else:
+            _, move = min((abs(self.target - x), move) for x, move in choices)
         fire = abs(self.target - cannon.x) < 1.5 and game.missile is None
-        return Intents(move_left=move < 0, move_right=move > 0, fire=fire)
+        return CHOICES[move, fire]
