@@ -84,10 +84,15 @@ class Swarm:
                  "posts": bot.posts + (bot.publisher.stats.sent if bot.publisher else 0),
                  "seated": bot.seated, "error": bot.error} for bot in self.bots]
 
-    async def _freeze_when_joined(self, count: int) -> None:
-        """Once every bot has joined, leave their long-lived objects (games, clients) out of the cyclic
-        garbage collector's full passes: with 600 bots those took up to 0.4 s, and every post waited."""
-        while self.stats.joined + self.stats.join_failures < count:
+    async def _freeze_when_settled(self, count: int) -> None:
+        """Leave the bots' long-lived objects (clients, games, publishers) out of the cyclic garbage
+        collector's full passes: with 600 bots those took up to 0.4 s, and every post waited. Done once
+        everyone has joined, and again once everyone plays (a synchronized session starts later)."""
+        stats = self.stats
+        while stats.joined + stats.join_failures < count:
+            await asyncio.sleep(0.5)
+        gc.freeze()
+        while stats.users["playing"] < count - stats.join_failures:
             await asyncio.sleep(0.5)
         gc.freeze()
 
@@ -121,7 +126,7 @@ class Swarm:
                     self.bots.append(bot)
                     self.stats.bots += 1
                     tasks.append(asyncio.create_task(bot.live(), name=plan.name))
-                freezer = asyncio.create_task(self._freeze_when_joined(len(tasks)))
+                freezer = asyncio.create_task(self._freeze_when_settled(len(tasks)))
                 await stop.wait()
                 freezer.cancel()
             finally:
