@@ -32,6 +32,7 @@ from .errors import (
     UnprocessableError,
     UnsupportedMediaTypeError,
 )
+from .http11 import Http11Transport
 from .models import (
     ApiConfig,
     AuthenticationResult,
@@ -74,6 +75,7 @@ __all__ = [
     "GameStatus",
     "GameType",
     "GamerCannotPlay",
+    "Http11Transport",
     "LeanTransport",
     "LocalSignIn",
     "MalformedResponseError",

@@ -22,9 +22,10 @@ Each round runs the same load (same players, tokens, body shapes, schedule) firs
 `POST /v1/updatestatus`; the poller runs during both, so both phases see the same extra load. Rounds
 repeat that pair; the summary gives medians of the per-round percentiles, and the p99 ratio.
 
-The load generator is a minimal HTTP/1.1 client on asyncio streams (uvloop when available) in this
-process, one connection per player; httpx would cost ~1 ms of CPU per request and distort the
-latencies at this rate. The server runs in its own process (see harness.py). Before round 1 a short
+The load generator runs in this process (uvloop when available), one keep-alive connection per player,
+each `api_client`'s `Http11Transport` (llhttp through httptools) driven without httpx's client layer:
+httpx's default transport would cost ~1 ms of CPU per request and distort the latencies at this rate.
+The server runs in its own process (see harness.py). Before round 1 a short
 unmeasured warm-up of status posts lets the server cache every token's signature check.
 """
 from __future__ import annotations
@@ -44,6 +45,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import httpx
+
+from api_client import Http11Transport
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import PASSWORD, BenchServer, make_players
 
@@ -60,63 +65,28 @@ SEEN_WAIT = 3.0        # how long after the load to keep polling for records not
 PHASE_GRACE = 10.0     # a phase's posts not answered this long after its last scheduled send are failures
 
 
-# --- a minimal HTTP/1.1 keep-alive client ---------------------------------------------------------------
-
-class HttpError(Exception):
-    pass
-
+# --- one keep-alive connection per player ---------------------------------------------------------------
 
 class Conn:
-    """One keep-alive HTTP/1.1 connection; one request at a time."""
+    """One keep-alive HTTP/1.1 connection: api_client's `Http11Transport` (llhttp through httptools), driven
+    directly, without httpx's client layer, which would cost this process CPU the server needs."""
 
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self.transport = Http11Transport(max_idle_per_origin=1)
 
     async def open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        await self.request("GET", "/v1/health")  # connects now, before any timing
 
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.reader = self.writer = None
+    async def close(self) -> None:
+        await self.transport.aclose()
 
-    async def request(self, head: bytes, body: bytes = b"") -> tuple[int, bytes]:
-        """Send `head` (request line and headers, without the final blank line) and `body`; answer (status, body)."""
-        if self.writer is None:
-            await self.open()
-        assert self.reader is not None and self.writer is not None
-        self.writer.write(b"%s\r\nContent-Length: %d\r\n\r\n%s" % (head, len(body), body))
-        try:
-            header = await self.reader.readuntil(b"\r\n\r\n")
-            status = int(header[9:12])
-            lower = header.lower()
-            at = lower.find(b"\r\ncontent-length:")
-            if at >= 0:
-                data = await self.reader.readexactly(int(lower[at + 17:lower.index(b"\r\n", at + 2)]))
-            elif b"\r\ntransfer-encoding: chunked" in lower:
-                parts = []
-                for _ in range(10_000):
-                    size = int((await self.reader.readuntil(b"\r\n"))[:-2].split(b";", 1)[0], 16)
-                    if size == 0:
-                        await self.reader.readuntil(b"\r\n")  # no trailers expected
-                        break
-                    parts.append(await self.reader.readexactly(size + 2))
-                data = b"".join(p[:-2] for p in parts)
-            else:
-                raise HttpError("answer without Content-Length or chunked encoding")
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
-            self.close()
-            raise HttpError(type(exc).__name__) from exc
-        if b"\r\nconnection: close" in lower:
-            self.close()
-        return status, data
-
-
-def request_head(method: str, path: str, host: str, extra: dict[str, str]) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", *(f"{k}: {v}" for k, v in extra.items())]
-    return "\r\n".join(lines).encode()
+    async def request(self, method: str, path: str, headers: dict[str, str] | None = None,
+                      body: bytes = b"") -> tuple[int, bytes]:
+        """One exchange; answers (status, body). Failures raise httpx.TransportError."""
+        request = httpx.Request(method, self.base + path, headers=headers, content=body)
+        response = await self.transport.handle_async_request(request)
+        return response.status_code, await response.aread()
 
 
 def iso_now() -> str:
@@ -153,7 +123,7 @@ class Bench:
         self.args = args
         self.port = port
         self.server_pid = server_pid
-        self.host = f"127.0.0.1:{port}"
+        self.base = f"http://127.0.0.1:{port}"
         self.session_id = session_id
         self.players = players
         rng = random.Random(args.seed)
@@ -165,9 +135,8 @@ class Bench:
 
     async def load(self, path: str, seconds: float, record_2xx: bool, poller: Poller | None) -> dict:
         args = self.args
-        heads = [request_head("POST", path, self.host, {"Authorization": token, "Content-Type": "application/json"})
-                 for _, token in self.players]
-        conns = [Conn("127.0.0.1", self.port) for _ in self.players]
+        headers = [{"Authorization": token, "Content-Type": "application/json"} for _, token in self.players]
+        conns = [Conn(self.base) for _ in self.players]
         await asyncio.gather(*(c.open() for c in conns))
         counts = [sum(1 for k in range(int(seconds / args.interval) + 2) if ph + k * args.interval < seconds)
                   for ph in self.phases]
@@ -180,7 +149,7 @@ class Bench:
 
         async def player(i: int, start: float) -> None:
             name = self.players[i][0]
-            conn, head, lat, phase = conns[i], heads[i], latencies[i], self.phases[i]
+            conn, head, lat, phase = conns[i], headers[i], latencies[i], self.phases[i]
             for k in range(counts[i]):
                 scheduled = start + phase + k * args.interval
                 delay = scheduled - clk()
@@ -194,8 +163,8 @@ class Bench:
                 if sent - scheduled > LATE:
                     late[0] += 1
                 try:
-                    status, _ = await conn.request(head, body)
-                except (HttpError, OSError) as exc:
+                    status, _ = await conn.request("POST", path, head, body)
+                except httpx.TransportError as exc:
                     statuses[f"error {type(exc).__name__}: {exc}"] += 1
                     continue
                 done = clk()
@@ -223,8 +192,7 @@ class Bench:
         for t in tasks:
             if not t.cancelled() and t.exception() is not None:
                 statuses[f"error {type(t.exception()).__name__}"] += 1
-        for c in conns:
-            c.close()
+        await asyncio.gather(*(c.close() for c in conns))
         sent_total = sum(counts)
         answered = sum(statuses.values()) + sum(1 for lat in latencies for v in lat if v != INF)
         if answered < sent_total:
@@ -252,11 +220,10 @@ class Bench:
         return noop, status
 
     async def sign_in_manager(self) -> None:
-        conn = Conn("127.0.0.1", self.port)
+        conn = Conn(self.base)
         body = json.dumps({"Username": "bench-manager", "Password": PASSWORD}).encode()
-        status, data = await conn.request(request_head("POST", "/v1/auth/signin", self.host,
-                                                       {"Content-Type": "application/json"}), body)
-        conn.close()
+        status, data = await conn.request("POST", "/v1/auth/signin", {"Content-Type": "application/json"}, body)
+        await conn.close()
         if status != 200:
             raise SystemExit(f"manager sign-in answered {status}: {data[:200]!r}")
         self.manager_token = json.loads(data)["IdToken"]
@@ -293,9 +260,9 @@ class Poller:
 
     async def run(self, max_seconds: float) -> None:
         b = self.bench
-        head = request_head("GET", f"/v1/manager/scoreboard?sessionId={b.session_id}", b.host,
-                            {"Authorization": b.manager_token})
-        conn = Conn("127.0.0.1", b.port)
+        path = f"/v1/manager/scoreboard?sessionId={b.session_id}"
+        headers = {"Authorization": b.manager_token}
+        conn = Conn(b.base)
         await conn.open()
         start = await self._start
         for k in range(int(max_seconds / POLL_INTERVAL) + 1):
@@ -305,8 +272,8 @@ class Poller:
             if delay > 0:
                 await asyncio.sleep(delay)
             try:
-                status, data = await conn.request(head)
-            except (HttpError, OSError) as exc:
+                status, data = await conn.request("GET", path, headers)
+            except httpx.TransportError as exc:
                 self.errors[type(exc).__name__] += 1
                 continue
             answered = clock()
@@ -319,7 +286,7 @@ class Poller:
                 if i is not None and entry["Score"] > self.best[i]:
                     self.best[i] = entry["Score"]
                     self.rises[i].append((entry["Score"], answered))
-        conn.close()
+        await conn.close()
 
     def delays(self, accepted: list[list[tuple[int, float]]]) -> tuple[list[float], int, int]:
         """Visibility delay of every accepted post (inf when never seen); the unseen count; seen-before-2xx count."""
