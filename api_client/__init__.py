@@ -32,7 +32,6 @@ from .errors import (
     UnprocessableError,
     UnsupportedMediaTypeError,
 )
-from .http11 import Http11Transport
 from .models import (
     ApiConfig,
     AuthenticationResult,
@@ -52,7 +51,7 @@ from .pool import ClientPool, lean_http_client
 from .publisher import PublisherStats, StatusPublisher
 from .retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy, Safety
 from .tokens import Tokens, TokenStore
-from .transport import LeanTransport
+from .transport import Http11Transport
 from .watcher import SessionWatcher
 
 __all__ = [
@@ -76,7 +75,6 @@ __all__ = [
     "GameType",
     "GamerCannotPlay",
     "Http11Transport",
-    "LeanTransport",
     "LocalSignIn",
     "MalformedResponseError",
     "NoSeatsAvailable",

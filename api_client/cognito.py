@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -62,14 +63,32 @@ def _cognito_class() -> type:
     return VerifyingCognito
 
 
+@functools.cache
+def _boto_session() -> Any:
+    import boto3
+
+    return boto3.session.Session()  # our own: other code's use of boto3's default session stays apart
+
+
+# A boto3 session is not thread-safe, and sign-ins run in worker threads (200 bots sign in at once):
+# clients are made one at a time; the calls they then make may overlap.
+_MAKING_CLIENTS = threading.Lock()
+
+
 def _cognito_factory(user_pool_id: str, client_id: str, region: str | None, username: str | None) -> Any:
     from botocore.config import Config
 
     # The API's own timeouts; retries as botocore's configuration says (standard mode: 3 attempts).
     timeouts = Config(connect_timeout=DEFAULT_TIMEOUT.connect, read_timeout=DEFAULT_TIMEOUT.read)
-    return _cognito_class()(
-        user_pool_id, client_id, user_pool_region=region, username=username, botocore_config=timeouts
-    )
+    with _MAKING_CLIENTS:
+        return _cognito_class()(
+            user_pool_id,
+            client_id,
+            user_pool_region=region,
+            username=username,
+            botocore_config=timeouts,
+            session=_boto_session(),
+        )
 
 
 def _as_api_error(exc: Exception) -> SpaceInvadersError | None:

@@ -14,9 +14,9 @@ import httpx
 
 from .client import SpaceInvadersClient
 from .core import DEFAULT_TIMEOUT
-from .http11 import Http11Transport
 from .retry import DEFAULT_RETRY, RetryPolicy
 from .tokens import TokenStore
+from .transport import Http11Transport
 
 
 def lean_http_client(timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.AsyncClient:

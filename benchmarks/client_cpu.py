@@ -1,18 +1,21 @@
 """Client CPU per status post against the local server, next to raw httpx and a do-nothing baseline.
 
-    .venv/bin/python benchmarks/client_cpu.py [--players 200] [--seconds 10] [--uvloop]
+    .venv/bin/python benchmarks/client_cpu.py [--players 200] [--seconds 10] [--rounds 3] [--uvloop]
 
 Starts `spaceinvaders-server serve` on a free port with a throw-away data directory, signs up the
 players, opens a session and seats them, then runs each shape for `--seconds` with every player posting
 every 300 ms (the game's pace), and prints the CPU this process spent per post and as a fraction of one
-core. The server runs in its own process, so its CPU is not counted.
+core. The server runs in its own process, so its CPU is not counted. Every round runs every shape in
+the same order; the summary gives the medians over rounds and CPU per post as a ratio to
+publisher-default (httpx's default transport under our client), measured in the same run.
 
 Shapes:
 - baseline: the same paced loops doing everything but the request (the harness's own cost);
 - httpx-per-player: raw httpx, one `AsyncClient` per player (the best default-httpx shape);
 - httpx-shared: raw httpx, one `AsyncClient` with a pool as large as the players;
 - publisher-default: our `StatusPublisher`s, one `SpaceInvadersClient` (default transport) per player;
-- publisher-pool: our `StatusPublisher`s over `ClientPool` (one shared client on `LeanTransport`).
+- publisher-pool: our `StatusPublisher`s over `ClientPool` (one shared client on `Http11Transport`);
+- publisher-aiohttp: the same over httpx-aiohttp's `AiohttpTransport`, when httpx-aiohttp is installed.
 """
 
 from __future__ import annotations
@@ -243,9 +246,6 @@ async def run_shapes(
 def other_transports() -> list[tuple[str, httpx.AsyncBaseTransport]]:
     """Transports compared with `ClientPool`'s, shared the same way; each only when installed."""
     found: list[tuple[str, httpx.AsyncBaseTransport]] = []
-    from api_client.transport import LeanTransport
-
-    found.append(("publisher-lean", LeanTransport()))
     try:
         from httpx_aiohttp import AiohttpTransport
     except ImportError:

@@ -23,10 +23,10 @@ Each round runs the same load (same players, tokens, body shapes, schedule) firs
 repeat that pair; the summary gives medians of the per-round percentiles, and the p99 ratio.
 
 The load generator runs in this process (uvloop when available), one keep-alive connection per player,
-each `api_client`'s `Http11Transport` (llhttp through httptools) driven without httpx's client layer:
-httpx's default transport would cost ~1 ms of CPU per request and distort the latencies at this rate.
-The server runs in its own process (see harness.py). Before round 1 a short
-unmeasured warm-up of status posts lets the server cache every token's signature check.
+each an `api_client` `Http11Connection` (the connection of `Http11Transport`: answers parsed by llhttp
+through httptools) fed requests serialized once per player; httpx would cost ~1 ms of CPU per request
+and distort the latencies at this rate. The server runs in its own process (see harness.py). Before
+round 1 a short unmeasured warm-up of status posts lets the server cache every token's signature check.
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ from pathlib import Path
 
 import httpx
 
-from api_client import Http11Transport
+from api_client.transport import Http11Connection, open_connection
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import PASSWORD, BenchServer, make_players
@@ -68,25 +68,40 @@ PHASE_GRACE = 10.0     # a phase's posts not answered this long after its last s
 # --- one keep-alive connection per player ---------------------------------------------------------------
 
 class Conn:
-    """One keep-alive HTTP/1.1 connection: api_client's `Http11Transport` (llhttp through httptools), driven
-    directly, without httpx's client layer, which would cost this process CPU the server needs."""
+    """One keep-alive HTTP/1.1 connection: `api_client`'s `Http11Connection`, whose answers llhttp parses
+    (through httptools), fed requests serialized once per player, without httpx's objects around them."""
 
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.transport = Http11Transport(max_idle_per_origin=1)
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.connection: Http11Connection | None = None
 
     async def open(self) -> None:
-        await self.request("GET", "/v1/health")  # connects now, before any timing
+        self.connection = await open_connection(self.host, self.port)
 
-    async def close(self) -> None:
-        await self.transport.aclose()
+    def close(self) -> None:
+        if self.connection is not None:
+            self.connection.close()
+        self.connection = None
 
-    async def request(self, method: str, path: str, headers: dict[str, str] | None = None,
-                      body: bytes = b"") -> tuple[int, bytes]:
-        """One exchange; answers (status, body). Failures raise httpx.TransportError."""
-        request = httpx.Request(method, self.base + path, headers=headers, content=body)
-        response = await self.transport.handle_async_request(request)
-        return response.status_code, await response.aread()
+    async def request(self, head: bytes, body: bytes = b"") -> tuple[int, bytes]:
+        """Send `head` (request line and headers, without the final blank line) and `body`; answer (status, body).
+        Failures raise httpx.TransportError."""
+        if self.connection is None or self.connection.closed:
+            await self.open()
+        assert self.connection is not None
+        try:
+            status, _, data = await self.connection.send(b"%s\r\nContent-Length: %d\r\n\r\n%s" % (head, len(body), body))
+        except BaseException:
+            self.close()
+            raise
+        if not self.connection.keep_alive:
+            self.close()
+        return status, data
+
+
+def request_head(method: str, path: str, host: str, extra: dict[str, str]) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", *(f"{k}: {v}" for k, v in extra.items())]
+    return "\r\n".join(lines).encode()
 
 
 def iso_now() -> str:
@@ -123,7 +138,7 @@ class Bench:
         self.args = args
         self.port = port
         self.server_pid = server_pid
-        self.base = f"http://127.0.0.1:{port}"
+        self.host = f"127.0.0.1:{port}"
         self.session_id = session_id
         self.players = players
         rng = random.Random(args.seed)
@@ -135,8 +150,9 @@ class Bench:
 
     async def load(self, path: str, seconds: float, record_2xx: bool, poller: Poller | None) -> dict:
         args = self.args
-        headers = [{"Authorization": token, "Content-Type": "application/json"} for _, token in self.players]
-        conns = [Conn(self.base) for _ in self.players]
+        heads = [request_head("POST", path, self.host, {"Authorization": token, "Content-Type": "application/json"})
+                 for _, token in self.players]
+        conns = [Conn("127.0.0.1", self.port) for _ in self.players]
         await asyncio.gather(*(c.open() for c in conns))
         counts = [sum(1 for k in range(int(seconds / args.interval) + 2) if ph + k * args.interval < seconds)
                   for ph in self.phases]
@@ -149,7 +165,7 @@ class Bench:
 
         async def player(i: int, start: float) -> None:
             name = self.players[i][0]
-            conn, head, lat, phase = conns[i], headers[i], latencies[i], self.phases[i]
+            conn, head, lat, phase = conns[i], heads[i], latencies[i], self.phases[i]
             for k in range(counts[i]):
                 scheduled = start + phase + k * args.interval
                 delay = scheduled - clk()
@@ -163,7 +179,7 @@ class Bench:
                 if sent - scheduled > LATE:
                     late[0] += 1
                 try:
-                    status, _ = await conn.request("POST", path, head, body)
+                    status, _ = await conn.request(head, body)
                 except httpx.TransportError as exc:
                     statuses[f"error {type(exc).__name__}: {exc}"] += 1
                     continue
@@ -192,7 +208,8 @@ class Bench:
         for t in tasks:
             if not t.cancelled() and t.exception() is not None:
                 statuses[f"error {type(t.exception()).__name__}"] += 1
-        await asyncio.gather(*(c.close() for c in conns))
+        for c in conns:
+            c.close()
         sent_total = sum(counts)
         answered = sum(statuses.values()) + sum(1 for lat in latencies for v in lat if v != INF)
         if answered < sent_total:
@@ -220,10 +237,11 @@ class Bench:
         return noop, status
 
     async def sign_in_manager(self) -> None:
-        conn = Conn(self.base)
+        conn = Conn("127.0.0.1", self.port)
         body = json.dumps({"Username": "bench-manager", "Password": PASSWORD}).encode()
-        status, data = await conn.request("POST", "/v1/auth/signin", {"Content-Type": "application/json"}, body)
-        await conn.close()
+        status, data = await conn.request(request_head("POST", "/v1/auth/signin", self.host,
+                                                       {"Content-Type": "application/json"}), body)
+        conn.close()
         if status != 200:
             raise SystemExit(f"manager sign-in answered {status}: {data[:200]!r}")
         self.manager_token = json.loads(data)["IdToken"]
@@ -260,9 +278,9 @@ class Poller:
 
     async def run(self, max_seconds: float) -> None:
         b = self.bench
-        path = f"/v1/manager/scoreboard?sessionId={b.session_id}"
-        headers = {"Authorization": b.manager_token}
-        conn = Conn(b.base)
+        head = request_head("GET", f"/v1/manager/scoreboard?sessionId={b.session_id}", b.host,
+                            {"Authorization": b.manager_token})
+        conn = Conn("127.0.0.1", b.port)
         await conn.open()
         start = await self._start
         for k in range(int(max_seconds / POLL_INTERVAL) + 1):
@@ -272,7 +290,7 @@ class Poller:
             if delay > 0:
                 await asyncio.sleep(delay)
             try:
-                status, data = await conn.request("GET", path, headers)
+                status, data = await conn.request(head)
             except httpx.TransportError as exc:
                 self.errors[type(exc).__name__] += 1
                 continue
@@ -286,7 +304,7 @@ class Poller:
                 if i is not None and entry["Score"] > self.best[i]:
                     self.best[i] = entry["Score"]
                     self.rises[i].append((entry["Score"], answered))
-        await conn.close()
+        conn.close()
 
     def delays(self, accepted: list[list[tuple[int, float]]]) -> tuple[list[float], int, int]:
         """Visibility delay of every accepted post (inf when never seen); the unseen count; seen-before-2xx count."""

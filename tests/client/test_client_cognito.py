@@ -9,6 +9,9 @@ passwords, so a wrong password is not tested here (its error code is mapped like
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import itertools
 import json
 import socket
 
@@ -92,11 +95,11 @@ def gateway(stack) -> Gateway:
     return Gateway(stack)
 
 
-_names = iter(range(10**6))
+_numbers = itertools.count()
 
 
 def new_name() -> str:
-    return f"player{next(_names)}"
+    return f"player{next(_numbers)}"
 
 
 def make_client(gateway: Gateway, store: TokenStore | None = None, **options) -> SpaceInvadersClient:
@@ -161,25 +164,33 @@ async def test_groups_in_the_token(gateway, stack, groups, expected):
     assert client.groups == expected
 
 
+async def test_many_players_in_one_process_sign_in_at_once(gateway, stack):
+    """As the bots do: sign-ins overlap in worker threads, where boto3's sessions are not thread-safe."""
+    http = httpx.AsyncClient(transport=gateway.transport())
+    players = [SpaceInvadersClient(BASE, http=http, token_store=None) for _ in range(12)]
+    names = [await confirmed(player, stack) for player in players]
+    await asyncio.gather(*(player.sign_in(name, PASSWORD) for player, name in zip(players, names, strict=True)))
+    assert [player.username for player in players] == names
+    assert await asyncio.gather(*(player.session() for player in players)) == [None] * len(players)
+
+
 async def test_token_file_then_refresh_without_the_password(gateway, stack, tmp_path):
     store = TokenStore(tmp_path)
     first = make_client(gateway, store)
     name = await confirmed(first, stack)
     kept = await first.sign_in(name, PASSWORD)
-    assert store.load(BASE) == kept  # kept for this API and user, 0600 (see test_client_auth.py)
+    assert store.load(BASE) == kept  # kept for this API and user (the file's modes: test_client_auth.py)
+    store.save(BASE, name, dataclasses.replace(kept, expires_at=0.0))  # as if the ID token had expired
 
-    later = make_client(gateway, store)  # the next run: no password in memory
+    later = make_client(gateway, store)  # the next run: no password in memory, only the file
     assert await later.resume()
     assert later.username == name and later.groups == {"Gamer"}
-    auth = await later.auth()
-    store.save(BASE, name, type(kept)(kept.id_token, kept.access_token, kept.refresh_token, 0.0))
-    auth.resume(name)  # the kept tokens now look expired: the next call refreshes them first
     gateway.requests.clear()
     assert await later.session() is None
     refreshed = store.load(BASE, name)
-    assert refreshed is not None and refreshed.id_token != kept.id_token
-    assert refreshed.refresh_token == kept.refresh_token and not refreshed.needs_refresh()
-    assert gateway.requests[-1].headers["authorization"] == refreshed.id_token
+    assert refreshed is not None and refreshed.id_token != kept.id_token and not refreshed.needs_refresh()
+    assert refreshed.refresh_token == kept.refresh_token  # Cognito's refresh answer has none: kept
+    assert [r.headers["authorization"] for r in gateway.requests] == [refreshed.id_token]
 
 
 async def test_a_401_signs_in_once_more_then_gives_up(gateway, stack):
