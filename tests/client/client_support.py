@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -52,16 +52,15 @@ ORIGINAL_CONFIG = {
 class FakeOriginal:
     """Answers exactly like the original deployment (API Gateway + Lambda + direct Kinesis + SSM).
 
-    - `/config`: SSM GetParameters of `config` (name -> value), Cognito's names by default.
+    - `/config`: SSM GetParameters with Cognito's names.
     - `/session`: the SSM parameter passed through: a JSON *string* holding the document, or "null".
     - `/updatestatus`: Kinesis PutRecord's answer; `/deallocate` success body is `null`.
     - The authorizer takes the raw ID token when `authorize(token)` says so, and answers
       `{"message": "Unauthorized"}` otherwise.
     """
 
-    def __init__(self, authorize: Callable[[str], bool], config: Mapping[str, str] = ORIGINAL_CONFIG) -> None:
+    def __init__(self, authorize: Callable[[str], bool]) -> None:
         self.authorize = authorize
-        self.config = dict(config)
         self.session: dict[str, Any] | None = None
         self.requests: list[httpx.Request] = []
         self.records: list[dict[str, Any]] = []
@@ -81,7 +80,7 @@ class FakeOriginal:
         if path == "/config":
             parameters = [
                 {"Name": name, "Type": "String", "Value": value, "Version": 1}
-                for name, value in self.config.items()
+                for name, value in ORIGINAL_CONFIG.items()
             ]
             return httpx.Response(200, json={"Parameters": parameters, "InvalidParameters": []})
         token = request.headers.get("authorization")

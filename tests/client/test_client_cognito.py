@@ -1,10 +1,11 @@
-"""Signing in to the AWS deployment's Cognito user pool (moto's), as `spaceinvaders --api https://...` does.
+"""Signing in to the AWS deployment on moto, as `spaceinvaders --api https://...` and the bots do.
 
-The user pool comes from tests/aws_stack.py; the API in front of it is `FakeOriginal`, whose authorizer
-verifies the ID token against moto's key set as API Gateway's Cognito authorizer does. What moto does
-not do, this module does by hand: the post-confirmation trigger that puts a new user in `Gamer`
-(`confirm`), and groups named like the later original (`Players`, `Managers`). moto does not check SRP
-passwords, so a wrong password is not tested here (its error code is mapped like the others).
+The deployment is tests/aws_world.py's: the resources of tests/aws_stack.py on moto, and the template's
+REST API as tests/aws_gateway.py plays it (its Cognito authorizer checks ID tokens against moto's key
+set), reached through httpx at the stack's https base URL. What moto does not do is done here by hand:
+running the post-confirmation trigger (the template's handler, called as Cognito would call it), and
+groups named like the later original's (`Players`, `Managers`). moto checks neither SRP passwords nor
+sign-up codes, so those refusals are not tested here (their Cognito codes map like the others).
 """
 
 from __future__ import annotations
@@ -15,16 +16,14 @@ import itertools
 import json
 import socket
 
-import boto3
 import httpx
 import jwt
 import pytest
 import requests
-from aws_stack import MOTO_CONFIG, AwsStack, create_stack
+from aws_gateway import LambdaContext, gateway_response
+from aws_world import MotoWorld
 from botocore.exceptions import EndpointConnectionError
-from client_support import FakeOriginal
 from cryptography.hazmat.primitives.asymmetric import rsa
-from moto import mock_aws
 from moto.cognitoidp.responses import CognitoIdpJsonWebKeyResponse
 from pycognito.exceptions import TokenVerificationException
 
@@ -39,21 +38,20 @@ from api_client import (
     UnprocessableError,
 )
 from api_client.cognito import _cognito_factory
+from spaceinvaders_backend.aws.handlers import cognito_triggers
 
-BASE = "https://abc.execute-api.us-east-1.amazonaws.com/prod/v1"
+ENV = "clientcognito"
+BASE = f"https://abc123.execute-api.us-east-1.amazonaws.com/{ENV}/v1"  # the stack's ApiUrl output
 PASSWORD = "password1"
 MOTO_JWKS = json.loads(CognitoIdpJsonWebKeyResponse.json_web_key)
-CONFIG_NAMES = ("userpoolid", "userpoolurl", "clientid", "identitypoolid", "region", "auth")
 
 
 @pytest.fixture(scope="module")
-def stack():
-    with mock_aws(config=MOTO_CONFIG):
-        stack = create_stack(env="test")
-        idp = boto3.client("cognito-idp", region_name=stack.region)
+def world():
+    with MotoWorld(ENV) as world:
         for group in ("Players", "Managers"):  # the later original's names, beside the stack's own
-            idp.create_group(UserPoolId=stack.user_pool_id, GroupName=group)
-        yield stack
+            world.idp.create_group(UserPoolId=world.stack.user_pool_id, GroupName=group)
+        yield world
 
 
 @pytest.fixture(autouse=True)
@@ -62,37 +60,42 @@ def moto_key_set(monkeypatch):
     monkeypatch.setenv("COGNITO_JWKS", json.dumps(MOTO_JWKS))
 
 
-class Gateway(FakeOriginal):
-    """The API in front of the pool: `/config` from SSM, an authorizer checking tokens with moto's keys."""
+class Gateway:
+    """The deployed API as httpx reaches it. Tokens in `refused` get API Gateway's 401, as they would
+    after the pool's keys were rotated."""
 
-    def __init__(self, stack: AwsStack) -> None:
-        ssm = boto3.client("ssm", region_name=stack.region)
-        names = [f"/{stack.env}/{name}" for name in CONFIG_NAMES]
-        answer = ssm.get_parameters(Names=names)["Parameters"]  # what API Gateway's /config integration asks
-        super().__init__(self.verify, {p["Name"]: p["Value"] for p in answer})
-        self.stack = stack
-        self.keys = jwt.PyJWKSet.from_dict(MOTO_JWKS)
+    def __init__(self, world: MotoWorld) -> None:
+        self.api = world.api
+        self.requests: list[httpx.Request] = []
         self.refused: set[str] = set()
 
-    def verify(self, token: str) -> bool:
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+    @property
+    def paths(self) -> list[str]:
+        return [request.url.path.removeprefix(f"/{ENV}/v1") for request in self.requests]
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        token = request.headers.get("authorization")
         if token in self.refused:
-            return False
-        try:
-            claims = jwt.decode(
+            answer = gateway_response("UNAUTHORIZED", "Unauthorized")
+        else:
+            answer = self.api.call(
+                request.method,
+                request.url.path.removeprefix(f"/{ENV}"),
                 token,
-                self.keys[jwt.get_unverified_header(token)["kid"]].key,
-                algorithms=["RS256"],
-                audience=self.stack.client_id,
-                issuer=f"https://cognito-idp.{self.stack.region}.amazonaws.com/{self.stack.user_pool_id}",
+                body=request.content.decode(),
+                query=dict(request.url.params),
+                content_type=request.headers.get("content-type", "application/json"),
             )
-        except (jwt.PyJWTError, KeyError):
-            return False
-        return claims.get("token_use") == "id"
+        return httpx.Response(answer.status, content=answer.body.encode(), headers=answer.headers)
 
 
 @pytest.fixture
-def gateway(stack) -> Gateway:
-    return Gateway(stack)
+def gateway(world) -> Gateway:
+    return Gateway(world)
 
 
 _numbers = itertools.count()
@@ -107,21 +110,28 @@ def make_client(gateway: Gateway, store: TokenStore | None = None, **options) ->
     return SpaceInvadersClient(BASE, http=http, token_store=store, **options)
 
 
-def idp(stack: AwsStack):
-    return boto3.client("cognito-idp", region_name=stack.region)
+def post_confirmation(world: MotoWorld, name: str) -> None:
+    """Cognito's post-confirmation trigger, which moto does not run: the template's handler."""
+    event = {
+        "triggerSource": "PostConfirmation_ConfirmSignUp",
+        "userPoolId": world.stack.user_pool_id,
+        "userName": name,
+        "request": {},
+        "response": {},
+    }
+    cognito_triggers.handler(event, LambdaContext())
 
 
-async def confirmed(client: SpaceInvadersClient, stack: AwsStack, *groups: str) -> str:
-    """Sign up a new player and confirm them, in `groups` (`Gamer`, as the trigger does, by default)."""
+async def confirmed(client: SpaceInvadersClient, world: MotoWorld) -> str:
+    """A new player, signed up and confirmed (so in `Gamer`)."""
     name = new_name()
     await client.sign_up(name, PASSWORD, email=f"{name}@example.com")
     await client.confirm_sign_up(name, "123456")  # moto takes any code
-    for group in groups or ("Gamer",):
-        idp(stack).admin_add_user_to_group(UserPoolId=stack.user_pool_id, Username=name, GroupName=group)
+    post_confirmation(world, name)
     return name
 
 
-async def test_sign_up_confirm_and_srp_sign_in(gateway, stack):
+async def test_sign_up_confirm_and_srp_sign_in(gateway, world):
     client = make_client(gateway)
     assert (await client.config()).uses_cognito
     name = new_name()
@@ -131,7 +141,7 @@ async def test_sign_up_confirm_and_srp_sign_in(gateway, stack):
         await client.sign_in(name, PASSWORD)
     assert unconfirmed.value.code == "UserNotConfirmedException"
     await client.confirm_sign_up(name, "123456")
-    idp(stack).admin_add_user_to_group(UserPoolId=stack.user_pool_id, Username=name, GroupName="Gamer")
+    post_confirmation(world, name)
     tokens = await client.sign_in(name, PASSWORD)
     assert tokens.username == name and client.groups == {"Gamer"}
     assert await client.session() is None  # the gateway took the token: moto's signature, audience, issuer
@@ -151,33 +161,39 @@ async def test_sign_up_confirm_and_srp_sign_in(gateway, stack):
 @pytest.mark.parametrize(
     ("groups", "expected"),
     [
+        (("Gamer",), {"Gamer"}),
         (("Manager",), {"Manager"}),
         (("Gamer", "Manager"), {"Gamer", "Manager"}),
         (("Players",), {"Gamer"}),
         (("Managers",), {"Manager"}),
     ],
 )
-async def test_groups_in_the_token(gateway, stack, groups, expected):
+async def test_groups_in_the_token(gateway, world, groups, expected):
     client = make_client(gateway)
-    name = await confirmed(client, stack, *groups)
+    name = await confirmed(client, world)
+    pool = world.stack.user_pool_id
+    for group in groups:
+        world.idp.admin_add_user_to_group(UserPoolId=pool, Username=name, GroupName=group)
+    if "Gamer" not in groups:
+        world.idp.admin_remove_user_from_group(UserPoolId=pool, Username=name, GroupName="Gamer")
     await client.sign_in(name, PASSWORD)
     assert client.groups == expected
 
 
-async def test_many_players_in_one_process_sign_in_at_once(gateway, stack):
+async def test_many_players_in_one_process_sign_in_at_once(gateway, world):
     """As the bots do: sign-ins overlap in worker threads, where boto3's sessions are not thread-safe."""
     http = httpx.AsyncClient(transport=gateway.transport())
     players = [SpaceInvadersClient(BASE, http=http, token_store=None) for _ in range(12)]
-    names = [await confirmed(player, stack) for player in players]
+    names = [await confirmed(player, world) for player in players]
     await asyncio.gather(*(player.sign_in(name, PASSWORD) for player, name in zip(players, names, strict=True)))
     assert [player.username for player in players] == names
     assert await asyncio.gather(*(player.session() for player in players)) == [None] * len(players)
 
 
-async def test_token_file_then_refresh_without_the_password(gateway, stack, tmp_path):
+async def test_token_file_then_refresh_without_the_password(gateway, world, tmp_path):
     store = TokenStore(tmp_path)
     first = make_client(gateway, store)
-    name = await confirmed(first, stack)
+    name = await confirmed(first, world)
     kept = await first.sign_in(name, PASSWORD)
     assert store.load(BASE) == kept  # kept for this API and user (the file's modes: test_client_auth.py)
     store.save(BASE, name, dataclasses.replace(kept, expires_at=0.0))  # as if the ID token had expired
@@ -193,9 +209,9 @@ async def test_token_file_then_refresh_without_the_password(gateway, stack, tmp_
     assert [r.headers["authorization"] for r in gateway.requests] == [refreshed.id_token]
 
 
-async def test_a_401_signs_in_once_more_then_gives_up(gateway, stack):
+async def test_a_401_signs_in_once_more_then_gives_up(gateway, world):
     client = make_client(gateway)
-    name = await confirmed(client, stack)
+    name = await confirmed(client, world)
     first = await client.sign_in(name, PASSWORD)
     gateway.refused.add(first.id_token)  # e.g. the pool's keys were rotated under this token
     gateway.requests.clear()
@@ -203,7 +219,7 @@ async def test_a_401_signs_in_once_more_then_gives_up(gateway, stack):
     second = (await client.auth()).tokens
     assert gateway.paths == ["/session", "/session"] and second.id_token != first.id_token
 
-    idp(stack).admin_disable_user(UserPoolId=stack.user_pool_id, Username=name)
+    world.idp.admin_disable_user(UserPoolId=world.stack.user_pool_id, Username=name)
     gateway.refused.add(second.id_token)
     gateway.requests.clear()
     with pytest.raises(AuthenticationError):
@@ -211,9 +227,9 @@ async def test_a_401_signs_in_once_more_then_gives_up(gateway, stack):
     assert gateway.paths == ["/session"]  # the sign-in was refused: no second try
 
 
-async def test_forgotten_password(gateway, stack):
+async def test_forgotten_password(gateway, world):
     client = make_client(gateway)
-    name = await confirmed(client, stack)
+    name = await confirmed(client, world)
     await client.forgot_password(name)
     with pytest.raises(UnprocessableError) as wrong:
         await client.confirm_forgot_password(name, "moto-confirmation-code:000000", "new-password")
@@ -229,7 +245,7 @@ def closed_port() -> int:
         return s.getsockname()[1]  # nothing listens there once the socket is closed
 
 
-async def test_unreachable_key_set_is_a_connection_error(gateway, stack, monkeypatch):
+async def test_unreachable_key_set_is_a_connection_error(gateway, world, monkeypatch):
     monkeypatch.delenv("COGNITO_JWKS")
     unreachable = f"http://127.0.0.1:{closed_port()}"
 
@@ -239,7 +255,7 @@ async def test_unreachable_key_set_is_a_connection_error(gateway, stack, monkeyp
         return user
 
     client = make_client(gateway, cognito_factory=factory)
-    name = await confirmed(client, stack)
+    name = await confirmed(client, world)
     with pytest.raises(APIConnectionError) as info:
         await client.sign_in(name, PASSWORD)
     assert isinstance(info.value.__cause__, requests.ConnectionError)
@@ -252,9 +268,9 @@ def key_set(kid: str) -> dict:
 
 
 @pytest.mark.parametrize("kid", ["dummy", "another"], ids=["wrong-key", "unknown-kid"])
-async def test_token_failing_verification_is_an_authentication_error(gateway, stack, monkeypatch, kid):
+async def test_token_failing_verification_is_an_authentication_error(gateway, world, monkeypatch, kid):
     client = make_client(gateway)
-    name = await confirmed(client, stack)
+    name = await confirmed(client, world)
     monkeypatch.setenv("COGNITO_JWKS", json.dumps(key_set(kid)))
     with pytest.raises(AuthenticationError) as info:
         await client.sign_in(name, PASSWORD)
