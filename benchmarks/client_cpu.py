@@ -24,10 +24,7 @@ import argparse
 import asyncio
 import json
 import random
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -36,43 +33,17 @@ from pathlib import Path
 import httpx
 
 from api_client import ClientPool, GameStatus, SpaceInvadersClient, StatusPublisher, TokenStore
+from spaceinvaders_backend.local.process import ServerProcess
 
 INTERVAL = 0.3
 ROUNDS = 3  # --rounds
 PASSWORD = "bench-password"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    cli = [sys.executable, "-m", "spaceinvaders_backend.local.cli"]
-    proc = subprocess.Popen(
-        [*cli, "serve", "--port", str(port), "--data-dir", str(data_dir)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(base + "/health", timeout=0.5).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.05)
-    else:
-        proc.kill()
-        raise SystemExit("server did not start")
-    subprocess.run(
-        [*cli, "create-manager", "--username", "boss", "--password", PASSWORD, "--data-dir", str(data_dir)],
-        check=True,
-        capture_output=True,
-    )
-    return proc, base
+def start_server(data_dir: Path) -> tuple[ServerProcess, str]:
+    server = ServerProcess(data_dir).start()
+    server.create_manager("boss", PASSWORD)
+    return server, server.base_url
 
 
 async def prepare(base: str, store: TokenStore, players: int) -> tuple[str, list[tuple[str, str]]]:
@@ -182,8 +153,7 @@ async def main(players: int, seconds: float) -> list[dict[str, object]]:
             session_id, pairs = await prepare(base, store, players)
             return await run_shapes(base, store, session_id, pairs, seconds)
         finally:
-            proc.terminate()
-            proc.wait(10)
+            proc.stop()
 
 
 async def run_shapes(
