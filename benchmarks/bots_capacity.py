@@ -27,8 +27,6 @@ import asyncio
 import gc
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -37,6 +35,7 @@ from pathlib import Path
 import uvloop
 
 from api_client import SpaceInvadersClient
+from spaceinvaders_backend.local.process import ServerProcess
 from spaceinvaders_bots.arena import Arena
 from spaceinvaders_bots.autopilot import Autopilot
 from spaceinvaders_bots.identity import BotsDirectory
@@ -50,44 +49,14 @@ ON_TIME_TARGET = 0.99
 CPU_TARGET = 0.5  # of a core, for one full session
 JOIN_TARGETS = {"cold": 15.0, "warm": 3.0}  # seconds for all --bots to sign in and take a seat
 ACCOUNT_BATCH = 250
-CLI = [sys.executable, "-m", "spaceinvaders_backend.local.cli"]
 
 
-def free_port() -> int:
-    import socket
+class Server(ServerProcess):
+    """The server, on one data directory and port for the whole run (restarted between account batches)."""
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """`spaceinvaders-server serve` on one data directory and port, which can be restarted."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.port = free_port()
-        self.api = f"http://127.0.0.1:{self.port}/v1"
-
-    def start(self) -> None:
-        self.proc = subprocess.Popen([*CLI, "serve", "--port", str(self.port), "--data-dir", str(self.data_dir)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        import httpx
-
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.api + "/health", timeout=0.5).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        raise RuntimeError("server did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(15)
+    @property
+    def api(self) -> str:
+        return self.base_url
 
     def cpu_seconds(self) -> float:
         assert self.proc is not None
@@ -277,9 +246,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bots-capacity-") as tmp:
         data, state = Path(tmp) / "server", Path(tmp) / "bots"
-        subprocess.run([*CLI, "create-manager", "--username", MANAGER, "--password", PASSWORD,
-                        "--data-dir", str(data)], check=True, capture_output=True)
-        server = Server(data)
+        server = Server(data, log_path=Path(tmp) / "server.log")
+        server.create_manager(MANAGER, PASSWORD)
         server.start()
         try:
             uvloop.run(measure(args, server, state))
