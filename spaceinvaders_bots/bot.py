@@ -4,8 +4,8 @@ It signs in with tokens kept by an earlier run, or signs up (or in) with its pas
 open session and takes a seat; waits for a synchronized start on the server's clock; plays games
 with its autopilot while `StatusPublisher` posts its status every 300 ms and `ScoreboardPoller` reads
 the top 10 every 2 s; after a game it rests a few seconds and takes a seat again (multiple-trial
-sessions); when the session closes it waits for the next one. Cancelled (the run's end, Ctrl+C), it
-sends its final status and frees its seat.
+sessions); when the session closes, or the manager frees its seat, it waits for the next session.
+Cancelled (the run's end, Ctrl+C), it sends its final status and frees its seat.
 """
 from __future__ import annotations
 
@@ -115,9 +115,6 @@ class Bot:
         self.stats.users[self.state] -= 1
         self.stats.users[state] += 1
         self.state = state
-
-    def server_time(self) -> float:
-        return time.time() + self._offset
 
     async def live(self) -> None:
         """The bot's whole life; returns when cancelled (after cleaning up) or when it cannot join."""
