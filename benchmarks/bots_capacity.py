@@ -7,9 +7,9 @@ Runs `spaceinvaders_bots.swarm.Swarm` (the bots of `spaceinvaders-bots`, on uvlo
 against `spaceinvaders-server serve` in another, each session synchronized as a room's is: the bots
 join, the manager starts the session once all are seated, they play.
 
-1. Joining, cold: `--bots` new players sign up, sign in and take a seat (fresh server and bots'
-   directory). Then with saved tokens, in each round: the same players join a new session. The time
-   is from the first bot's start to the last one seated.
+1. Joining, cold: in each round, on a fresh server with a fresh bots' directory, `--bots` new players
+   sign up, sign in and take a seat. Then with saved tokens, in each round: the same players join a
+   new session. The time is from the first bot's start to the last one seated.
 2. Playing, each round: `--seconds` of play after the start. Status posts on time (answered within
    300 ms of their sample, open model), failures, this process's CPU (process_time over the window)
    and the event loop's lag. Baseline, measured in the same run: the same number of games stepped by
@@ -130,6 +130,12 @@ async def play(server: Server, state: Path, bots: int, seconds: float, seed: int
             raise RuntimeError(f"only {swarm.stats.joined} of {bots} joined in 300 s")
         await asyncio.sleep(0.05)
     join_seconds = time.monotonic() - began
+    if not seconds:  # joining only
+        stop.set()
+        await task
+        await manager_call(server.api, "close")
+        return Play(bots, join_seconds, 0.0, 0.0, swarm.stats.failures + swarm.stats.join_failures, 0.0, 0.0,
+                    swarm.stats.loop_lag.percentile(0.99), 0.0, GC.take())
     await manager_call(server.api, "start")
     await asyncio.sleep(COUNTDOWN + 1.0)  # the start, and every publisher's first tick
     before, cpu, server_cpu, at = swarm.snapshot(), time.process_time(), server.cpu_seconds(), time.monotonic()
@@ -184,56 +190,85 @@ async def make_accounts(server: Server, state: Path, count: int) -> None:
 
 
 def row(label: str, p: Play) -> str:
-    return (f"{label:<12} {p.bots:>5} {p.join_seconds:>8.1f} s {p.on_time * 100:>9.2f}% {p.posts_per_second:>8.0f} "
-            f"{p.failures:>8} {p.cpu_cores:>9.2f} {p.server_cores:>9.2f} {p.lag_p99_ms:>9.1f} {p.post_p99_ms:>9.1f} "
-            f"{p.gc_max_ms:>8.1f}")
+    joined = f"{label:<12} {p.bots:>5} {p.join_seconds:>8.1f} s"
+    if not p.posts_per_second:  # joining only
+        return f"{joined} {'':>10} {'':>8} {p.failures:>8}"
+    return (f"{joined} {p.on_time * 100:>9.2f}% {p.posts_per_second:>8.0f} {p.failures:>8} {p.cpu_cores:>9.2f} "
+            f"{p.server_cores:>9.2f} {p.lag_p99_ms:>9.1f} {p.post_p99_ms:>9.1f} {p.gc_max_ms:>8.1f}")
 
 
 HEADER = (f"{'':<12} {'bots':>5} {'joined in':>10} {'on time':>10} {'posts/s':>8} {'failures':>8} "
           f"{'bots CPU':>9} {'srv CPU':>9} {'lag p99':>9} {'post p99':>9} {'GC max':>8}")
 
 
-async def measure(args: argparse.Namespace, server: Server, state: Path) -> None:
-    print(HEADER)
-    cold = await play(server, state, args.bots, args.seconds)
-    print(row("cold join", cold), flush=True)
-    rounds = []
+async def cold_joins(args: argparse.Namespace, tmp: Path) -> list[Play]:
+    """Each round on a fresh server and bots' directory: everyone signs up, signs in and takes a seat."""
+    joins = []
     for n in range(args.rounds):
-        rounds.append(await play(server, state, args.bots, args.seconds))
-        print(row(f"round {n + 1}", rounds[-1]), flush=True)
-    baselines = [await games_only(args.bots, args.seconds, state, server.api) for _ in range(args.rounds)]
-    base_cpu = statistics.median(b[0] for b in baselines)
-    print(f"{'games only':<12} {args.bots:>5} {'':>10} {'':>10} {'':>8} {'':>8} {base_cpu:>9.2f} {'':>9} "
-          f"{statistics.median(b[1] for b in baselines):>9.1f}  (baseline: arena, no network)")
+        server = Server(tmp / f"cold-{n}" / "server", log_path=tmp / f"cold-{n}.log")
+        server.create_manager(MANAGER, PASSWORD)
+        server.start()
+        try:
+            joins.append(await play(server, tmp / f"cold-{n}" / "bots", args.bots, 0.0))
+        finally:
+            server.stop()
+        print(row(f"cold join {n + 1}", joins[-1]), flush=True)
+    return joins
 
-    def median(field: str) -> float:
-        return statistics.median(getattr(p, field) for p in rounds)
 
-    print(f"\n{args.bots} bots, medians of {args.rounds} rounds of {args.seconds:.0f} s:")
-    print(f"  posts on time {median('on_time') * 100:.2f}% (target {ON_TIME_TARGET:.0%}), "
-          f"failures {sum(p.failures for p in [cold, *rounds])} (target 0)")
-    print(f"  bots' process {median('cpu_cores'):.2f} of a core (target < {CPU_TARGET}); the games alone "
-          f"{base_cpu:.2f}, so the network part {median('cpu_cores') - base_cpu:.2f}; "
-          f"server {median('server_cores'):.2f}")
-    print(f"  joining all: cold {cold.join_seconds:.1f} s (target {JOIN_TARGETS['cold']:.0f}), with saved "
-          f"tokens {median('join_seconds'):.2f} s (target {JOIN_TARGETS['warm']:.0f})")
+async def measure(args: argparse.Namespace, tmp: Path) -> None:
+    print(HEADER)
+    cold = await cold_joins(args, tmp)
+    server, state = Server(tmp / "server", log_path=tmp / "server.log"), tmp / "bots"
+    server.create_manager(MANAGER, PASSWORD)
+    server.start()
+    try:
+        await play(server, state, args.bots, 0.0)  # the accounts, and their tokens saved
+        rounds = []
+        for n in range(args.rounds):
+            rounds.append(await play(server, state, args.bots, args.seconds))
+            print(row(f"round {n + 1}", rounds[-1]), flush=True)
+        baselines = [await games_only(args.bots, args.seconds, state, server.api) for _ in range(args.rounds)]
+        base_cpu = statistics.median(b[0] for b in baselines)
+        print(f"{'games only':<12} {args.bots:>5} {'':>10} {'':>10} {'':>8} {'':>8} {base_cpu:>9.2f} {'':>9} "
+              f"{statistics.median(b[1] for b in baselines):>9.1f}  (baseline: arena, no network)")
 
-    counts = [int(c) for c in args.capacity.split(",") if c.strip()]
-    if counts:
-        await make_accounts(server, state, max(counts))
-        print(f"\ncapacity ({args.seconds:.0f} s each)\n{HEADER}")
-        held = 0
-        for count in counts:
-            results = []
-            for _ in range(args.rounds):
-                results.append(await play(server, state, count, args.seconds))
-                print(row("capacity", results[-1]), flush=True)
-            on_time = statistics.median(p.on_time for p in results)
-            print(f"{'':<12} {count:>5} median on time {on_time * 100:.2f}%", flush=True)
-            if on_time < ON_TIME_TARGET or any(p.failures for p in results):
-                break
-            held = count
-        print(f"largest count held at {ON_TIME_TARGET:.0%} on time (median of {args.rounds}) by one process: {held}")
+        def median(field: str) -> float:
+            return statistics.median(getattr(p, field) for p in rounds)
+
+        print(f"\n{args.bots} bots, medians of {args.rounds} rounds of {args.seconds:.0f} s:")
+        print(f"  posts on time {median('on_time') * 100:.2f}% (target {ON_TIME_TARGET:.0%}), "
+              f"failures {sum(p.failures for p in [*cold, *rounds])} (target 0)")
+        print(f"  bots' process {median('cpu_cores'):.2f} of a core (target < {CPU_TARGET}); the games alone "
+              f"{base_cpu:.2f}, so the network part {median('cpu_cores') - base_cpu:.2f}; "
+              f"server {median('server_cores'):.2f}")
+        cold_median = statistics.median(p.join_seconds for p in cold)
+        print(f"  joining all: cold {cold_median:.1f} s (target {JOIN_TARGETS['cold']:.0f}; rounds "
+              + ", ".join(f"{p.join_seconds:.1f}" for p in cold)
+              + f"), with saved tokens {median('join_seconds'):.2f} s (target {JOIN_TARGETS['warm']:.0f})")
+
+        counts = [int(c) for c in args.capacity.split(",") if c.strip()]
+        if counts:
+            await capacity(args, server, state, counts)
+    finally:
+        server.stop()
+
+
+async def capacity(args: argparse.Namespace, server: Server, state: Path, counts: list[int]) -> None:
+    await make_accounts(server, state, max(counts))
+    print(f"\ncapacity ({args.seconds:.0f} s each)\n{HEADER}")
+    held = 0
+    for count in counts:
+        results = []
+        for _ in range(args.rounds):
+            results.append(await play(server, state, count, args.seconds))
+            print(row("capacity", results[-1]), flush=True)
+        on_time = statistics.median(p.on_time for p in results)
+        print(f"{'':<12} {count:>5} median on time {on_time * 100:.2f}%", flush=True)
+        if on_time < ON_TIME_TARGET or any(p.failures for p in results):
+            break
+        held = count
+    print(f"largest count held at {ON_TIME_TARGET:.0%} on time (median of {args.rounds}) by one process: {held}")
 
 
 def main() -> None:
@@ -241,18 +276,11 @@ def main() -> None:
     parser.add_argument("--bots", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--capacity", default="200,300,400,500,600,700",
+    parser.add_argument("--capacity", default="300,400,500,600,700",
                         help="counts to try, comma-separated ('' to skip)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bots-capacity-") as tmp:
-        data, state = Path(tmp) / "server", Path(tmp) / "bots"
-        server = Server(data, log_path=Path(tmp) / "server.log")
-        server.create_manager(MANAGER, PASSWORD)
-        server.start()
-        try:
-            uvloop.run(measure(args, server, state))
-        finally:
-            server.stop()
+        uvloop.run(measure(args, Path(tmp)))
 
 
 if __name__ == "__main__":
