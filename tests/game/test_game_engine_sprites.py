@@ -6,7 +6,15 @@ import unicodedata
 import pytest
 from engine_support import TICK, scripted
 
-from spaceinvaders_tui.engine import FIELD_HEIGHT, FIELD_WIDTH, FIRE, BombKind, ExplosionKind, Game, InvaderKind
+from spaceinvaders_tui.engine import (
+    FIELD_HEIGHT,
+    FIELD_WIDTH,
+    FIRE,
+    BombKind,
+    ExplosionKind,
+    Game,
+    InvaderKind,
+)
 from spaceinvaders_tui.engine.geometry import BANDS, CANNON_WIDTH, INVADER_WIDTH, MYSTERY_WIDTH, SHIELD_FULL
 from spaceinvaders_tui.engine.render import draw
 from spaceinvaders_tui.engine.sprites import SCALES, STYLES, quadrant_art, shield_glyph, sprite
