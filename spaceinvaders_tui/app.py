@@ -28,7 +28,6 @@ class SpaceInvadersApp(App[None]):
     TITLE = "Space Invaders"
     ENABLE_COMMAND_PALETTE = False
     CSS = """
-    Screen { background: $background; }
     .title { color: $error; text-style: bold; width: 100%; content-align: center middle; }
     .note { color: $foreground 70%; }
     .error { color: $error; }

@@ -49,6 +49,8 @@ class CannonControl:
         self.last_press = 0.0
         self._frames = 0  # frames of the current run (paces the creep)
         self._fire = False
+        self._last_direction = 0  # of the last press, also once the cannon stopped
+        self._first_repeat: float | None = None  # the delay before what looked like the first repeat
         self._delays: deque[float] = deque(maxlen=5)
         self._gaps: deque[float] = deque(maxlen=15)
 
@@ -69,31 +71,41 @@ class CannonControl:
         self._fire = True
 
     def press(self, direction: int, now: float) -> None:
-        if direction == self.direction and self._moving(now):
-            gap = now - self.last_press
-            if self.repeats == 0 and DELAY_BOUNDS[0] <= gap <= DELAY_BOUNDS[1]:
-                self._delays.append(gap)
-            elif self.repeats and GAP_BOUNDS[0] <= gap <= GAP_BOUNDS[1]:
-                self._gaps.append(gap)
+        same = direction == self._last_direction
+        since_start, since_last = now - self.run_start, now - self.last_press
+        if same and self.repeats == 0 and DELAY_BOUNDS[0] <= since_start <= DELAY_BOUNDS[1]:
+            # Perhaps the first auto-repeat (also when it came after the creep ended): learnt once the
+            # next press confirms a stream of repeats, so a second tap teaches nothing.
+            self._first_repeat = since_start
+            self.repeats = 1
+        elif same and self.repeats and since_last <= GAP_BOUNDS[1]:
+            if self._first_repeat is not None:
+                self._delays.append(self._first_repeat)
+                self._first_repeat = None
+            if since_last >= GAP_BOUNDS[0]:
+                self._gaps.append(since_last)
             self.repeats += 1
         else:
-            self.direction = direction
             self.repeats = 0
             self.run_start = now
             self._frames = 0
+            self._first_repeat = None
+        self.direction = self._last_direction = direction
         self.last_press = now
 
     def reset(self) -> None:
         """Forget the presses (a new cannon, a pause): the cannon is left alone."""
-        self.direction = 0
+        self.direction = self._last_direction = 0
         self._fire = False
 
     def _moving(self, now: float) -> bool:
         if not self.direction:
             return False
-        if self.repeats:
-            return now - self.last_press <= self.release_after
-        return now - self.run_start <= max(GLIDE_SECONDS, self.repeat_delay + BRIDGE_MARGIN)
+        if self.repeats == 0:
+            return now - self.run_start <= max(GLIDE_SECONDS, self.repeat_delay + BRIDGE_MARGIN)
+        if self.repeats == 1:  # a repeat or a second tap: at least a tap's run
+            return now - self.last_press <= GLIDE_SECONDS
+        return now - self.last_press <= self.release_after
 
     def intents(self, now: float) -> Intents:
         """What the engine should do on its next tick."""

@@ -25,10 +25,10 @@ q                           quit (asks first; your seat is freed)
 ctrl+c                      quit at once (your seat is freed)"""
 
 RULES = """\
-Shoot the invaders before they land: squids 30, crabs 20, octopuses 10
-points; the mystery ship on top is worth 50 to 300. The shields crumble
-under bombs and your own shots. One extra life at 1,500 points. Each
-wave comes back lower and faster."""
+Shoot the invaders before they land: squids 30, crabs 20,
+octopuses 10 points; the mystery ship on top is worth 50 to 300.
+The shields crumble under bombs and your own shots. One extra
+life at 1,500 points. Each wave comes back lower and faster."""
 
 
 def describe(error: BaseException) -> str:

@@ -28,7 +28,7 @@ GAME_TYPES = {
 POLL_INTERVAL = 1.0
 
 
-def score_table(style: str) -> Text:
+def score_table(style: str, mystery_colour: str) -> Text:
     """The arcade's score advance table."""
     text = Text(justify="left")
     rows = [(sprites.sprite("mystery", 0, style)[0], "= ? MYSTERY", "mystery")]
@@ -36,7 +36,7 @@ def score_table(style: str) -> Text:
              for kind, points in ((InvaderKind.SQUID, 30), (InvaderKind.CRAB, 20), (InvaderKind.OCTOPUS, 10))]
     text.append("*SCORE ADVANCE TABLE*\n", style="bold")
     for art, words, band in rows:
-        text.append(art, style="red" if band == "mystery" else "bold")
+        text.append(art, style=mystery_colour if band == "mystery" else "bold")
         text.append(f" {words}\n")
     return text
 
@@ -71,7 +71,8 @@ class LobbyScreen(Screen[None]):
             with Center():
                 yield Static("", id="message", markup=False)
             with Center():
-                yield Static(score_table("ascii" if self.app.ascii_only else "unicode"), id="table")
+                yield Static(score_table("ascii" if self.app.ascii_only else "unicode",
+                                         self.app.current_theme.error or "red"), id="table")
         yield Footer()
 
     def on_mount(self) -> None:

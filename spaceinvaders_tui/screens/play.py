@@ -153,6 +153,10 @@ class PlayScreen(Screen[None]):
                 self._check_time()
             elif game.over and game.explosions:
                 game.step(dt)  # the last explosions burn out
+        self._draw()
+
+    def _draw(self) -> None:
+        game = self.game
         field = self.field
         field.banner = self._banner()
         changed = field.update_frame()
@@ -303,6 +307,7 @@ class PlayScreen(Screen[None]):
         self.paused = not self.paused
         self.control.reset()
         self._auto_paused = False
+        self._draw()
         self._show_status()
 
     def action_help(self) -> None:

@@ -101,7 +101,7 @@ class Playfield(Widget):
         self._origin = (max(0, (width - field.width) // 2), max(0, (height - field.height) // 2))
         self._lines = []
         self._strips.clear()
-        self.refresh()
+        self.update_frame()  # a full refresh: the line count changed
 
     def update_frame(self) -> int:
         """Draw the game's current state; answers how many lines changed."""
