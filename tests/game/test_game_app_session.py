@@ -201,3 +201,51 @@ async def test_the_manager_closing_the_session_ends_the_game_with_a_message(serv
         await until(pilot, lambda: screen_named(app, "LobbyScreen"))
         await until(pilot, lambda: "closed" in static_text(app, "#session"))
     await boss.aclose()
+
+
+async def test_the_sidebar_shows_the_players_rank_outside_the_top_10(server, tmp_path):
+    from api_client import SpaceInvadersClient
+
+    boss = await manager(server.base_url)
+    session = await open_session(boss)
+    for i in range(10):
+        rival = await signed_up(server.base_url, tmp_path / f"rival{i}")
+        async with SpaceInvadersClient(server.base_url, token_store=None) as client:
+            await client.sign_in(rival, PASSWORD)
+            await client.allocate()
+            await client.update_status(session.SessionId, {"Score": 100 + i, "Shots": 5, "Level": 1, "Lives": 3})
+    await signed_up(server.base_url, tmp_path)
+    app = make_app(server.base_url, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: screen_named(app, "LobbyScreen") and app.screen.session is not None)
+        await pilot.press("enter")
+        screen = await until(pilot, lambda: screen_named(app, "PlayScreen") and app.screen)
+        await pilot.press("space")
+        screen.advance(0.5)
+        await until(pilot, lambda: "YOU  #11" in shown(screen.board), timeout=15, what="rank 11 in the sidebar")
+        assert len(screen.board.entries) == 10
+    await boss.aclose()
+
+
+async def test_a_time_constrained_game_shows_the_time_left_and_ends_when_it_is_up(server, tmp_path):
+    boss = await manager(server.base_url)
+    await open_session(boss, "TIME_CONSTRAINED", timeout_minutes=1)
+    await signed_up(server.base_url, tmp_path)
+    app = make_app(server.base_url, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: screen_named(app, "LobbyScreen") and "Time left" in static_text(app, "#session"))
+        await pilot.press("enter")
+        screen = await until(pilot, lambda: screen_named(app, "PlayScreen") and app.screen)
+        screen.advance(0.1)
+        await until(pilot, lambda: "TIME 0:5" in static_text(app, "Hud") or "TIME 1:00" in static_text(app, "Hud"))
+        screen.deadline = app.link.watcher.server_now() + 1.0  # rather than waiting a minute
+        await pilot.press("space")
+
+        def time_up():
+            screen.advance(0.1)  # frames go on while the clock runs
+            return screen_named(app, "GameOverScreen") and app.screen
+
+        over = await until(pilot, time_up, what="time's up")
+        assert over.outcome.heading == "TIME'S UP" and not over.outcome.can_play_again
+        await until(pilot, lambda: screen.delivery == "sent", what="the final state delivered")
+    await boss.aclose()
