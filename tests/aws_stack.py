@@ -50,6 +50,23 @@ class AwsStack:
     def session_client(self, service: str):
         return boto3.client(service, region_name=self.region)
 
+    def function_environment(self) -> dict[str, str]:
+        """The environment the template gives the Lambda functions (see Globals in template.yaml)."""
+        return {
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "ENV": self.env,
+            "SESSIONS_TABLE": self.tables["Sessions"],
+            "SEATS_TABLE": self.tables["Seats"],
+            "SCOREBOARD_TABLE": self.tables["Scoreboard"],
+            "CONNECTIONS_TABLE": self.tables["Connections"],
+            "DEAD_LETTER_QUEUE_URL": self.tables["DeadLetterQueue"],
+            "WEBSOCKET_ENDPOINT": self.parameters[f"/{self.env}/websocketurl"].replace("wss://", "https://"),
+            "IDLE_TIMEOUT_SECONDS": "60",
+            "USER_POOL_ID": self.user_pool_id,
+            "USER_POOL_CLIENT_ID": self.client_id,
+        }
+
 
 def _table_definition(name: str, logical: str) -> dict:
     hash_key, range_key = TABLE_KEYS[logical]

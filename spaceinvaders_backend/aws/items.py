@@ -1,0 +1,172 @@
+"""DynamoDB items of `docs/aws.md` and the core's data: sessions, seats and players' boards.
+
+The functions use the low-level client (transactions need it), so items travel in DynamoDB's typed form;
+`attrs()` and `plain()` convert, with numbers as int or float on our side and Decimal on the wire.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from ..core.ranking import Entry
+from ..core.scoreboard import PlayerBoard
+from ..core.sessions import FINISHED, PLAYING, Session
+from ..core.timeutil import parse_iso
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+OPEN = "OPEN"
+CLOSED = "CLOSED"
+# Seat states as stored (the core's are lower case).
+STORED_STATE = {PLAYING: "PLAYING", FINISHED: "FINISHED"}
+CORE_STATE = {v: k for k, v in STORED_STATE.items()}
+
+
+def _to_wire(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _to_wire(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_wire(v) for v in value]
+    return value
+
+
+def _from_wire(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _from_wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_wire(v) for v in value]
+    return value
+
+
+def attrs(values: dict[str, Any]) -> dict[str, Any]:
+    """Plain values -> typed attribute values (`{"S": ...}`), for items, keys and expression values."""
+    return {k: _serializer.serialize(_to_wire(v)) for k, v in values.items()}
+
+
+def plain(item: dict[str, Any] | None) -> dict[str, Any] | None:
+    if item is None:
+        return None
+    return {k: _from_wire(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+# --- sessions ---------------------------------------------------------------------------------------------
+
+
+def session_from_document(doc: dict[str, Any]) -> Session:
+    """The core's session from the contract's document (or a Sessions item, which holds one)."""
+
+    def instant(name: str) -> float | None:
+        value = doc.get(name)
+        return None if value is None else parse_iso(value)
+
+    return Session(
+        session_id=doc["SessionId"],
+        game_type=doc["GameType"],
+        synchronized=bool(doc.get("Synchronized", False)),
+        total_seats=int(doc["TotalSeats"]),
+        opening_time=parse_iso(doc["OpeningTime"]),
+        timeout_minutes=None if doc.get("TimeoutInMinutes") is None else int(doc["TimeoutInMinutes"]),
+        synchronize_time=instant("SynchronizeTime"),
+        closing_time=instant("ClosingTime"),
+    )
+
+
+@dataclass(frozen=True)
+class StoredSession:
+    """A Sessions item: the session, its status as stored and its occupied seats."""
+
+    session: Session
+    status: str
+    occupied: int
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> StoredSession:
+        values = plain(item)
+        return cls(
+            session_from_document(values), values.get("Status", OPEN), int(values.get("OccupiedSeats", 0))
+        )
+
+
+# --- seats ------------------------------------------------------------------------------------------------
+
+# AllocatedAt comes from a function's clock, a record's arrival from Kinesis': both are AWS clocks, but a
+# second of slack costs nothing (a player posts only after the allocation answered).
+CLOCK_SLACK_SECONDS = 1.0
+
+
+@dataclass(frozen=True)
+class Seat:
+    """A Seats item. `state` is PLAYING, FINISHED or None (left a seat that does not end their play)."""
+
+    state: str | None
+    played: bool = False
+    allocated_at: float = 0.0
+    last_allocate_at: float = 0.0  # every allocation request, "Keep playing." included
+    last_seen: float = 0.0
+    left_at: float | None = None
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any] | None) -> Seat | None:
+        values = plain(item)
+        if values is None:
+            return None
+        allocated = float(values.get("AllocatedAt", 0.0))
+        return cls(
+            state=CORE_STATE.get(values.get("State")),
+            played=bool(values.get("Played", False)),
+            allocated_at=allocated,
+            last_allocate_at=float(values.get("LastAllocateAt", allocated)),
+            last_seen=float(values.get("LastSeen", allocated)),
+            left_at=None if values.get("LeftAt") is None else float(values["LeftAt"]),
+        )
+
+    def held_at(self, t: float) -> bool:
+        """Whether a record that arrived at `t` came from this seat: allocated before, not yet left."""
+        if t < self.allocated_at - CLOCK_SLACK_SECONDS:
+            return False
+        return self.state == PLAYING or (self.left_at is not None and t <= self.left_at)
+
+
+# --- players' boards --------------------------------------------------------------------------------------
+
+
+def _entry(nickname: str, values: list | None) -> Entry | None:
+    return None if values is None else Entry(nickname, *(int(v) for v in values))
+
+
+def _numbers(entry: Entry | None) -> list[int] | None:
+    return None if entry is None else [entry.score, entry.shots, entry.level, entry.lives]
+
+
+def board_from_item(nickname: str, values: dict[str, Any] | None) -> PlayerBoard:
+    """The processor's state of a player, kept in their Scoreboard item (`BestTrial`, `CurrentTrial`...)."""
+    if values is None:
+        return PlayerBoard()
+    return PlayerBoard(
+        best_finished=_entry(nickname, values.get("BestTrial")),
+        current=_entry(nickname, values.get("CurrentTrial")),
+        current_ts=float(values.get("CurrentTs", float("-inf"))),
+        trial_end_ts=float(values.get("TrialEndTs", float("-inf"))),
+    )
+
+
+def board_state(board: PlayerBoard) -> dict[str, Any]:
+    """The attributes that keep a PlayerBoard (absent ones are not written: DynamoDB has no infinity)."""
+    state: dict[str, Any] = {}
+    if board.best_finished is not None:
+        state["BestTrial"] = _numbers(board.best_finished)
+    if board.current is not None:
+        state["CurrentTrial"] = _numbers(board.current)
+        state["CurrentTs"] = board.current_ts
+    if board.trial_end_ts != float("-inf"):
+        state["TrialEndTs"] = board.trial_end_ts
+    return state

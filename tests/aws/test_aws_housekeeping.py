@@ -1,0 +1,272 @@
+"""The functions around a session on moto: the sweeper (idle seats, time limits), the WebSocket start and
+its authorizer (only a Manager starts), the Cognito triggers."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from aws_docs_manager import DocsManager
+from aws_gateway import LambdaContext
+from aws_world import unique
+from botocore.stub import ANY, Stubber
+from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
+from moto.core import DEFAULT_ACCOUNT_ID
+
+from spaceinvaders_backend.aws import config, push, seat_store
+from spaceinvaders_backend.aws.handlers import authorizer, cognito_triggers, sweeper, websocket
+from spaceinvaders_backend.core.timeutil import parse_iso
+
+
+def set_last_seen(world, sid: str, user: str, when: float) -> None:
+    world.ddb.update_item(
+        TableName=world.stack.tables["Seats"],
+        Key={"SessionId": {"S": sid}, "Username": {"S": user}},
+        UpdateExpression="SET LastSeen = :t, Played = :p",
+        ExpressionAttributeValues={":t": {"N": str(when)}, ":p": {"BOOL": True}},
+    )
+
+
+# --- the sweeper ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("game_type", "left_state"), [("MULTIPLE_TRIALS", None), ("SINGLE_TRIAL", "FINISHED")]
+)
+def test_sweeper_frees_only_idle_seats(world, manager, names, game_type, left_state):
+    sid = manager.reopen(unique("S"), game_type)["SessionId"]
+    idle, active = unique("i"), unique("a")
+    for p in (idle, active):
+        seat_store.allocate(names, p)
+    now = time.time()
+    set_last_seen(world, sid, idle, now - 61)
+    set_last_seen(world, sid, active, now - 5)
+    assert sweeper.sweep(names, now) == {"closed": None, "freed": [idle]}
+    assert world.item("Seats", SessionId=sid, Username=idle).get("State") == left_state
+    assert manager.seats(sid)["playing"] == {active}
+    assert manager.seats(sid)["occupied"] == 1
+    assert sweeper.sweep(names, now)["freed"] == []
+
+
+def test_sweeper_closes_a_time_constrained_session_at_its_deadline(world, manager, names):
+    opened = manager.reopen(unique("S"), "TIME_CONSTRAINED", timeout_minutes=1)
+    deadline = parse_iso(opened["OpeningTime"]) + 60
+    assert sweeper.sweep(names, deadline - 1)["closed"] is None
+    assert sweeper.sweep(names, deadline + 30)["closed"] == opened["SessionId"]
+    item = world.item("Sessions", SessionId=opened["SessionId"])
+    assert item["Status"] == "CLOSED" and parse_iso(item["ClosingTime"]) == pytest.approx(deadline, abs=0.001)
+    published = json.loads(
+        world.stack.session_client("ssm").get_parameter(Name=f"/{world.stack.env}/session")["Parameter"][
+            "Value"
+        ]
+    )
+    assert published["ClosingTime"] == item["ClosingTime"]
+    assert sweeper.sweep(names, deadline + 90)["closed"] is None
+    assert sweeper.handler({"source": "aws.events"}, LambdaContext()) == {"closed": None, "freed": []}
+
+
+def test_a_due_session_is_closed_by_the_manager_before_opening_the_next(world, manager):
+    """docs/aws.md, Open step 1: the manager closes a time-constrained session past its deadline itself."""
+    opened = manager.reopen(unique("S"), "TIME_CONSTRAINED", timeout_minutes=1)
+    world.ddb.update_item(
+        TableName=world.stack.tables["Sessions"],
+        Key={"SessionId": {"S": opened["SessionId"]}},
+        UpdateExpression="SET OpeningTime = :t",
+        ExpressionAttributeValues={":t": {"S": "2020-01-01T00:00:00.000Z"}},
+    )
+    following = manager.open(unique("N"), "MULTIPLE_TRIALS")
+    assert world.item("Sessions", SessionId=opened["SessionId"])["ClosingTime"] == "2020-01-01T00:01:00.000Z"
+    assert world.item("Sessions", SessionId=opened["SessionId"])["NextSessionId"] == following["SessionId"]
+
+
+def test_only_one_session_opens_after_another(world, manager):
+    manager.reopen(unique("S"), "MULTIPLE_TRIALS")
+    with pytest.raises(Exception, match="close it first"):
+        manager.open(unique("X"), "MULTIPLE_TRIALS")
+    closed = manager.close()
+    first = manager.open(unique("A"), "MULTIPLE_TRIALS")
+    # a second manager who read the closed session before the first opened: its transaction is refused
+    stale = DocsManager(world.stack)
+    stale.current = lambda: {**closed, "Status": "CLOSED"}
+    with pytest.raises(Exception, match="another session opened"):
+        stale.open(unique("B"), "MULTIPLE_TRIALS")
+    assert manager.current()["SessionId"] == first["SessionId"]
+
+
+# --- the WebSocket start ----------------------------------------------------------------------------------
+
+
+def ws_event(
+    route: str, connection: str, username: str = "", groups: str = "", body: dict | None = None
+) -> dict:
+    return {
+        "requestContext": {
+            "routeKey": route,
+            "connectionId": connection,
+            "eventType": "MESSAGE",
+            "authorizer": {"username": username, "groups": groups},
+        },
+        "body": json.dumps(body) if body is not None else None,
+    }
+
+
+def pushed() -> dict[str, bytes]:
+    return {
+        cid: c.data
+        for cid, c in apigatewaymanagementapi_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].connections.items()
+    }
+
+
+def test_authorizer_lets_only_valid_id_tokens_connect(world):
+    name, token = world.user(groups=("Gamer", "Manager"))
+    event = {
+        "type": "REQUEST",
+        "methodArn": "arn:aws:execute-api:us-east-1:1:api/prod/$connect",
+        "headers": {"Authorization": token},
+    }
+    answer = authorizer.handler(event, LambdaContext())
+    assert answer["principalId"] == name
+    assert answer["policyDocument"]["Statement"][0] == {
+        "Action": "execute-api:Invoke",
+        "Effect": "Allow",
+        "Resource": event["methodArn"],
+    }
+    assert answer["context"] == {"username": name, "groups": "Gamer,Manager"}
+    assert authorizer.handler({**event, "headers": {"authorization": f"Bearer {token}"}}, LambdaContext())
+    header, claims, signature = token.split(".")
+    access = world.idp.admin_initiate_auth(
+        UserPoolId=world.stack.user_pool_id,
+        ClientId=world.stack.client_id,
+        AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": name, "PASSWORD": "correct-horse"},
+    )["AuthenticationResult"]["AccessToken"]
+    for bad in ("", "garbage", f"{header}.{claims}.{signature[:-4]}AAAA", access):
+        with pytest.raises(Exception, match="Unauthorized"):
+            authorizer.handler({**event, "headers": {"Authorization": bad}}, LambdaContext())
+
+
+def test_only_a_manager_starts_and_everybody_connected_hears_it(world, manager, names):
+    opened = manager.reopen(unique("S"), "MULTIPLE_TRIALS", synchronized=True)
+    gamer, _ = world.user()
+    boss, _ = world.user(groups=("Gamer", "Manager"))
+    connections = [unique("c") for _ in range(3)]
+    for cid in connections:
+        assert websocket.handler(ws_event("$connect", cid, gamer, "Gamer"), LambdaContext()) == {
+            "statusCode": 200
+        }
+    assert world.item("Connections", ConnectionId=connections[0])["Username"] == gamer
+
+    refused = websocket.handler(
+        ws_event("start", connections[0], gamer, "Gamer", {"action": "start"}), LambdaContext()
+    )
+    assert refused["statusCode"] == 403 and json.loads(refused["body"])["errorCode"] == "Forbidden"
+    assert "SynchronizeTime" not in world.item("Sessions", SessionId=opened["SessionId"])
+    assert not any(pushed().get(c) for c in connections)
+
+    started = websocket.handler(
+        ws_event(
+            "start", "boss-connection", boss, "Gamer,Manager", {"action": "start", "CountdownSeconds": 3}
+        ),
+        LambdaContext(),
+    )
+    assert started["statusCode"] == 200, started
+    answer = json.loads(started["body"])
+    synchronize_time = world.item("Sessions", SessionId=opened["SessionId"])["SynchronizeTime"]
+    assert answer["Session"]["SynchronizeTime"] == synchronize_time
+    assert parse_iso(synchronize_time) == pytest.approx(time.time() + 3, abs=2)
+    assert (
+        json.loads(
+            world.stack.session_client("ssm").get_parameter(Name=f"/{world.stack.env}/session")["Parameter"][
+                "Value"
+            ]
+        )["SynchronizeTime"]
+        == synchronize_time
+    )
+    expected = {"action": "start", "SessionId": opened["SessionId"], "SynchronizeTime": synchronize_time}
+    for cid in connections:
+        assert json.loads(pushed()[cid]) == expected
+    manager.reopen(unique("S"), "MULTIPLE_TRIALS", synchronized=False)
+    free = websocket.handler(
+        ws_event("start", "boss-connection", boss, "Manager", {"action": "start"}), LambdaContext()
+    )
+    assert (free["statusCode"], json.loads(free["body"])["errorCode"]) == (409, "SessionNotSynchronized")
+    other = websocket.handler(
+        ws_event("dance", connections[0], gamer, "Gamer", {"action": "dance"}), LambdaContext()
+    )
+    assert other["statusCode"] == 400
+    for cid in connections:
+        websocket.handler(ws_event("$disconnect", cid), LambdaContext())
+    assert world.item("Connections", ConnectionId=connections[0]) is None
+
+
+def test_the_managers_direct_invocation_pushes_the_stored_start(world, manager, names):
+    manager.reopen(unique("S"), "MULTIPLE_TRIALS", synchronized=True)
+    started = manager.start(countdown=4)  # docs/aws.md: item, SSM, then invoke (moto runs no code)
+    cid = unique("c")
+    websocket.handler(ws_event("$connect", cid, "someone", "Gamer"), LambdaContext())
+    counts = websocket.handler(
+        {"SessionId": started["SessionId"], "SynchronizeTime": "forged"}, LambdaContext()
+    )
+    assert counts["sent"] >= 1
+    assert json.loads(pushed()[cid])["SynchronizeTime"] == started["SynchronizeTime"]
+    assert websocket.handler({"SessionId": "nope", "SynchronizeTime": "x"}, LambdaContext()) == {
+        "sent": 0,
+        "gone": 0,
+    }
+    websocket.handler(ws_event("$disconnect", cid), LambdaContext())
+
+
+def test_connections_that_are_gone_are_forgotten(world, names):
+    cid = unique("gone")
+    websocket.handler(ws_event("$connect", cid, "someone", "Gamer"), LambdaContext())
+    assert push.connection_ids(names) == [cid]
+    api = config.client("apigatewaymanagementapi", endpoint_url=names.websocket_endpoint)
+    with Stubber(
+        api
+    ) as stub:  # moto's connections never go away: answer as API Gateway does for a closed one
+        stub.add_client_error(
+            "post_to_connection",
+            service_error_code="GoneException",
+            http_status_code=410,
+            expected_params={"ConnectionId": cid, "Data": ANY},
+        )
+        assert push.push_start(names, "S", "2026-01-01T00:00:00.000Z") == {"sent": 0, "gone": 1}
+    assert world.item("Connections", ConnectionId=cid) is None
+
+
+# --- Cognito triggers -------------------------------------------------------------------------------------
+
+
+def test_new_players_are_confirmed_and_join_the_gamer_group(world):
+    name = unique("n")
+    pool = world.stack.user_pool_id
+    event = {
+        "triggerSource": "PreSignUp_SignUp",
+        "userPoolId": pool,
+        "userName": name,
+        "response": {"autoConfirmUser": False},
+    }
+    assert cognito_triggers.handler(event, LambdaContext())["response"]["autoConfirmUser"] is True
+    world.idp.admin_create_user(UserPoolId=pool, Username=name, MessageAction="SUPPRESS")
+    cognito_triggers.handler(
+        {
+            "triggerSource": "PostConfirmation_ConfirmSignUp",
+            "userPoolId": pool,
+            "userName": name,
+            "response": {},
+        },
+        LambdaContext(),
+    )
+    groups = world.idp.admin_list_groups_for_user(UserPoolId=pool, Username=name)["Groups"]
+    assert [g["GroupName"] for g in groups] == ["Gamer"]
+    cognito_triggers.handler(
+        {
+            "triggerSource": "PostConfirmation_ConfirmForgotPassword",
+            "userPoolId": pool,
+            "userName": name,
+            "response": {},
+        },
+        LambdaContext(),
+    )
+    assert len(world.idp.admin_list_groups_for_user(UserPoolId=pool, Username=name)["Groups"]) == 1

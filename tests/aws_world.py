@@ -1,0 +1,196 @@
+"""A deployed stack on moto for the AWS tests: the resources (`aws_stack`), the functions' environment,
+signed-in users, the REST API (`aws_gateway`) and the Kinesis event source mapping (`StreamPump`)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import threading
+import time
+import uuid
+from typing import Any, Self
+
+import boto3
+from aws_gateway import LambdaContext, RestApi
+from aws_lambda_powertools.utilities import parameters
+from aws_stack import MOTO_CONFIG, create_stack
+from moto import mock_aws
+from moto.dynamodb.responses import DynamoHandler
+
+from spaceinvaders_backend.aws import config
+from spaceinvaders_backend.aws.handlers import authorizer, scoreboard, seats, sweeper, websocket
+from spaceinvaders_backend.aws.items import attrs, plain
+
+PASSWORD = "correct-horse"
+FUNCTIONS = {
+    "SeatsFunction": seats.handler,
+    "ScoreboardFunction": scoreboard.handler,
+    "SweeperFunction": sweeper.handler,
+    "WebSocketFunction": websocket.handler,
+    "WebSocketAuthorizerFunction": authorizer.handler,
+}
+
+# DynamoDB applies each request atomically; moto does not when threads call it at once (a transaction
+# restores a snapshot of the table when it fails, undoing concurrent writes). One lock per request restores
+# the service's guarantee, while our code's read-decide-write sequences still interleave.
+_dynamodb_lock = threading.RLock()
+_unlocked_call_action = DynamoHandler.call_action
+
+
+def _atomic_call_action(self, *args, **kwargs):
+    with _dynamodb_lock:
+        return _unlocked_call_action(self, *args, **kwargs)
+
+
+def unique(prefix: str = "u") -> str:
+    return f"{prefix}{uuid.uuid4().hex[:12]}"
+
+
+class MotoWorld:
+    """`with MotoWorld("env") as world:` a fresh stack, the functions' environment set, caches cleared."""
+
+    def __init__(self, env: str) -> None:
+        self.env = env
+        self._mock = mock_aws(config=MOTO_CONFIG)
+        self._saved_environ: dict[str, str | None] = {}
+
+    def __enter__(self) -> Self:
+        self._mock.start()
+        DynamoHandler.call_action = _atomic_call_action
+        _clear_caches()
+        self.stack = create_stack(env=self.env)
+        for key, value in self.stack.function_environment().items():
+            self._saved_environ[key] = os.environ.get(key)
+            os.environ[key] = value
+        self.api = RestApi(self.stack, FUNCTIONS)
+        self.idp = boto3.client("cognito-idp", region_name=self.stack.region)
+        self.ddb = boto3.client("dynamodb", region_name=self.stack.region)
+        self.pump = StreamPump(self.stack)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for key, value in self._saved_environ.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        DynamoHandler.call_action = _unlocked_call_action
+        _clear_caches()
+        self._mock.stop()
+
+    def user(self, name: str | None = None, groups: tuple[str, ...] = ("Gamer",)) -> tuple[str, str]:
+        """A confirmed user in `groups`, signed in: (username, ID token)."""
+        name = name or unique("p")
+        pool = self.stack.user_pool_id
+        self.idp.admin_create_user(UserPoolId=pool, Username=name, MessageAction="SUPPRESS")
+        self.idp.admin_set_user_password(UserPoolId=pool, Username=name, Password=PASSWORD, Permanent=True)
+        for group in groups:
+            self.idp.admin_add_user_to_group(UserPoolId=pool, Username=name, GroupName=group)
+        tokens = self.idp.admin_initiate_auth(
+            UserPoolId=pool,
+            ClientId=self.stack.client_id,
+            AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": name, "PASSWORD": PASSWORD},
+        )["AuthenticationResult"]
+        return name, tokens["IdToken"]
+
+    def item(self, table: str, **key: str) -> dict | None:
+        return plain(
+            self.ddb.get_item(TableName=self.stack.tables[table], Key=attrs(key), ConsistentRead=True).get(
+                "Item"
+            )
+        )
+
+
+def _clear_caches() -> None:
+    config.client.cache_clear()
+    parameters.clear_caches()
+    authorizer._verifiers.clear()
+
+
+def kinesis_record(
+    data: bytes | dict,
+    sequence: int,
+    arrived_at: float | None = None,
+    key: str = "k",
+    shard: str = "shardId-000000000000",
+) -> dict:
+    """One record of a Kinesis event as Lambda's event source mapping delivers it."""
+    raw = json.dumps(data).encode() if isinstance(data, dict) else data
+    return {
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": key,
+            "sequenceNumber": str(sequence),
+            "data": base64.b64encode(raw).decode(),
+            "approximateArrivalTimestamp": time.time() if arrived_at is None else arrived_at,
+        },
+        "eventSource": "aws:kinesis",
+        "eventVersion": "1.0",
+        "eventID": f"{shard}:{sequence}",
+        "eventName": "aws:kinesis:record",
+        "awsRegion": "us-east-1",
+        "invokeIdentityArn": "arn:aws:iam::123456789012:role/scoreboard",
+        "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/status",
+    }
+
+
+def run_scoreboard(records: list[dict]) -> dict:
+    return scoreboard.handler({"Records": records}, LambdaContext())
+
+
+class StreamPump:
+    """Lambda's Kinesis event source mapping: reads each shard in order, hands batches to the scoreboard
+    function, and resumes after a partial failure from the earliest failed record (it is delivered again)."""
+
+    def __init__(self, stack, batch_size: int = 1000) -> None:
+        self.stream = stack.tables["Stream"]
+        self.kinesis = boto3.client("kinesis", region_name=stack.region)
+        self.batch_size = batch_size
+        self.after: dict[str, str | None] = {}  # shard -> sequence number of the last record processed
+        self.failures = 0
+
+    def _iterator(self, shard: str) -> str:
+        after = self.after.get(shard)
+        kw: dict[str, Any] = (
+            {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": after}
+            if after
+            else {"ShardIteratorType": "TRIM_HORIZON"}
+        )
+        return self.kinesis.get_shard_iterator(StreamName=self.stream, ShardId=shard, **kw)["ShardIterator"]
+
+    def pump(self) -> int:
+        """Process everything in the stream now; answers the records delivered (retries included)."""
+        delivered = 0
+        shards = [s["ShardId"] for s in self.kinesis.list_shards(StreamName=self.stream)["Shards"]]
+        for shard in shards:
+            for _ in range(1000):
+                records = self.kinesis.get_records(ShardIterator=self._iterator(shard), Limit=self.batch_size)
+                records = records["Records"]
+                if not records:
+                    break
+                batch = [
+                    kinesis_record(
+                        r["Data"],
+                        int(r["SequenceNumber"]),
+                        r["ApproximateArrivalTimestamp"].timestamp(),
+                        r["PartitionKey"],
+                        shard,
+                    )
+                    for r in records
+                ]
+                failed = {int(f["itemIdentifier"]) for f in run_scoreboard(batch)["batchItemFailures"]}
+                delivered += len(batch)
+                done = [
+                    r["SequenceNumber"]
+                    for r in records
+                    if not failed or int(r["SequenceNumber"]) < min(failed)
+                ]
+                if failed:
+                    self.failures += 1
+                if done:
+                    self.after[shard] = done[-1]
+                elif failed:
+                    break  # the first record fails: Lambda would retry it later
+        return delivered
