@@ -160,6 +160,7 @@ class Link:
         self.seated_in: str | None = None  # the SessionId of the seat held
         self.trial: Trial | None = None
         self.ending: asyncio.Task[bool] | None = None  # a finished game's final state on its way
+        self._ending_trial: Trial | None = None
         self._background: set[asyncio.Task[None]] = set()
 
     @property
@@ -241,6 +242,7 @@ class Link:
         """The game is over: deliver its final state (through outages), free the seat, fetch the final
         rank. Runs on its own, beyond the game's screen; answers whether the server took the final state."""
         self.ending = asyncio.create_task(self._end_trial(trial, final))
+        self._ending_trial = trial
         return self.ending
 
     async def _end_trial(self, trial: Trial, final: Mapping[str, int]) -> bool:
@@ -258,10 +260,12 @@ class Link:
         self.close_trial(trial)
 
     def close_trial(self, trial: Trial) -> None:
-        """The game's screen is gone: stop its board and, unless finished, post its newest state."""
+        """The game's screen is gone: stop its board and, unless finished, post its newest state. A final
+        state still on its way keeps going (`end_trial` stops the publisher once it is delivered)."""
         if self.trial is trial:
             self.trial = None
-        self._background.add(task := asyncio.create_task(trial.stop()))
+        ending = self._ending_trial is trial and self.ending is not None and not self.ending.done()
+        self._background.add(task := asyncio.create_task(trial.poller.stop() if ending else trial.stop()))
         task.add_done_callback(self._background.discard)
 
     async def free_seat(self) -> bool:

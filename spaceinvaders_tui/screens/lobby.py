@@ -61,6 +61,7 @@ class LobbyScreen(Screen[None]):
         self.session: Session | None = None
         self.seen = False  # the first answer arrived
         self.joining = False
+        self._poller = None
 
     def compose(self) -> ComposeResult:
         with Middle():
@@ -84,10 +85,15 @@ class LobbyScreen(Screen[None]):
             return
         self.query_one("#who", Static).update(f"Signed in as {link.username} at {link.base_url}")
         self.poll()
-        self.set_interval(POLL_INTERVAL, self.poll)
+        self._poller = self.set_interval(POLL_INTERVAL, self.poll)
+
+    def on_screen_suspend(self) -> None:
+        if self._poller is not None:
+            self._poller.pause()  # a game is on: no /session polls, no redraws under it
 
     def on_screen_resume(self) -> None:
-        if self.app.link is not None:
+        if self._poller is not None:
+            self._poller.resume()
             self.poll()
 
     @work(exclusive=True, group="poll")
@@ -100,10 +106,12 @@ class LobbyScreen(Screen[None]):
         self.post_message(SessionSeen(session))
 
     def on_session_seen(self, message: SessionSeen) -> None:
+        could_join = self.check_action("join", ())
         self.session = message.session
         self.seen = True
         self._render_session()
-        self.refresh_bindings()
+        if self.check_action("join", ()) != could_join:
+            self.refresh_bindings()  # the footer is rebuilt: only when Join comes or goes
 
     def say(self, text: str) -> None:
         self.query_one("#message", Static).update(text)

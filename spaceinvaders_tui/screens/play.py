@@ -6,6 +6,7 @@ stall); tests drive them by hand with `advance`. Each frame turns the key presse
 """
 from __future__ import annotations
 
+import gc
 import random
 import zlib
 from time import monotonic
@@ -56,8 +57,12 @@ class PlayScreen(Screen[None]):
     PlayScreen.-too-small #body, PlayScreen.-too-small Hud, PlayScreen.-too-small #status { display: none; }
     """
 
+    games = 0  # games started in this run (numbers the frame log's games)
+
     def __init__(self, session: Session | None, *, trial: int = 1, seed: int | None = None) -> None:
         super().__init__()
+        PlayScreen.games += 1
+        self.number = PlayScreen.games
         self.session = session
         self.trial_number = trial
         if seed is None:  # everyone in a session gets the same invaders' dice for the same trial
@@ -73,6 +78,7 @@ class PlayScreen(Screen[None]):
         self.deadline = session_deadline(session) if session else None
         self.clock = 0.0  # seconds: monotonic, or the manual clock of tests
         self._flash = ("", 0.0)  # a short message in the status line, until a time
+        self._status_text = ""
 
     @property
     def ended(self) -> bool:
@@ -106,6 +112,10 @@ class PlayScreen(Screen[None]):
             )  # fmt: skip
         else:
             self.board.show_offline(app.best.best)
+        # The app's long-lived objects (Textual's, httpx's, pydantic's) leave the garbage collector's view:
+        # a full collection over them paused the game ~100 ms every few seconds; a frame's garbage is young.
+        gc.collect()
+        gc.freeze()
         if not app.settings.manual_clock:
             self.clock = monotonic()
             self.set_interval(1 / FRAME_RATE, self._on_timer)
@@ -161,7 +171,7 @@ class PlayScreen(Screen[None]):
         field.banner = self._banner()
         changed = field.update_frame()
         if self.app.frame_log is not None:
-            self.app.frame_log.frame(changed)
+            self.app.frame_log.frame(changed, self.number)
         time_left = None
         if self.deadline is not None and self.app.link is not None:
             time_left = self.deadline - self.app.link.watcher.server_now()
@@ -290,7 +300,10 @@ class PlayScreen(Screen[None]):
             if self.trial is not None and not self.trial.finished:
                 online = self.trial.check_online()
                 parts.append("online" if online else "network lost: playing on, scores are sent when it is back")
-        self.query_one("#status", Static).update("  |  ".join(parts))
+        text = "  |  ".join(parts)
+        if text != self._status_text:  # an update re-runs the layout: only when the words change
+            self._status_text = text
+            self.query_one("#status", Static).update(text, layout=False)  # one line, always
 
     # --- keys ---------------------------------------------------------------------------------------
     def action_move(self, direction: int) -> None:

@@ -62,7 +62,7 @@ async def open_session(boss: SpaceInvadersClient, game_type: str = "MULTIPLE_TRI
         await boss.close_session()
     except SpaceInvadersError:
         pass
-    return await boss.open_session(game_type, session_name="T", **kwargs)
+    return await boss.open_session(game_type, session_name=new_name("S"), **kwargs)  # names unique: one a second
 
 
 async def until(pilot, predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
