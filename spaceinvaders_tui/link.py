@@ -158,6 +158,7 @@ class Link:
         self.base_url = self.client.base_url
         self.watcher = SessionWatcher(self.client)
         self.seated_in: str | None = None  # the SessionId of the seat held
+        self.trials: dict[str, int] = {}  # games joined in this run, by session (numbers each trial)
         self.trial: Trial | None = None
         self.ending: asyncio.Task[bool] | None = None  # a finished game's final state on its way
         self._ending_trial: Trial | None = None
@@ -220,6 +221,7 @@ class Link:
         if session is None:  # closed and gone between the two calls
             raise SpaceInvadersError("the session disappeared")
         self.seated_in = session.SessionId
+        self.trials[session.SessionId] = self.trials.get(session.SessionId, 0) + 1
         return session
 
     async def keep_seat(self) -> None:

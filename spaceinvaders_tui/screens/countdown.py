@@ -95,7 +95,7 @@ class CountdownScreen(Screen[None]):
             self.app.pop_screen()
             self.app.push_screen(MessageScreen("The session was closed before it started."))
             return
-        self.app.switch_screen(PlayScreen(session))
+        self.app.switch_screen(PlayScreen(session, trial=link.trials.get(session.SessionId, 1)))
 
     def action_back(self) -> None:
         self.leave()

@@ -183,7 +183,7 @@ class LobbyScreen(Screen[None]):
         if waits_for_start(session, link.watcher.server_now()):
             self.app.push_screen(CountdownScreen(session))
         else:
-            self.app.push_screen(PlayScreen(session))
+            self.app.push_screen(PlayScreen(session, trial=link.trials[session.SessionId]))
 
     def action_offline(self) -> None:
         from .play import PlayScreen

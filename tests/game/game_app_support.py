@@ -65,6 +65,15 @@ async def open_session(boss: SpaceInvadersClient, game_type: str = "MULTIPLE_TRI
     return await boss.open_session(game_type, session_name=new_name("S"), **kwargs)  # names unique: one a second
 
 
+async def player_in_session(base_url: str, data_dir: Path, game_type: str = "MULTIPLE_TRIALS", **kwargs: Any):
+    """A manager who opened a session, a signed-up player, and the game app for them:
+    (manager client, session, player name, app)."""
+    boss = await manager(base_url)
+    session = await open_session(boss, game_type, **kwargs)
+    name = await signed_up(base_url, data_dir)
+    return boss, session, name, make_app(base_url, data_dir)
+
+
 async def until(pilot, predicate: Callable[[], Any], timeout: float = 10.0, what: str = "") -> Any:
     """Let the app run until `predicate()` is truthy; answers its value."""
     deadline = time.monotonic() + timeout
@@ -96,6 +105,24 @@ def static_text(app: SpaceInvadersApp, selector: str) -> str:
         return shown(app.screen.query_one(selector))
     except NoMatches:
         return ""
+
+
+async def joined(pilot, app: SpaceInvadersApp):
+    """From the lobby, once it shows a session, join it: answers the game's screen."""
+    await until(pilot, lambda: screen_named(app, "LobbyScreen") and app.screen.session is not None,
+                what="the lobby with a session")
+    await pilot.press("enter")
+    return await until(pilot, lambda: screen_named(app, "PlayScreen") and app.screen, what="the game")
+
+
+async def play_to_game_over(pilot, app: SpaceInvadersApp):
+    """Join, fire a shot, lose the last life: answers (the game's screen, the game-over screen)."""
+    screen = await joined(pilot, app)
+    await pilot.press("space")
+    screen.advance(0.5)
+    await lose_last_life(pilot, screen)
+    return screen, await until(pilot, lambda: screen_named(app, "GameOverScreen") and app.screen,
+                               what="game over")
 
 
 async def lose_last_life(pilot, screen) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from game_app_support import (
     MANAGER,
+    joined,
     lose_last_life,
     make_app,
     manager,
-    open_session,
+    player_in_session,
     screen_named,
-    signed_up,
     static_text,
     until,
     unused_port,
@@ -20,14 +20,9 @@ from game_app_support import (
 async def test_network_lost_and_back_the_game_goes_on_and_the_final_state_arrives(local_server, tmp_path):
     server = local_server
     server.create_manager(*MANAGER)
-    boss = await manager(server.base_url)
-    session = await open_session(boss)
-    name = await signed_up(server.base_url, tmp_path)
-    app = make_app(server.base_url, tmp_path)
+    boss, session, name, app = await player_in_session(server.base_url, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: screen_named(app, "LobbyScreen") and app.screen.session is not None)
-        await pilot.press("enter")
-        screen = await until(pilot, lambda: screen_named(app, "PlayScreen") and app.screen)
+        screen = await joined(pilot, app)
         await until(pilot, lambda: "online" in static_text(app, "#status"))
         server.stop()
         for _ in range(10):

@@ -6,11 +6,13 @@ import time
 
 from game_app_support import (
     PASSWORD,
-    lose_last_life,
+    joined,
     make_app,
     manager,
     new_name,
     open_session,
+    play_to_game_over,
+    player_in_session,
     screen_named,
     shown,
     signed_up,
@@ -45,10 +47,7 @@ async def test_a_wrong_password_is_said_plainly(server, tmp_path):
 
 
 async def test_posts_reach_the_board_the_sidebar_ranks_the_player_and_quitting_frees_the_seat(server, tmp_path):
-    boss = await manager(server.base_url)
-    session = await open_session(boss)
-    name = await signed_up(server.base_url, tmp_path)
-    app = make_app(server.base_url, tmp_path)
+    boss, session, name, app = await player_in_session(server.base_url, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: screen_named(app, "LobbyScreen") and app.screen.session is not None
                     and session.SessionId in static_text(app, "#session"))
@@ -80,18 +79,9 @@ async def test_posts_reach_the_board_the_sidebar_ranks_the_player_and_quitting_f
 
 
 async def test_game_over_posts_the_final_state_frees_the_seat_and_another_trial_follows(server, tmp_path):
-    boss = await manager(server.base_url)
-    session = await open_session(boss)
-    name = await signed_up(server.base_url, tmp_path)
-    app = make_app(server.base_url, tmp_path)
+    boss, session, name, app = await player_in_session(server.base_url, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: screen_named(app, "LobbyScreen") and app.screen.session is not None)
-        await pilot.press("enter")
-        screen = await until(pilot, lambda: screen_named(app, "PlayScreen") and app.screen)
-        await pilot.press("space")
-        screen.advance(1.0)
-        await lose_last_life(pilot, screen)
-        over = await until(pilot, lambda: screen_named(app, "GameOverScreen") and app.screen)
+        screen, over = await play_to_game_over(pilot, app)
         assert over.outcome.heading == "GAME OVER" and over.outcome.can_play_again
         await until(pilot, lambda: "RANK #1" in static_text(app, "#standing"), what="the final rank")
 
@@ -104,7 +94,8 @@ async def test_game_over_posts_the_final_state_frees_the_seat_and_another_trial_
         await pilot.press("enter")
         second = await until(pilot, lambda: screen_named(app, "PlayScreen") and app.screen is not screen
                              and app.screen)
-        assert second.trial_number == 1 and second.game.lives == 3
+        assert second.trial_number == 2 and second.game.lives == 3
+        assert second.game.seed != screen.game.seed  # the next trial's invaders' dice differ
 
         async def seated_again():
             return name in (await boss.players(session.SessionId)).PlayingGamers
@@ -114,18 +105,9 @@ async def test_game_over_posts_the_final_state_frees_the_seat_and_another_trial_
 
 
 async def test_a_single_trial_session_gives_one_game(server, tmp_path):
-    boss = await manager(server.base_url)
-    await open_session(boss, "SINGLE_TRIAL")
-    await signed_up(server.base_url, tmp_path)
-    app = make_app(server.base_url, tmp_path)
+    boss, _, _, app = await player_in_session(server.base_url, tmp_path, "SINGLE_TRIAL")
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: screen_named(app, "LobbyScreen") and app.screen.session is not None)
-        await pilot.press("enter")
-        screen = await until(pilot, lambda: screen_named(app, "PlayScreen") and app.screen)
-        await pilot.press("space")
-        screen.advance(0.5)
-        await lose_last_life(pilot, screen)
-        over = await until(pilot, lambda: screen_named(app, "GameOverScreen") and app.screen)
+        screen, over = await play_to_game_over(pilot, app)
         assert not over.outcome.can_play_again
         assert "one game per player" in over.outcome.rule
         await until(pilot, lambda: screen.delivery == "sent")
@@ -158,10 +140,7 @@ async def test_no_seat_left_is_said_plainly(server, tmp_path):
 
 
 async def test_a_synchronized_session_starts_at_the_managers_instant(server, tmp_path):
-    boss = await manager(server.base_url)
-    session = await open_session(boss, synchronized=True)
-    await signed_up(server.base_url, tmp_path)
-    app = make_app(server.base_url, tmp_path)
+    boss, session, _, app = await player_in_session(server.base_url, tmp_path, synchronized=True)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: screen_named(app, "LobbyScreen") and app.screen.session is not None)
         await pilot.press("enter")
@@ -178,14 +157,9 @@ async def test_a_synchronized_session_starts_at_the_managers_instant(server, tmp
 
 
 async def test_the_manager_closing_the_session_ends_the_game_with_a_message(server, tmp_path):
-    boss = await manager(server.base_url)
-    await open_session(boss)
-    await signed_up(server.base_url, tmp_path)
-    app = make_app(server.base_url, tmp_path)
+    boss, _, _, app = await player_in_session(server.base_url, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: screen_named(app, "LobbyScreen") and app.screen.session is not None)
-        await pilot.press("enter")
-        screen = await until(pilot, lambda: screen_named(app, "PlayScreen") and app.screen)
+        screen = await joined(pilot, app)
         await boss.close_session()
         for _ in range(20):
             if screen_named(app, "GameOverScreen"):
@@ -217,9 +191,7 @@ async def test_the_sidebar_shows_the_players_rank_outside_the_top_10(server, tmp
     await signed_up(server.base_url, tmp_path)
     app = make_app(server.base_url, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: screen_named(app, "LobbyScreen") and app.screen.session is not None)
-        await pilot.press("enter")
-        screen = await until(pilot, lambda: screen_named(app, "PlayScreen") and app.screen)
+        screen = await joined(pilot, app)
         await pilot.press("space")
         screen.advance(0.5)
         await until(pilot, lambda: "YOU  #11" in shown(screen.board), timeout=15, what="rank 11 in the sidebar")
@@ -228,10 +200,7 @@ async def test_the_sidebar_shows_the_players_rank_outside_the_top_10(server, tmp
 
 
 async def test_a_time_constrained_game_shows_the_time_left_and_ends_when_it_is_up(server, tmp_path):
-    boss = await manager(server.base_url)
-    await open_session(boss, "TIME_CONSTRAINED", timeout_minutes=1)
-    await signed_up(server.base_url, tmp_path)
-    app = make_app(server.base_url, tmp_path)
+    boss, _, _, app = await player_in_session(server.base_url, tmp_path, "TIME_CONSTRAINED", timeout_minutes=1)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: screen_named(app, "LobbyScreen") and "Time left" in static_text(app, "#session"))
         await pilot.press("enter")
