@@ -10,8 +10,8 @@ session `--countdown` seconds ahead and each process notes the instant its wait 
 (CLOCK_REALTIME: one machine, one clock). The spread is the latest minus the earliest start; the error
 is each start minus the session's SynchronizeTime.
 
-Baseline, same run: N processes that sleep until one instant given to them on the local clock (no
-server, no estimate): the spread the operating system's scheduling alone leaves.
+Baseline, same run: N processes, started and waiting, told one instant on the local clock `--countdown`
+seconds ahead, sleep until it (no server, no estimate): the spread scheduling alone leaves.
 """
 from __future__ import annotations
 
@@ -47,13 +47,25 @@ async def player(base_url: str, name: str) -> None:
         await link.aclose()
 
 
-async def sleeper(instant: float) -> None:
+async def sleeper() -> None:
+    """One baseline process: say "waiting", read the instant, sleep until it on the local clock."""
+    print("waiting", flush=True)
+    instant = float(await asyncio.to_thread(sys.stdin.readline))
     await asyncio.sleep(max(0.0, instant - time.time()))
     print(json.dumps({"start": time.time()}), flush=True)
 
 
 def spawn(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen([sys.executable, __file__, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+
+
+def all_waiting(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().strip()
+        if line != "waiting":
+            raise RuntimeError(f"a process did not get to wait: {line!r}")
 
 
 def collect(procs: list[subprocess.Popen]) -> list[dict]:
@@ -83,11 +95,7 @@ async def open_synchronized(base_url: str, players: int) -> None:
 def one_round(base_url: str, names: list[str], countdown: float) -> dict[str, float]:
     asyncio.run(open_synchronized(base_url, len(names)))
     procs = [spawn("--player", base_url, name) for name in names]
-    for proc in procs:
-        assert proc.stdout is not None
-        line = proc.stdout.readline().strip()
-        if line != "waiting":
-            raise RuntimeError(f"a player did not get to wait: {line!r}")
+    all_waiting(procs)
     sync_time = asyncio.run(start_session(base_url, countdown))
     answers = collect(procs)
     if not all(a["ok"] for a in answers):
@@ -100,8 +108,14 @@ def one_round(base_url: str, names: list[str], countdown: float) -> dict[str, fl
 
 
 def baseline_round(players: int, countdown: float) -> dict[str, float]:
+    procs = [spawn("--sleeper") for _ in range(players)]
+    all_waiting(procs)
     instant = time.time() + countdown
-    starts = [a["start"] for a in collect([spawn("--sleeper", repr(instant)) for _ in range(players)])]
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write(f"{instant!r}\n")
+        proc.stdin.flush()
+    starts = [a["start"] for a in collect(procs)]
     return {"spread_ms": 1000 * (max(starts) - min(starts)),
             "error_p50_ms": 1000 * statistics.median(s - instant for s in starts)}
 
@@ -112,13 +126,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--countdown", type=float, default=3.0)
     parser.add_argument("--player", nargs=2, metavar=("URL", "NAME"), help=argparse.SUPPRESS)
-    parser.add_argument("--sleeper", type=float, metavar="INSTANT", help=argparse.SUPPRESS)
+    parser.add_argument("--sleeper", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.player:
         asyncio.run(player(*args.player))
         return
-    if args.sleeper is not None:
-        asyncio.run(sleeper(args.sleeper))
+    if args.sleeper:
+        asyncio.run(sleeper())
         return
     with tempfile.TemporaryDirectory(prefix="sync-start-") as tmp, Server(Path(tmp) / "data") as server:
         names = [f"sync{i:03d}" for i in range(args.players)]

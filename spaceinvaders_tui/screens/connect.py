@@ -13,7 +13,7 @@ from textual.widgets import Footer, Static
 from api_client import SpaceInvadersError
 
 NO_SERVER = """\
-No Space Invaders server answers at {url}.
+No Space Invaders server answers at {where}.
 
 To play in a session, start the local server in another terminal:
 
@@ -66,7 +66,9 @@ class ConnectScreen(Screen[None]):
         link = self.app.link
         self._show(f"Connecting to {link.base_url} ...", False)
         if not await link.probe():
-            self._show(NO_SERVER.format(url=link.base_url), True)
+            given = self.app.settings.api_given
+            where = link.base_url if given else f"the local server's default address, {link.base_url}"
+            self._show(NO_SERVER.format(where=where), True)
             return
         try:
             resumed = await link.resume()
