@@ -103,6 +103,9 @@ class SpaceInvadersApp(App[None]):
         self.run_worker(self._leave(message), group="leave", exclusive=True)
 
     async def _leave(self, message: str | None) -> None:
+        for screen in self.screen_stack:  # a game left before its end still counts for the best score
+            if hasattr(screen, "game"):
+                self.best.record(screen.game.score)
         if self.link is not None:
             if self.link.seated_in is not None:
                 self.notify("Freeing your seat...", timeout=10)

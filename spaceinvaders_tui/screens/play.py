@@ -72,6 +72,8 @@ class PlayScreen(Screen[None]):
         self.paused = False
         self._auto_paused = False
         self.too_small = False
+        self.field: Playfield | None = None  # set on mount
+        self._timer = None
         self.outcome: Outcome | None = None
         self.delivery = ""  # the final score: "sending", "sent", "refused"
         self.trial = None
@@ -118,7 +120,7 @@ class PlayScreen(Screen[None]):
         gc.freeze()
         if not app.settings.manual_clock:
             self.clock = monotonic()
-            self.set_interval(1 / FRAME_RATE, self._on_timer)
+            self._timer = self.set_interval(1 / FRAME_RATE, self._on_timer)
         self.set_interval(1.0, self._show_status)
         self._show_status()
 
@@ -129,9 +131,9 @@ class PlayScreen(Screen[None]):
     def on_resize(self) -> None:
         width, height = self.size
         small = width < MIN_WIDTH or height < MIN_HEIGHT
-        if small and not self.too_small and not self.ended:
-            self.paused = True
         self.too_small = small
+        if small and not self.paused and not self.ended:
+            self._set_paused(True)
         self.set_class(small, "-too-small")
         self.query_one("#too-small", Static).update(
             f"The game needs a terminal of at least {MIN_WIDTH} x {MIN_HEIGHT}; this one is {width} x {height}.\n"
@@ -168,6 +170,8 @@ class PlayScreen(Screen[None]):
     def _draw(self) -> None:
         game = self.game
         field = self.field
+        if field is None:
+            return
         field.banner = self._banner()
         changed = field.update_frame()
         if self.app.frame_log is not None:
@@ -176,6 +180,19 @@ class PlayScreen(Screen[None]):
         if self.deadline is not None and self.app.link is not None:
             time_left = self.deadline - self.app.link.watcher.server_now()
         self.hud.show(game.score, self.app.best.best, game.level, game.shots, game.lives, time_left)
+
+    def _set_paused(self, paused: bool) -> None:
+        """Pause or go on; the frame timer stops meanwhile (a paused game costs nothing)."""
+        self.paused = paused
+        self.control.reset()
+        if self._timer is not None:
+            if paused:
+                self._timer.pause()
+            else:
+                self.clock = monotonic()
+                self._timer.resume()
+        self._draw()
+        self._show_status()
 
     def _banner(self) -> str | None:
         if self.outcome is not None:
@@ -204,8 +221,8 @@ class PlayScreen(Screen[None]):
     # --- the end of a game --------------------------------------------------------------------------
     def _end(self, heading: str, reason: str, *, post_final: bool, may_go_on: bool = True) -> None:
         game = self.game
-        self.control.reset()
-        self.paused = False
+        if self.paused:
+            self._set_paused(False)  # frames go on under the game-over screen: the last explosions burn out
         new_best = self.app.best.record(game.score)
         session = self.session
         again = may_go_on and (session is None or (session.GameType == "MULTIPLE_TRIALS" and heading == "GAME OVER"))
@@ -287,6 +304,8 @@ class PlayScreen(Screen[None]):
         self._show_status()
 
     def _show_status(self) -> None:
+        if self.field is None:  # not mounted yet
+            return
         parts = []
         text, until = self._flash
         if text and monotonic() < until:
@@ -317,11 +336,8 @@ class PlayScreen(Screen[None]):
     def action_pause(self) -> None:
         if self.ended:
             return
-        self.paused = not self.paused
-        self.control.reset()
         self._auto_paused = False
-        self._draw()
-        self._show_status()
+        self._set_paused(not self.paused)
 
     def action_help(self) -> None:
         self.app.push_screen(HelpScreen())
@@ -341,10 +357,12 @@ class PlayScreen(Screen[None]):
 
     def on_screen_suspend(self) -> None:
         if not self.ended and not self.paused:
-            self.paused = self._auto_paused = True
+            self._auto_paused = True
+            self._set_paused(True)
 
     def on_screen_resume(self) -> None:
         if self._auto_paused and not self.too_small:
-            self.paused = self._auto_paused = False
+            self._auto_paused = False
+            self._set_paused(False)
         self._show_status()
 

@@ -1,5 +1,6 @@
-"""Losing the server: the game goes on with a quiet indicator and its final state reaches the server when
-it is back; with no server at all the game says how to start one and offers offline play."""
+"""Without the server: when it goes, the game goes on with a quiet indicator and its final state reaches
+the server when it is back; with no server at all the game says how to start one and offers offline play;
+the best score stays on the machine."""
 from __future__ import annotations
 
 from game_app_support import (
@@ -79,3 +80,17 @@ async def test_the_best_score_is_kept_between_runs(tmp_path):
         await until(pilot, lambda: screen_named(again, "PlayScreen"))
         again.screen.advance(1 / 30)
         await until(pilot, lambda: "HI-SCORE 001230" in static_text(again, "Hud"))
+
+
+async def test_a_game_quit_before_its_end_still_counts_for_the_best_score(tmp_path):
+    app = make_app(None, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: screen_named(app, "LobbyScreen"))
+        await pilot.press("enter")
+        screen = await until(pilot, lambda: screen_named(app, "PlayScreen") and app.screen)
+        screen.game.score = 640
+        await pilot.press("q")
+        await until(pilot, lambda: screen_named(app, "ConfirmScreen"))
+        await pilot.press("y")
+        await until(pilot, lambda: app.best.best == 640)
+    assert make_app(None, tmp_path).best.best == 640
