@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Self, TypeVar
 
@@ -287,3 +287,15 @@ class SpaceInvadersClient:
             raise ValueError("format is 'jsonl' or 'csv'")
         params = {"sessionId": session_id, "format": format}
         return (await self._call("GET", "/manager/export", Safety.IDEMPOTENT, params=params, text=True)).data
+
+    async def export_stream(
+        self, session_id: str, format: str = "jsonl", *, timeout: httpx.Timeout | float | None = None
+    ) -> AsyncIterator[bytes]:
+        """The export as it arrives, chunk by chunk, so a big one can be written to disk with a progress bar."""
+        if format not in ("jsonl", "csv"):
+            raise ValueError("format is 'jsonl' or 'csv'")
+        params = {"sessionId": session_id, "format": format}
+        async with self.core.stream("GET", "/manager/export", auth=await self.auth(), params=params,
+                                    timeout=timeout) as response:
+            async for chunk in response.aiter_bytes():
+                yield chunk

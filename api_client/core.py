@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -127,6 +128,42 @@ class ApiCore:
                 if self._clock() + wait > deadline:
                     raise
                 await self._sleep(wait)
+
+    @contextlib.asynccontextmanager
+    async def stream(
+        self,
+        method: str,
+        path: str,
+        *,
+        auth: TokenSource | None = None,
+        params: Mapping[str, str] | None = None,
+        timeout: httpx.Timeout | float | None = None,
+    ) -> AsyncIterator[httpx.Response]:
+        """One request whose answer body is read as it arrives (a big export); an error answer raises.
+
+        No retries: a body half read cannot be replayed. One fresh sign-in on a 401, as for `request`.
+        """
+        headers = {"User-Agent": USER_AGENT}
+        for attempt in (1, 2):
+            token = await auth.token() if auth else None
+            if token:
+                headers["Authorization"] = token
+            try:
+                async with self.http.stream(
+                    method, self.base_url + path, params=params, headers=headers,
+                    timeout=timeout if timeout is not None else self.timeout,
+                ) as response:
+                    if response.status_code >= 400:
+                        await response.aread()
+                        error = _error_from(response)
+                        if (isinstance(error, AuthenticationError) and attempt == 1 and auth is not None
+                                and token is not None and await auth.on_unauthorized(token)):
+                            continue
+                        raise error
+                    yield response
+                    return
+            except httpx.TransportError as exc:
+                raise _transport_error(exc) from exc
 
     async def _send(
         self,

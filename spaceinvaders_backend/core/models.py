@@ -7,7 +7,14 @@ import msgspec
 
 from .errors import ApiError
 
-NICKNAME_PATTERN = r"^[A-Za-z0-9_.-]{1,32}$"
+# `(?![\s\S])` is the end of the string in both Python's and JavaScript's regexes; Python's `$` would
+# also match before a final newline, letting "alice\n" pass for a name.
+END = r"(?![\s\S])"
+NICKNAME_PATTERN = r"^[A-Za-z0-9_.-]{1,32}" + END
+SESSION_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,40}" + END
+# Loose: one @ between two runs of anything but @, spaces and control characters (spelled out, as the
+# two languages' `\s` differ).
+EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+" + END
 Nickname = Annotated[str, msgspec.Meta(pattern=NICKNAME_PATTERN)]
 SessionIdText = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=10**9)]
@@ -45,7 +52,7 @@ class OpenSession(msgspec.Struct, frozen=True):
 
     GameType: GameType
     Synchronized: bool = False
-    SessionName: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_.-]{1,40}$")] = "SESSION"
+    SessionName: Annotated[str, msgspec.Meta(pattern=SESSION_NAME_PATTERN)] = "SESSION"
     TimeoutInMinutes: Annotated[int, msgspec.Meta(ge=1, le=30)] | None = None
     TotalSeats: Annotated[int, msgspec.Meta(ge=1, le=100_000)] = 200
 
@@ -59,7 +66,7 @@ class StartSession(msgspec.Struct, frozen=True):
 class SignUp(msgspec.Struct, frozen=True):
     Username: Nickname
     Password: Annotated[str, msgspec.Meta(min_length=6, max_length=256)]
-    Email: Annotated[str, msgspec.Meta(max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+    Email: Annotated[str, msgspec.Meta(max_length=254, pattern=EMAIL_PATTERN)] | None = None
 
 
 class SignIn(msgspec.Struct, frozen=True):

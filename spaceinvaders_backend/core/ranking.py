@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from .answers import ScoreEntry
+
 
 class Entry(NamedTuple):
     """One player's line on a scoreboard."""
@@ -12,6 +14,10 @@ class Entry(NamedTuple):
     shots: int
     level: int
     lives: int
+
+    def answer(self) -> ScoreEntry:
+        return ScoreEntry(Nickname=self.nickname, Score=self.score, Shots=self.shots, Level=self.level,
+                          Lives=self.lives)
 
     def as_dict(self) -> dict[str, object]:
         return {

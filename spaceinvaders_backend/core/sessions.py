@@ -4,10 +4,14 @@ Pure functions over plain data so that the local server and the AWS handlers app
 """
 from __future__ import annotations
 
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+import msgspec
+
 from . import errors
+from .answers import SessionDocument
 from .errors import ApiError
 from .timeutil import session_suffix, to_iso
 
@@ -64,24 +68,31 @@ class Session:
     def single_trial(self) -> bool:
         return self.game_type != MULTIPLE_TRIALS
 
+    def answer(self, server_time: float | None = None) -> SessionDocument:
+        """The session document of the contract; ServerTime when given."""
+        return SessionDocument(
+            SessionId=self.session_id, GameType=self.game_type, Synchronized=self.synchronized,  # type: ignore[arg-type]
+            TotalSeats=self.total_seats, OpeningTime=to_iso(self.opening_time),
+            TimeoutInMinutes=self.timeout_minutes,
+            SynchronizeTime=None if self.synchronize_time is None else to_iso(self.synchronize_time),
+            ClosingTime=None if self.closing_time is None else to_iso(self.closing_time),
+            ServerTime=None if server_time is None else to_iso(server_time),
+        )
+
     def document(self, server_time: float | None = None) -> dict[str, Any]:
-        """The session document of the contract."""
-        doc: dict[str, Any] = {
-            "SessionId": self.session_id,
-            "GameType": self.game_type,
-            "Synchronized": self.synchronized,
-            "TotalSeats": self.total_seats,
-            "OpeningTime": to_iso(self.opening_time),
-        }
-        if self.timeout_minutes is not None:
-            doc["TimeoutInMinutes"] = self.timeout_minutes
-        if self.synchronize_time is not None:
-            doc["SynchronizeTime"] = to_iso(self.synchronize_time)
-        if self.closing_time is not None:
-            doc["ClosingTime"] = to_iso(self.closing_time)
-        if server_time is not None:
-            doc["ServerTime"] = to_iso(server_time)
-        return doc
+        """The session document as plain JSON data."""
+        return msgspec.to_builtins(self.answer(server_time))
+
+
+def new_session_id(name: str, now: float, taken: Container[str] = ()) -> str:
+    """Name plus time, e.g. `ROOM-A261126T221500`; `-2`, `-3` ... after it when that id is taken
+    (the same name opened twice in one second)."""
+    base = name + session_suffix(now)
+    session_id, counter = base, 1
+    while session_id in taken:
+        counter += 1
+        session_id = f"{base}-{counter}"
+    return session_id
 
 
 def open_session(
@@ -92,17 +103,17 @@ def open_session(
     timeout_minutes: int | None = None,
     total_seats: int = DEFAULT_SEATS,
     current: Session | None = None,
+    taken: Iterable[str] = (),
 ) -> Session:
+    """A new session; `taken` holds the ids already used (the current one is always counted)."""
     if current is not None and not current.is_closed(now):
         raise ApiError(409, errors.SESSION_OPEN, f"Session {current.session_id} is still open; close it first.")
     if game_type == TIME_CONSTRAINED:
         timeout_minutes = timeout_minutes or DEFAULT_TIMEOUT_MINUTES
     else:
         timeout_minutes = None
-    session_id = name + session_suffix(now)
-    if current is not None and current.session_id == session_id:
-        raise ApiError(409, errors.SESSION_OPEN, "A session with that name was opened this second; try again.")
-    return Session(session_id, game_type, synchronized, total_seats, now, timeout_minutes)
+    used = {*taken, *([current.session_id] if current is not None else [])}
+    return Session(new_session_id(name, now, used), game_type, synchronized, total_seats, now, timeout_minutes)
 
 
 def start_session(session: Session | None, now: float, countdown_seconds: float) -> Session:

@@ -26,6 +26,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="seconds without a status before a player loses the seat")
     serve.add_argument("--stream-interval", type=float, default=0.25,
                        help="seconds between scoreboard updates by the stream processor")
+    serve.add_argument("--head-timeout", type=float, default=5.0,
+                       help="seconds a request head may take, and a connection may stay idle")
+    serve.add_argument("--body-timeout", type=float, default=10.0,
+                       help="seconds a request body (at most 16 KiB) may take")
+    serve.add_argument("--max-connections", type=int, default=10_000,
+                       help="connections served at once; more wait in the accept queue")
     serve.add_argument("--access-log", action="store_true", help="log every request")
     _data_dir(serve)
 
@@ -44,28 +50,34 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "serve":
-        return _serve(args)
-    if args.command == "create-manager":
-        return _create_manager(args)
-    return _export(args)
+    try:
+        if args.command == "serve":
+            return _serve(args)
+        if args.command == "create-manager":
+            return _create_manager(args)
+        return _export(args)
+    except database.DataDirError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
 
 def _serve(args) -> int:
-    import uvicorn
-
+    from . import server
     from .app import create_app
 
     if not (0.01 <= args.stream_interval <= 10):
         print("error: --stream-interval is 0.01 to 10 seconds", file=sys.stderr)
         return 2
+    if not (0.5 <= args.head_timeout <= 120 and 0.5 <= args.body_timeout <= 120) or args.max_connections < 1:
+        print("error: --head-timeout and --body-timeout are 0.5 to 120 seconds, --max-connections at least 1",
+              file=sys.stderr)
+        return 2
     settings = Settings(data_dir=args.data_dir, idle_timeout_seconds=args.idle_timeout,
-                        stream_interval_seconds=args.stream_interval)
+                        stream_interval_seconds=args.stream_interval, head_timeout_seconds=args.head_timeout,
+                        body_timeout_seconds=args.body_timeout, max_connections=args.max_connections)
     print(f"Space Invaders local server on http://{args.host}:{args.port}/v1 (data in {settings.data_dir})",
           flush=True)
-    # "auto" picks uvloop and httptools where uvicorn[standard] installed them (not on Windows).
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info",
-                access_log=args.access_log, loop="auto", http="auto", lifespan="on", proxy_headers=False)
+    server.run(create_app(settings), args.host, args.port, settings, access_log=args.access_log)
     return 0
 
 
@@ -73,7 +85,7 @@ def _create_manager(args) -> int:
     import re
 
     from ..core.models import NICKNAME_PATTERN
-    from .auth import create_manager
+    from .accounts import create_manager
 
     if not re.match(NICKNAME_PATTERN, args.username):
         print("error: a username is 1 to 32 of A-Z a-z 0-9 _ . -", file=sys.stderr)
@@ -85,8 +97,7 @@ def _create_manager(args) -> int:
     database.prepare_data_dir(args.data_dir)
     conn = database.connect(Settings(data_dir=args.data_dir).database_path)
     try:
-        with database.transaction(conn):
-            outcome = create_manager(conn, args.username, password)
+        outcome = create_manager(conn, args.username, password)
     finally:
         conn.close()
     print(f"Manager {args.username} {outcome}.")

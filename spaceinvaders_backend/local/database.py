@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 from collections.abc import Iterator
 from itertools import chain
 from pathlib import Path
 
 from ..core.sessions import Session
+from .records import StatusRecord
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -68,6 +70,9 @@ CREATE TABLE IF NOT EXISTS checkpoints (
     name TEXT PRIMARY KEY,
     seq INTEGER NOT NULL
 );
+-- Usernames are unique regardless of case (new sign-ups are checked against it); not a UNIQUE index,
+-- because a database from before that rule may hold two names that differ only by case.
+CREATE INDEX IF NOT EXISTS users_by_folded_name ON users (username COLLATE NOCASE);
 """
 
 STATUS_COLUMNS = "seq, session_id, nickname, score, shots, level, lives, timestamp, ts, received_at"
@@ -76,12 +81,27 @@ SESSION_COLUMNS = (
 )
 
 
+class DataDirError(ValueError):
+    """The data directory cannot be used safely; the message says why and what to do."""
+
+
 def prepare_data_dir(data_dir: Path) -> None:
-    data_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(data_dir, 0o700)
+    """Create the data directory private to its owner (0700); an existing one keeps its mode, but one
+    that anybody may write into (e.g. /tmp) is refused: another user could plant or swap its files."""
+    if not data_dir.exists():
+        data_dir.mkdir(mode=0o700, parents=True)
+        os.chmod(data_dir, 0o700)  # mkdir's mode is filtered by the umask
+        return
+    if not data_dir.is_dir():
+        raise DataDirError(f"{data_dir} is not a directory.")
+    if data_dir.stat().st_mode & stat.S_IWOTH:
+        raise DataDirError(f"{data_dir} is writable by everyone; use a directory of your own, "
+                           f"e.g. {data_dir / 'spaceinvaders'} (created private to you).")
 
 
 def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
+    if not readonly and not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # its journal files take the same mode
     if readonly:
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
     else:
@@ -96,17 +116,22 @@ def connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
 
 
 class transaction:
-    """BEGIN IMMEDIATE ... COMMIT on an autocommit connection, ROLLBACK on error."""
+    """BEGIN IMMEDIATE ... COMMIT on an autocommit connection, ROLLBACK on error; within a transaction
+    already begun, it is part of that one."""
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
+        self.outermost = False
 
     def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
+        self.outermost = not self.conn.in_transaction
+        if self.outermost:
+            self.conn.execute("BEGIN IMMEDIATE")
         return self.conn
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        if self.outermost:
+            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
 
 
 # --- status stream -------------------------------------------------------------------------------
@@ -131,7 +156,7 @@ _STATUS_INSERT = f"INSERT INTO status ({STATUS_COLUMNS})"
 _STATUS_ROW = "(?,?,?,?,?,?,?,?,?,?)"
 
 
-def append_status(conn: sqlite3.Connection, rows: list[tuple]) -> None:
+def append_status(conn: sqlite3.Connection, rows: list[StatusRecord]) -> None:
     if len(rows) <= ROWS_PER_STATEMENT:
         _insert_many(conn, _STATUS_INSERT, _STATUS_ROW, rows)
         return
@@ -143,14 +168,19 @@ def last_seq(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT COALESCE(MAX(seq), 0) FROM status").fetchone()[0]
 
 
-def read_status_after(conn: sqlite3.Connection, seq: int, limit: int) -> list[tuple]:
-    return conn.execute(
-        f"SELECT {STATUS_COLUMNS} FROM status WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
-    ).fetchall()
+def _records(cursor: sqlite3.Cursor) -> sqlite3.Cursor:
+    cursor.row_factory = lambda _cursor, row: StatusRecord._make(row)
+    return cursor
 
 
-def iter_session_status(conn: sqlite3.Connection, session_id: str) -> Iterator[tuple]:
-    yield from conn.execute(
+def read_status_after(conn: sqlite3.Connection, seq: int, limit: int) -> list[StatusRecord]:
+    cursor = _records(conn.cursor())
+    return cursor.execute(f"SELECT {STATUS_COLUMNS} FROM status WHERE seq > ? ORDER BY seq LIMIT ?",
+                          (seq, limit)).fetchall()
+
+
+def iter_session_status(conn: sqlite3.Connection, session_id: str) -> Iterator[StatusRecord]:
+    yield from _records(conn.cursor()).execute(
         f"SELECT {STATUS_COLUMNS} FROM status WHERE session_id = ? ORDER BY seq", (session_id,)
     )
 
@@ -228,15 +258,15 @@ def load_seats(conn: sqlite3.Connection, session_id: str) -> list[tuple[str, str
 # --- users and refresh tokens --------------------------------------------------------------------
 
 def insert_user(conn, username: str, sub: str, password_hash: str, email: str | None, groups: str, now: float) -> bool:
-    """False when the username is taken."""
-    try:
+    """False when the username is taken, in any case (checked and inserted in one transaction)."""
+    with transaction(conn):
+        if conn.execute("SELECT 1 FROM users WHERE username = ? COLLATE NOCASE", (username,)).fetchone():
+            return False
         conn.execute(
             "INSERT INTO users (username, sub, password_hash, email, groups, created_at) VALUES (?,?,?,?,?,?)",
             (username, sub, password_hash, email, groups, now),
         )
         return True
-    except sqlite3.IntegrityError:
-        return False
 
 
 def set_user_groups(conn, username: str, password_hash: str, groups: str) -> None:
@@ -245,10 +275,14 @@ def set_user_groups(conn, username: str, password_hash: str, groups: str) -> Non
     )
 
 
-def get_user(conn, username: str) -> tuple[str, str, str] | None:
-    """(sub, password_hash, groups) of a user."""
+def get_user(conn, username: str) -> tuple[str, str, str, str] | None:
+    """(username as stored, sub, password_hash, groups) of the account a name signs in to, in any case.
+
+    The exact name first: a database from before case-insensitive names may hold `Alice` and `alice`,
+    and each keeps signing in with its own spelling; another spelling finds the oldest of them."""
     return conn.execute(
-        "SELECT sub, password_hash, groups FROM users WHERE username = ?", (username,)
+        "SELECT username, sub, password_hash, groups FROM users WHERE username = ? COLLATE NOCASE "
+        "ORDER BY username = ? DESC, created_at LIMIT 1", (username, username)
     ).fetchone()
 
 

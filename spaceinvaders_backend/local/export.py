@@ -10,15 +10,27 @@ import msgspec
 
 from ..core.timeutil import to_iso
 from . import database
+from .records import StatusRecord
 
 FORMATS = ("jsonl", "csv")
 FIELDS = ("SequenceNumber", "SessionId", "Nickname", "Score", "Shots", "Level", "Lives", "Timestamp",
           "ReceivedAt")
 
 
-def _record(row: tuple) -> tuple:
-    seq, sid, nick, score, shots, level, lives, text, _ts, received_at = row
-    return (f"{seq:020d}", sid, nick, score, shots, level, lives, text, to_iso(received_at))
+# A spreadsheet evaluates a cell that starts with one of these (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _record(r: StatusRecord) -> tuple:
+    return (f"{r.seq:020d}", r.session_id, r.nickname, r.score, r.shots, r.level, r.lives, r.timestamp,
+            to_iso(r.received_at))
+
+
+def _cell(value: object) -> object:
+    """A CSV cell that a spreadsheet shows as text: a leading quote before what could start a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def export_lines(db_path: Path, session_id: str, fmt: str) -> Iterator[bytes]:
@@ -37,7 +49,7 @@ def export_lines(db_path: Path, session_id: str, fmt: str) -> Iterator[bytes]:
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(FIELDS)
         for row in rows:
-            writer.writerow(_record(row))
+            writer.writerow([_cell(v) for v in _record(row)])
             if buf.tell() > 64 * 1024:
                 yield buf.getvalue().encode()
                 buf.seek(0)

@@ -1,113 +1,84 @@
-"""The OpenAPI 3 description of the contract as the local server serves it."""
+"""The OpenAPI 3 document of the local server, built from its operations and their typed bodies and answers.
+
+msgspec emits the JSON Schema of every request and answer struct; the paths, groups, query parameters and
+error statuses come from the same `Operation`s that route the requests.
+"""
 from __future__ import annotations
 
 from typing import Any
 
 import msgspec
 
-from ..core import models
+from ..core.answers import ErrorBody
+from .api.operation import Operation
 
-_BODIES = {
-    "StatusUpdate": models.StatusUpdate, "UsernameBody": models.UsernameBody, "OpenSession": models.OpenSession,
-    "StartSession": models.StartSession, "SignUp": models.SignUp, "SignIn": models.SignIn,
-    "Refresh": models.Refresh,
-}
-_schemas, _components = msgspec.json.schema_components(list(_BODIES.values()),
-                                                       ref_template="#/components/schemas/{name}")
-
-_OBJ = {"type": "object"}
-_STR = {"type": "string"}
-_INT = {"type": "integer"}
-_ENTRY = {"type": "object", "properties": {k: _INT for k in ("Score", "Shots", "Level", "Lives")}
-          | {"Nickname": _STR}}
-_SESSION = {
-    "type": "object",
-    "properties": {"SessionId": _STR, "GameType": {"enum": list(models.GAME_TYPES)}, "Synchronized": {"type": "boolean"},
-                   "TimeoutInMinutes": _INT, "TotalSeats": _INT, "OpeningTime": _STR, "SynchronizeTime": _STR,
-                   "ClosingTime": _STR, "ServerTime": _STR},
-    "required": ["SessionId", "GameType", "Synchronized", "OpeningTime"],
-}
-_ERROR = {"type": "object", "properties": {"errorMessage": _STR, "errorCode": _STR, "errorDetails": {}},
-          "required": ["errorMessage", "errorCode"]}
-_TOKENS = {"type": "object", "properties": {k: _STR for k in ("IdToken", "AccessToken", "RefreshToken", "TokenType")}
-           | {"ExpiresIn": _INT}}
-_SCOREBOARD = {"type": "object", "properties": {
-    "Scoreboard": {"type": "array", "items": _ENTRY},
-    # Additions: the caller's own rank (/scoreboard), and processing figures (/manager/scoreboard).
-    "Caller": {**_ENTRY, "properties": {**_ENTRY["properties"], "Rank": _INT}},
-    "Stats": {"type": "object", "properties": {"Records": _INT, "Delay": {"type": "number", "nullable": True}}},
-}}
+REF = "#/components/schemas/{name}"
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"content": {"application/json": {"schema": schema}}}
 
 
-def _op(summary: str, ok: dict[str, Any] | None, *, body: str | None = None, auth: str | None = "Gamer",
-        errors: tuple[int, ...] = (), status: str = "200", query: tuple[str, ...] = ()) -> dict[str, Any]:
-    op: dict[str, Any] = {"summary": summary, "responses": {status: {"description": "Success", **_json(ok or _OBJ)}}}
-    if body:
-        op["requestBody"] = {"required": True, **_json({"$ref": f"#/components/schemas/{body}"})}
-    if auth:
-        op["security"] = [{"idToken": []}]
-        op["description"] = f"Needs the {auth} group."
-        errors = (401, 403, *errors)
-    if body:
-        errors = (400, 413, 415, 422, *errors)
-    for code in sorted(set(errors)):
-        op["responses"][str(code)] = {"description": "Error", **_json({"$ref": "#/components/schemas/Error"})}
-    if query:
-        op["parameters"] = [{"name": q, "in": "query", "required": q == "sessionId", "schema": _STR} for q in query]
-    return op
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    """OpenAPI 3.0 has no `null` type: `anyOf [X, null]` becomes X with `nullable`."""
+    options = schema.get("anyOf")
+    if options and {"type": "null"} in options:
+        rest = [o for o in options if o != {"type": "null"}]
+        return {**(rest[0] if len(rest) == 1 else {"anyOf": rest}), "nullable": True}
+    return schema
 
 
-_MESSAGE = {"type": "object", "properties": {"successMessage": _STR}}
-SPEC: dict[str, Any] = {
-    "openapi": "3.0.3",
-    "info": {"title": "Space Invaders API", "version": "1"},
-    "servers": [{"url": "/v1"}],
-    "paths": {
-        "/config": {"get": _op("How clients sign in (SSM GetParameters shape)", None, auth=None)},
-        "/health": {"get": _op("200 while the server can take writes", None, auth=None, errors=(503,))},
-        "/openapi.json": {"get": _op("This document", None, auth=None)},
-        "/session": {"get": _op("The current session, or null", {**_SESSION, "nullable": True})},
-        "/allocate": {"post": _op("Take a seat in the current session", _MESSAGE, body="UsernameBody")},
-        "/deallocate": {"post": _op("Free your seat", _MESSAGE, body="UsernameBody")},
-        "/updatestatus": {"post": _op(
-            "Post your status; a 200 means it is stored durably",
-            {"type": "object", "properties": {"SequenceNumber": _STR, "ShardId": _STR}},
-            body="StatusUpdate", errors=(409, 429, 503))},
-        "/scoreboard": {"get": _op("The top 10 of a session", _SCOREBOARD, query=("sessionId",), errors=(400, 404))},
-        "/manager/session": {"post": _op("Open a session", _SESSION, body="OpenSession", auth="Manager",
-                                         errors=(409,), status="201")},
-        "/manager/session/start": {"post": _op("Synchronized start, CountdownSeconds ahead", _SESSION,
-                                               body="StartSession", auth="Manager", errors=(409,))},
-        "/manager/session/close": {"post": _op("Close the open session", _SESSION, auth="Manager", errors=(409,))},
-        "/manager/sessions": {"get": _op("Every session, newest first", {
-            "type": "object", "properties": {"Sessions": {"type": "array", "items": _SESSION}}}, auth="Manager")},
-        "/manager/scoreboard": {"get": _op("The full scoreboard", _SCOREBOARD, auth="Manager",
-                                           query=("sessionId",), errors=(400, 404))},
-        "/manager/players": {"get": _op("Seats of a session (live for the current one)", {
-            "type": "object", "properties": {"TotalSeats": _INT, "OccupiedSeats": _INT,
-                                             "PlayingGamers": {"type": "array", "items": _STR},
-                                             "FinishedGamers": {"type": "array", "items": _STR}}},
-            auth="Manager", query=("sessionId",), errors=(400, 404))},
-        "/manager/deallocate": {"post": _op("Free a player's seat", _MESSAGE, body="UsernameBody", auth="Manager")},
-        "/manager/export": {"get": {
-            **_op("Every stored status record of a session, in arrival order", None, auth="Manager",
-                  query=("sessionId", "format"), errors=(400, 404, 422)),
-            "responses": {"200": {"description": "JSON lines or CSV",
-                                  "content": {"application/x-ndjson": {}, "text/csv": {}}}}}},
-        "/auth/signup": {"post": _op("Sign up (joins Gamer)", None, body="SignUp", auth=None, errors=(409,),
-                                     status="201")},
-        "/auth/signin": {"post": _op("Sign in", _TOKENS, body="SignIn", auth=None, errors=(401, 429))},
-        "/auth/refresh": {"post": _op("New tokens from a refresh token", _TOKENS, body="Refresh", auth=None,
-                                      errors=(401,))},
-        "/auth/jwks.json": {"get": _op("Public keys that sign the tokens", None, auth=None)},
-    },
-    "components": {
-        "schemas": {**_components, "Error": _ERROR, "Session": _SESSION},
-        "securitySchemes": {"idToken": {"type": "apiKey", "in": "header", "name": "Authorization",
-                                        "description": "The ID token, raw or after `Bearer `."}},
-    },
-}
+def _to_openapi_30(node: Any) -> Any:
+    if isinstance(node, dict):
+        return _nullable({k: _to_openapi_30(v) for k, v in node.items()})
+    if isinstance(node, list):
+        return [_to_openapi_30(v) for v in node]
+    return node
+
+
+def _errors(op: Operation) -> list[int]:
+    codes = set(op.errors)
+    if op.group is not None:
+        codes |= {401, 403}
+    if op.body is not None:
+        codes |= {400, 408, 413, 415, 422}
+    return sorted(codes)
+
+
+def build(operations: list[Operation]) -> dict[str, Any]:
+    types = [t for op in operations for t in (op.body, op.answer, *(a for _, a in op.other_answers))
+             if t is not None] + [ErrorBody]
+    schemas, components = msgspec.json.schema_components(types, ref_template=REF)
+    schema_of = dict(zip([id(t) for t in types], schemas))
+    paths: dict[str, dict[str, Any]] = {}
+    for op in operations:
+        if op.answer is not None:
+            ok = {"description": "Success", **_json(schema_of[id(op.answer)])}
+        else:
+            ok = {"description": "Success", "content": {media: {"schema": {"type": "string"}} for media in op.media}}
+        doc: dict[str, Any] = {"summary": op.summary, "responses": {str(op.status): ok}}
+        if op.group is not None:
+            doc["security"] = [{"idToken": []}]
+            doc["description"] = f"Needs the {op.group} group."
+        if op.body is not None:
+            doc["requestBody"] = {"required": op.body_required, **_json(schema_of[id(op.body)])}
+        for code in _errors(op):
+            doc["responses"][str(code)] = {"description": "Error", **_json({"$ref": REF.format(name="ErrorBody")})}
+        for code, answer in op.other_answers:
+            doc["responses"][str(code)] = {"description": "Answer", **_json(schema_of[id(answer)])}
+        if op.query:
+            doc["parameters"] = [{"name": q.name, "in": "query", "required": q.required,
+                                  "schema": {"type": "string", **({"enum": list(q.enum)} if q.enum else
+                                                                  {"minLength": 1})}} for q in op.query]
+        paths.setdefault(op.path, {})[op.method.lower()] = doc
+    return _to_openapi_30({
+        "openapi": "3.0.3",
+        "info": {"title": "Space Invaders API", "version": "1"},
+        "servers": [{"url": "/v1"}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"idToken": {"type": "apiKey", "in": "header", "name": "Authorization",
+                                            "description": "The ID token, raw or after `Bearer `."}},
+        },
+    })

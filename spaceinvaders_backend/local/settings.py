@@ -29,6 +29,17 @@ class Settings:
     refresh_token_lifetime_seconds: int = 30 * 24 * 3600
     # Consecutive failed sign-ins for a username before each further try must wait (doubling each time).
     signin_free_failures: int = 5
+    # Password hashes (argon2id, ~30 ms of a core each) running at once, and waiting; past both: 429.
+    hash_workers: int = 2
+    hash_queue: int = 256
+    # Sign-ups per source address: a burst that fills a room from one machine, then a slow pace.
+    signup_burst_per_source: float = 300.0
+    signup_rate_per_source: float = 1.0
+    # The HTTP layer's limits against hostile clients (see server.py and docs/api.md).
+    head_timeout_seconds: float = 5.0  # a request head must arrive whole within this; idle keep-alive too
+    body_timeout_seconds: float = 10.0  # a body (at most 16 KiB) must arrive whole within this
+    max_head_bytes: int = 16 * 1024
+    max_connections: int = 10_000
 
     @property
     def database_path(self) -> Path:

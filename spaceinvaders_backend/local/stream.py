@@ -6,20 +6,22 @@ transaction, so a crash never counts a record twice nor skips one.
 """
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Mapping
 
 import msgspec
 
+from ..core.answers import BoardStats
 from ..core.ranking import Entry, ranked
 from ..core.scoreboard import PlayerBoard, counts
 from ..core.sessions import FINISHED, Session
 from . import database
+from .records import StatusRecord
+from .seats import Seats
 from .writer import Writer
 
 CHECKPOINT = "scoreboard"
 READ_LIMIT = 20_000
-TAIL_LIMIT = 200_000
 
 
 class _StoredBoard(msgspec.Struct, array_like=True):
@@ -42,23 +44,21 @@ def _load(text: str) -> PlayerBoard:
 
 
 class StreamProcessor:
-    def __init__(
-        self,
-        writer: Writer,
-        session_by_id: Callable[[str], Session | None],
-        on_finished: Callable[[str, str, float], bool],
-    ) -> None:
+    """Given the writer (the stream and its storage), every session by id, the current seats, a clock."""
+
+    def __init__(self, writer: Writer, sessions: Mapping[str, Session], seats: Seats,
+                 clock: Callable[[], float]) -> None:
         self.writer = writer
-        self._session_by_id = session_by_id
-        self._on_finished = on_finished
+        self._sessions = sessions
+        self._seats = seats
+        self._clock = clock
         self.checkpoint = 0
-        self.processed = 0
+        self._advanced = asyncio.Condition()  # notified each time the checkpoint moves
         self._boards: dict[str, dict[str, PlayerBoard]] = {}
         self._ranked: dict[str, list[Entry]] = {}
         self._rank_of: dict[str, dict[str, int]] = {}  # session -> nickname -> 1-based rank
         self._records: dict[str, int] = {}  # session -> records processed since the server started
         self._delay: dict[str, float] = {}  # session -> seconds its oldest record of the last round waited
-        self._tail: list[tuple] = []
 
     async def load(self, session_ids: list[str]) -> None:
         self.checkpoint = await self.writer.run(database.checkpoint, CHECKPOINT)
@@ -66,35 +66,35 @@ class StreamProcessor:
             rows = await self.writer.run(database.load_boards, sid)
             self._boards[sid] = {nick: _load(text) for nick, text in rows}
 
-    def committed(self, rows: list[tuple]) -> None:
-        """Rows the writer just committed: while they follow the checkpoint, no need to read them back."""
-        if len(self._tail) < TAIL_LIMIT:
-            self._tail.extend(rows)
+    async def _next_records(self) -> list[StatusRecord]:
+        records = self.writer.recent(self.checkpoint, READ_LIMIT)
+        if records is None:  # not in memory (a failed commit, a restart): read the stream itself
+            records = await self.writer.run(database.read_status_after, self.checkpoint, READ_LIMIT)
+        return records
 
-    async def _next_rows(self) -> list[tuple]:
-        tail = self._tail
-        if tail and tail[0][0] == self.checkpoint + 1:
-            rows, self._tail = tail[:READ_LIMIT], tail[READ_LIMIT:]
-            return rows
-        # A gap (a failed commit, a restart, a dropped tail): read the stream itself.
-        rows = await self.writer.run(database.read_status_after, self.checkpoint, READ_LIMIT)
-        if rows and tail:
-            self._tail = [r for r in tail if r[0] > rows[-1][0]]
-        return rows
+    async def wait_processed(self, seq: int, timeout: float) -> bool:
+        """Wait until the record `seq` is processed, at most `timeout` seconds; answers whether it is."""
+        async with self._advanced:
+            try:
+                await asyncio.wait_for(self._advanced.wait_for(lambda: self.checkpoint >= seq), timeout)
+            except TimeoutError:
+                return False
+        return True
 
     async def tick(self) -> int:
         """Process what is new; answers how many records were read."""
-        rows = await self._next_rows()
-        if not rows:
+        records = await self._next_records()
+        if not records:
             return 0
         changed: dict[tuple[str, str], PlayerBoard] = {}
         finished: list[tuple[str, str, float]] = []
         counted: dict[str, list] = {}  # session -> [earliest receive time, records] of this round
         sessions: dict[str, tuple[Session | None, float | None, dict[str, PlayerBoard]]] = {}
-        for seq, sid, nick, score, shots, level, lives, _text, ts, received_at in rows:
+        for record in records:
+            sid, nick, ts, received_at = record.session_id, record.nickname, record.ts, record.received_at
             known = sessions.get(sid)
             if known is None:
-                session = self._session_by_id(sid)
+                session = self._sessions.get(sid)
                 if session is not None and sid not in self._boards:
                     # An older session's records after a crash: its stored boards first, not empty ones.
                     await self.ensure_loaded(sid)
@@ -111,29 +111,30 @@ class StreamProcessor:
             board = boards.get(nick)
             if board is None:
                 board = boards[nick] = PlayerBoard()
-            taken, ended = board.apply(Entry(nick, score, shots, level, lives), ts)
+            taken, ended = board.apply(Entry(nick, record.score, record.shots, record.level, record.lives), ts)
             if taken:
                 changed[(sid, nick)] = board
             if ended:
                 finished.append((sid, nick, received_at))
-        last = rows[-1][0]
+        last = records[-1].seq
         # The seats decide first: a player who already took a new seat keeps it, in memory and on disk.
         freed = [(sid, nick, FINISHED) for sid, nick, received_at in finished
-                 if self._on_finished(sid, nick, received_at)]
+                 if self._seats.trial_ended(sid, nick, received_at)]
         await self.writer.run(
             database.save_progress, CHECKPOINT, last,
             [(sid, nick, _dump(b)) for (sid, nick), b in changed.items()], freed,
         )
-        self.checkpoint = last
-        self.processed += len(rows)
-        done = time.time()
+        async with self._advanced:
+            self.checkpoint = last
+            self._advanced.notify_all()
+        done = self._clock()
         for sid, (received_at, count) in counted.items():
             self._delay[sid] = max(0.0, done - received_at)
             self._records[sid] = self._records.get(sid, 0) + count
         for sid in {sid for sid, _ in changed}:
             self._ranked.pop(sid, None)
             self._rank_of.pop(sid, None)
-        return len(rows)
+        return len(records)
 
     def has_played(self, session_id: str, nickname: str) -> bool:
         return nickname in self._boards.get(session_id, {})
@@ -146,10 +147,8 @@ class StreamProcessor:
         index = ranks.get(nickname)
         return None if index is None else (index + 1, self.scoreboard(session_id)[index])
 
-    def stats(self, session_id: str) -> dict[str, object]:
-        """Records of the session processed since the server started, and how long the oldest record of
-        the last round waited for the board (seconds; None before any)."""
-        return {"Records": self._records.get(session_id, 0), "Delay": self._delay.get(session_id)}
+    def stats(self, session_id: str) -> BoardStats:
+        return BoardStats(Records=self._records.get(session_id, 0), Delay=self._delay.get(session_id))
 
     def scoreboard(self, session_id: str, top: int | None = None) -> list[Entry]:
         """The ranked board of a session held in memory (the current one and those seen since start)."""

@@ -1,16 +1,15 @@
 """Helpers for the local server's tests: users signed up and in over HTTP, a manager, sessions, waiting."""
 from __future__ import annotations
 
-import importlib.util
 import time
 import uuid
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import httpx
 
 from spaceinvaders_backend.core.timeutil import to_iso
+from spaceinvaders_backend.local.process import ServerProcess as LocalServer  # noqa: F401 - for the tests
 
 ERROR_KEYS = {"errorMessage", "errorCode", "errorDetails"}
 PASSWORD = "correct-horse"
@@ -32,6 +31,12 @@ def assert_error(resp: httpx.Response, status: int, code: str | None = None) -> 
     if code is not None:
         assert body["errorCode"] == code, body
     return body
+
+
+def ok(resp: httpx.Response) -> Any:
+    """The JSON of a 200 answer."""
+    assert resp.status_code == 200, resp.text
+    return resp.json()
 
 
 def status_body(session_id: str, nick: str, score: int, *, shots: int = 0, level: int = 1, lives: int = 3,
@@ -95,19 +100,13 @@ class User:
         return self.post("/updatestatus", status_body(session_id, self.name, score, **kw))
 
     def ok_status(self, session_id: str, score: int, **kw: Any) -> dict[str, Any]:
-        r = self.status(session_id, score, **kw)
-        assert r.status_code == 200, r.text
-        return r.json()
+        return ok(self.status(session_id, score, **kw))
 
     def scoreboard(self, session_id: str) -> list[dict[str, Any]]:
-        r = self.get("/scoreboard", params={"sessionId": session_id})
-        assert r.status_code == 200, r.text
-        return r.json()["Scoreboard"]
+        return ok(self.get("/scoreboard", params={"sessionId": session_id}))["Scoreboard"]
 
     def session(self) -> Any:
-        r = self.get("/session")
-        assert r.status_code == 200, r.text
-        return r.json()
+        return ok(self.get("/session"))
 
 
 class Manager(User):
@@ -122,19 +121,13 @@ class Manager(User):
         return r.json()
 
     def close_session(self) -> dict[str, Any]:
-        r = self.post("/manager/session/close")
-        assert r.status_code == 200, r.text
-        return r.json()
+        return ok(self.post("/manager/session/close"))
 
     def players(self, session_id: str) -> dict[str, Any]:
-        r = self.get("/manager/players", params={"sessionId": session_id})
-        assert r.status_code == 200, r.text
-        return r.json()
+        return ok(self.get("/manager/players", params={"sessionId": session_id}))
 
     def board(self, session_id: str) -> list[dict[str, Any]]:
-        r = self.get("/manager/scoreboard", params={"sessionId": session_id})
-        assert r.status_code == 200, r.text
-        return r.json()["Scoreboard"]
+        return ok(self.get("/manager/scoreboard", params={"sessionId": session_id}))["Scoreboard"]
 
     def export(self, session_id: str, fmt: str = "jsonl") -> httpx.Response:
         r = self.get("/manager/export", params={"sessionId": session_id, "format": fmt})
@@ -186,15 +179,3 @@ class Api:
 
     def close(self) -> None:
         self.http.close()
-
-
-def _root_conftest():
-    """tests/conftest.py loaded by path (its module name `conftest` is shared with this folder's)."""
-    path = Path(__file__).resolve().parents[1] / "conftest.py"
-    spec = importlib.util.spec_from_file_location("_spaceinvaders_root_conftest", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-LocalServer = _root_conftest().LocalServer

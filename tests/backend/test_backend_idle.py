@@ -10,7 +10,7 @@ from backend_support import Api, LocalServer, assert_error, wait_until
 
 @pytest.fixture(scope="module")
 def idle_server(tmp_path_factory):
-    server = LocalServer(tmp_path_factory.mktemp("idle") / "data", idle_timeout=1).start()
+    server = LocalServer(tmp_path_factory.mktemp("idle") / "data", serve_args=["--idle-timeout", "1"]).start()
     yield server
     server.stop()
 

@@ -10,7 +10,7 @@ import time
 import pytest
 from backend_support import assert_error, status_body, unique
 
-from spaceinvaders_backend.core.timeutil import parse_iso
+from spaceinvaders_backend.core.timeutil import parse_iso, to_iso
 
 EXPORT_FIELDS = ["SequenceNumber", "SessionId", "Nickname", "Score", "Shots", "Level", "Lives", "Timestamp",
                  "ReceivedAt"]
@@ -123,7 +123,7 @@ def test_players_and_manager_deallocate(api, manager):
     a.ok_status(sid, 10)
     r = manager.post("/manager/deallocate", {"Username": a.name})  # a played: one go in SINGLE_TRIAL
     assert r.status_code == 200 and r.json()["successMessage"]
-    r = manager.post("/manager/deallocate", {"Username": b.name})  # b never played: may come back
+    r = manager.post("/manager/deallocate", {"Username": b.name.upper()})  # any case; b never played: may come back
     assert r.status_code == 200
     assert manager.post("/manager/deallocate", {"Username": b.name}).status_code == 200  # not seated: fine
     assert manager.post("/manager/deallocate", {"Username": unique("nobody")}).status_code == 200
@@ -209,3 +209,34 @@ def test_export_of_an_empty_session(manager):
     sid = manager.open_session()["SessionId"]
     assert manager.export(sid, "jsonl").text == ""
     assert list(csv.reader(io.StringIO(manager.export(sid, "csv").text))) == [EXPORT_FIELDS]
+
+
+def test_export_stores_timestamps_in_one_utc_form(api, manager):
+    sid = manager.open_session()["SessionId"]
+    p = api.gamer()
+    p.seat()
+    now = time.time()
+    sent = {  # as a client may write them -> as every export writes them
+        time.strftime("%Y-%m-%dt%H:%M:%Sz", time.gmtime(now - 3)): to_iso(int(now - 3)),
+        time.strftime("%Y-%m-%dT%H:%M:%S.5+01:30", time.gmtime(now - 2 + 5400)): to_iso(int(now - 2) + 0.5),
+        time.strftime("%Y-%m-%d %H:%M:%S.123456789Z", time.gmtime(now - 1)): to_iso(int(now - 1) + 0.123),
+    }
+    for text in sent:
+        r = p.post("/updatestatus", status_body(sid, p.name, 1, Timestamp=text))
+        assert r.status_code == 200, r.text
+        time.sleep(0.11)
+    exported = [json.loads(line)["Timestamp"] for line in manager.export(sid, "jsonl").text.splitlines()]
+    assert exported == list(sent.values())
+
+
+def test_csv_cells_that_a_spreadsheet_would_evaluate_are_quoted(api, manager):
+    sid = manager.open_session(name="-" + unique("S")[:12])["SessionId"]
+    p = api.gamer("-" + unique("p")[:12])
+    p.seat()
+    p.ok_status(sid, 5)
+    rows = list(csv.reader(io.StringIO(manager.export(sid, "csv").text)))
+    record = dict(zip(rows[0], rows[1]))
+    assert record["SessionId"] == "'" + sid and record["Nickname"] == "'" + p.name
+    assert record["Score"] == "5"
+    line = json.loads(manager.export(sid, "jsonl").text)  # JSON lines carry the values as they are
+    assert (line["SessionId"], line["Nickname"]) == (sid, p.name)

@@ -302,3 +302,15 @@ def test_single_trial_allocate_right_after_the_last_life(api, manager):
         assert_error(r, 422, "GamerCannotPlay")
     manager.wait_finished(sid, p.name)
     assert_error(p.allocate(), 422, "GamerCannotPlay")
+
+
+def test_health_counts_records_and_commits(api, manager):
+    sid = manager.open_session()["SessionId"]
+    player = api.gamer()
+    player.seat()
+    before = api.http.get("/health").json()
+    seq = int(player.ok_status(sid, 1)["SequenceNumber"])
+    after = api.http.get("/health").json()
+    assert after["lastSequenceNumber"] == seq == before["lastSequenceNumber"] + 1
+    assert after["groupCommits"] == before["groupCommits"] + 1
+    wait_until(lambda: api.http.get("/health").json()["processedThrough"] >= seq, what="the record processed")

@@ -1,0 +1,185 @@
+"""The local server's manager paths, through `api_client` (signed in as a Manager; tokens remembered)."""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable
+from pathlib import Path
+from typing import TypeVar
+
+from api_client import (
+    ApiError,
+    AuthenticationError,
+    ClockOffset,
+    Players,
+    Session,
+    SpaceInvadersClient,
+    SpaceInvadersError,
+    TokenStore,
+    TransportError,
+)
+
+from . import (
+    EXPORT_FORMATS,
+    IDLE_AFTER_SECONDS,
+    BackendError,
+    Board,
+    ExportProgress,
+    OpenRequest,
+    ProgressCallback,
+    Seats,
+    SignInRequired,
+)
+from .files import written_atomically
+
+T = TypeVar("T")
+MANAGER = "Manager"
+
+
+def describe(error: SpaceInvadersError) -> str:
+    """One line for a notification: the server's own message where it sent one."""
+    if isinstance(error, ApiError):
+        return f"{error.message} ({error.status} {error.code})"
+    if isinstance(error, TransportError):
+        return f"the server does not answer: {error}"
+    return str(error)
+
+
+class ActivityClock:
+    """When each seated player was last seen doing something, as far as the board shows.
+
+    The local server does not publish when a player last posted; a player whose board line has not changed
+    for IDLE_AFTER_SECONDS (or who took a seat and never reached the board) is shown as idle.
+    """
+
+    def __init__(self) -> None:
+        self._last: dict[str, tuple[tuple[int, int, int, int] | None, float]] = {}
+        self.session_id: str | None = None
+
+    def idle(self, session_id: str, board: Board, players: Players) -> frozenset[str]:
+        if session_id != self.session_id:
+            self._last.clear()
+            self.session_id = session_id
+        now = board.fetched_at
+        lines = {e.Nickname: (e.Score, e.Shots, e.Level, e.Lives) for e in board.entries}
+        last, idle = self._last, []
+        seen = {}
+        for name in players.PlayingGamers:
+            line = lines.get(name)
+            before = last.get(name)
+            if before is None or before[0] != line:
+                seen[name] = (line, now)
+            else:
+                seen[name] = before
+                if now - before[1] >= IDLE_AFTER_SECONDS:
+                    idle.append(name)
+        self._last = seen
+        return frozenset(idle)
+
+
+class LocalBackend:
+    def __init__(self, base_url: str, *, username: str | None = None, token_store: TokenStore | None = None,
+                 client: SpaceInvadersClient | None = None) -> None:
+        self.client = client or SpaceInvadersClient(base_url, token_store=token_store or TokenStore())
+        self.label = f"local {self.client.base_url}"
+        self._username = username
+        self._clock = ClockOffset()
+        self._activity = ActivityClock()
+        self._sessions: dict[str, Session] = {}
+
+    async def _run(self, call: Awaitable[T]) -> T:
+        try:
+            return await call
+        except AuthenticationError as error:
+            raise SignInRequired(f"sign in again: {describe(error)}") from error
+        except SpaceInvadersError as error:
+            raise BackendError(describe(error)) from error
+
+    async def connect(self) -> None:
+        if not await self._run(self.client.resume(self._username)):
+            raise SignInRequired("no remembered manager tokens for this server")
+        if MANAGER not in self.client.groups:
+            raise SignInRequired("the remembered account is not a manager; sign in as one")
+
+    async def sign_in(self, username: str, password: str) -> None:
+        tokens = await self._run(self.client.sign_in(username, password))
+        if MANAGER not in tokens.groups:
+            self.client.sign_out()
+            raise BackendError(f"{username} is not a manager (spaceinvaders-server create-manager makes one)")
+
+    async def sessions(self) -> list[Session]:
+        sessions = await self._run(self.client.sessions())
+        self._sessions = {s.SessionId: s for s in sessions}
+        return sessions
+
+    async def current_session(self) -> Session | None:
+        session, response = await self._run(self.client.session_response())
+        self._clock.add_answer(session, response.headers, response.sent_at, response.received_at)
+        return session
+
+    async def open_session(self, request: OpenRequest) -> Session:
+        return await self._run(self.client.open_session(
+            request.game_type, synchronized=request.synchronized, session_name=request.name,
+            timeout_minutes=request.timeout_minutes, total_seats=request.total_seats))
+
+    async def start_session(self, countdown_seconds: float) -> Session:
+        return await self._run(self.client.start_session(countdown_seconds))
+
+    async def close_session(self) -> Session:
+        return await self._run(self.client.close_session())
+
+    async def _session(self, session_id: str) -> Session:
+        current = await self.current_session()
+        if current is not None and current.SessionId == session_id:
+            return current
+        known = self._sessions.get(session_id)
+        if known is None or known.ClosingTime is None:  # a past session changes no more once closed
+            await self.sessions()
+            known = self._sessions.get(session_id)
+        if known is None:
+            raise BackendError(f"no session {session_id}")
+        return known
+
+    async def board(self, session_id: str) -> Board:
+        answer, players, session = await self._run(asyncio.gather(
+            self.client.full_scoreboard_answer(session_id), self.client.players(session_id),
+            self._session(session_id)))
+        stats = answer.Stats
+        board = Board(
+            session=session, entries=answer.entries, fetched_at=time.time(),
+            seats=Seats(players.TotalSeats, players.OccupiedSeats, frozenset(players.PlayingGamers),
+                        frozenset(players.FinishedGamers)),
+            records=stats.Records if stats else None, delay=stats.Delay if stats else None,
+            clock_offset=self._clock.offset,
+        )
+        idle = self._activity.idle(session_id, board, players)
+        seats = Seats(board.seats.total, board.seats.occupied, board.seats.playing, board.seats.finished, idle)
+        return Board(board.session, board.entries, seats, board.fetched_at, board.records, board.delay,
+                     board.clock_offset)
+
+    async def free_seat(self, session_id: str, username: str) -> None:
+        current = await self.current_session()
+        if current is None or current.SessionId != session_id:
+            raise BackendError("seats can only be freed in the current session")
+        await self._run(self.client.deallocate_player(username))
+
+    async def export(self, session_id: str, fmt: str, destination: Path, progress: ProgressCallback) -> int:
+        if fmt not in EXPORT_FORMATS:
+            raise BackendError(f"format is one of {', '.join(EXPORT_FORMATS)}")
+        done = ExportProgress()
+        try:
+            with written_atomically(destination) as out:
+                async for chunk in self.client.export_stream(session_id, fmt):
+                    out.write(chunk)
+                    done.bytes_done += len(chunk)
+                    done.records += chunk.count(b"\n")
+                    progress(done)
+        except SpaceInvadersError as error:
+            raise BackendError(describe(error)) from error
+        if fmt == "csv":
+            done.records = max(0, done.records - 1)  # the header line
+        progress(done)
+        return done.records
+
+    async def aclose(self) -> None:
+        await self.client.aclose()

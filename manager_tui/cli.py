@@ -1,0 +1,97 @@
+"""`spaceinvaders-manager`: the manager's console against the local server or an AWS deployment."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from .backends import BackendError, ManagerBackend
+
+DEFAULT_API = "http://127.0.0.1:8080/v1"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="spaceinvaders-manager",
+        description="The game manager's console: open, start and close sessions, watch the whole scoreboard "
+                    "(refreshed every 1.5 s), free seats, export sessions, and put the board on the wall.",
+        epilog="Keys: o open, s start, x close, d free the selected player's seat, e export, l sessions, "
+               "w wall mode, c chart, r refresh, q or Ctrl+C quit.",
+    )
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--api", metavar="URL",
+                       help=f"the local server's API (default {DEFAULT_API})")
+    where.add_argument("--aws", action="store_true",
+                       help="work on an AWS deployment's resources directly with boto3")
+    p.add_argument("--env", default="prod", help="AWS: the stack's environment (SSM names under /<env>/)")
+    p.add_argument("--region", help="AWS: the region (default: your profile's)")
+    p.add_argument("--profile", help="AWS: a named profile of your AWS configuration")
+    p.add_argument("--retry-mode", choices=("adaptive", "standard"), default="adaptive",
+                   help="AWS: botocore's retry mode (default adaptive)")
+    p.add_argument("--sign-in", metavar="URL", dest="cognito_api",
+                   help="AWS: sign in to Cognito as a Manager instead of using the boto3 credential chain; "
+                        "URL is the deployment's API (its /config names the user and identity pools)")
+    p.add_argument("--username", help="the manager to sign in as (asked for when needed)")
+    p.add_argument("--session", metavar="ID", help="watch this session instead of the current one")
+    p.add_argument("--wall", action="store_true", help="start in wall mode")
+    p.add_argument("--countdown", type=float, default=5.0, metavar="SECONDS",
+                   help="seconds between pressing start and the synchronized start (default 5)")
+    p.add_argument("--export-dir", type=Path, default=Path.cwd(), metavar="DIR",
+                   help="where exports are proposed to go (default: the current directory)")
+    return p
+
+
+async def _cognito_credentials(api: str):
+    from api_client import SpaceInvadersClient, SpaceInvadersError
+
+    from .backends.aws_credentials import CognitoManagerCredentials
+
+    async with SpaceInvadersClient(api, token_store=None) as client:
+        try:
+            config = await client.config()
+        except SpaceInvadersError as error:
+            raise BackendError(f"cannot read {api}/config: {error}") from error
+    return CognitoManagerCredentials(config)
+
+
+def make_backend(args: argparse.Namespace) -> ManagerBackend:
+    if args.aws:
+        import boto3
+        import botocore.exceptions
+
+        from .backends.aws import AwsBackend
+
+        credentials = asyncio.run(_cognito_credentials(args.cognito_api)) if args.cognito_api else None
+        try:
+            session = boto3.Session(profile_name=args.profile, region_name=args.region or
+                                    (credentials.region if credentials else None))
+        except botocore.exceptions.ProfileNotFound as error:
+            raise BackendError(str(error)) from error
+        return AwsBackend(args.env, session, retry_mode=args.retry_mode, credentials=credentials)
+    from .backends.local import LocalBackend
+
+    return LocalBackend(args.api or DEFAULT_API, username=args.username)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.countdown < 0 or args.countdown > 600:
+        parser().error("--countdown is 0 to 600 seconds")
+    if args.cognito_api and not args.aws:
+        parser().error("--sign-in goes with --aws (the local server signs in through --api)")
+    try:
+        backend = make_backend(args)
+    except BackendError as error:
+        print(f"spaceinvaders-manager: {error}", file=sys.stderr)
+        return 1
+    from .app import ManagerApp
+
+    app = ManagerApp(backend, countdown_seconds=args.countdown, export_dir=args.export_dir, wall=args.wall,
+                     session_id=args.session, username=args.username)
+    app.run()
+    return app.return_code or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""A session's timing on the backend's clock: when play starts, the deadline, the phase, the time left."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from api_client import GameType, Session
+from api_client.models import format_instant
+
+
+def iso(epoch: float) -> str:
+    """The contract's form of an instant: UTC, milliseconds, a trailing Z."""
+    return format_instant(datetime.fromtimestamp(epoch, tz=UTC))
+
+
+def _epoch(value: datetime | None) -> float | None:
+    return None if value is None else value.timestamp()
+
+
+def session_start(session: Session) -> float | None:
+    """When play begins: the synchronized start, or the opening of a free session."""
+    return _epoch(session.SynchronizeTime) if session.Synchronized else _epoch(session.OpeningTime)
+
+
+def session_deadline(session: Session) -> float | None:
+    if session.GameType != GameType.TIME_CONSTRAINED or not session.TimeoutInMinutes:
+        return None
+    start = session_start(session)
+    return None if start is None else start + session.TimeoutInMinutes * 60
+
+
+def session_phase(session: Session, now: float) -> str:
+    """WAITING (for the manager's start), COUNTDOWN, RUNNING, TIME UP or CLOSED, on the backend's clock."""
+    if session.ClosingTime is not None:
+        return "CLOSED"
+    start = session_start(session)
+    if start is None:
+        return "WAITING"
+    if now < start:
+        return "COUNTDOWN"
+    deadline = session_deadline(session)
+    if deadline is not None and now >= deadline:
+        return "TIME UP"
+    return "RUNNING"
+
+
+def seconds_to_start(session: Session, now: float) -> float | None:
+    start = session_start(session)
+    return None if start is None or now >= start or session.ClosingTime else start - now
+
+
+def time_left(session: Session, now: float) -> float | None:
+    """Seconds left in a time-constrained session (0 when over), None for other game types."""
+    deadline = session_deadline(session)
+    if deadline is None:
+        return None
+    if session.ClosingTime is not None:
+        return 0.0
+    start = session_start(session)
+    return max(0.0, deadline - max(now, start or now))
+
+
+def clock_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "--:--"
+    whole = int(seconds + 0.999)  # 0.2 s left still shows 0:01
+    return f"{whole // 60}:{whole % 60:02d}"

@@ -1,0 +1,79 @@
+"""The session's line at the top of the console: name, game, phase, clock, seats, players and figures."""
+from __future__ import annotations
+
+from rich.text import Text
+
+from api_client import Session
+
+from ..live import LiveBoard, printable
+from ..session_clock import clock_text, seconds_to_start, session_phase, time_left
+from .text_panel import TextPanel
+
+PHASE_STYLES = {"RUNNING": "bold black on green", "COUNTDOWN": "bold black on yellow", "WAITING": "bold black on cyan",
+                "TIME UP": "bold white on red", "CLOSED": "bold white on grey37"}
+
+
+GAMES = {"MULTIPLE_TRIALS": "multiple trials", "SINGLE_TRIAL": "single trial", "TIME_CONSTRAINED": "timed"}
+
+
+def game_text(session: Session) -> str:
+    game = GAMES.get(session.GameType, session.GameType.lower())
+    if session.TimeoutInMinutes:
+        game += f" {session.TimeoutInMinutes} min"
+    return game + (" · sync" if session.Synchronized else "")
+
+
+def clock_of(live: LiveBoard, now: float) -> tuple[str, str] | None:
+    """("starts in", "0:04") or ("left", "3:12") for the session's clock, None when it has none."""
+    if live.board is None:
+        return None
+    session, at = live.board.session, live.backend_now(now)
+    wait = seconds_to_start(session, at)
+    if wait is not None:
+        return "starts in", clock_text(wait)
+    left = time_left(session, at)
+    return None if left is None else ("left", clock_text(left))
+
+
+def figures_text(live: LiveBoard, now: float) -> Text:
+    figures = live.tracker.figures
+    text = Text()
+    if figures is None:
+        return text
+    rate = "–" if figures.posts_per_second is None else f"{figures.posts_per_second:,.0f}"
+    delay = "–" if figures.delay is None else f"{figures.delay:.2f} s"
+    text.append(f"seats {figures.seats_taken}/{figures.seats_total} ")
+    text.append(f"playing {figures.playing} ", "green")
+    text.append(f"idle {figures.idle} ", "bold yellow" if figures.idle else "")
+    text.append(f"finished {figures.finished} ")
+    text.append(f"board {figures.players} │ ")
+    text.append(f"{rate} posts/s │ delay {delay}", "bold")
+    return text
+
+
+class SessionBar(TextPanel):
+    DEFAULT_CSS = """
+    SessionBar { height: auto; padding: 0 1; background: $panel; }
+    """
+
+    def show(self, live: LiveBoard, now: float) -> None:
+        text = Text(no_wrap=False)
+        if live.board is None:
+            text.append("no session yet: press o to open one, l for the list", "bold")
+            self.show_text(text)
+            return
+        session = live.board.session
+        phase = session_phase(session, live.backend_now(now))
+        text.append(printable(session.SessionId), "bold")
+        text.append(f"  {game_text(session)}  ")
+        text.append(f" {phase} ", PHASE_STYLES.get(phase, "bold"))
+        clock = clock_of(live, now)
+        if clock is not None:
+            text.append(f"  {clock[0]} ")
+            text.append(clock[1], "bold reverse")
+        text.append("\n")
+        text.append_text(figures_text(live, now))
+        age = now - live.board.fetched_at
+        if live.error:
+            text.append(f"\n⚠ {live.error} — showing the board of {age:.0f} s ago", "bold red")
+        self.show_text(text)

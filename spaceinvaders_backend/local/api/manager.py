@@ -1,0 +1,79 @@
+"""The manager's paths: sessions, seats, the full scoreboard, the export of every record."""
+from __future__ import annotations
+
+from starlette.responses import StreamingResponse
+
+from ...core import models
+from ...core.answers import Message, Players, Scoreboard, SessionDocument, Sessions
+from ...core.errors import ApiError
+from .. import export
+from ..backend import LocalBackend
+from ..settings import Settings
+from ..tokens import MANAGER
+from .operation import Call, Operation, Query
+
+MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
+
+
+class ManagerPaths:
+    def __init__(self, backend: LocalBackend, settings: Settings) -> None:
+        self.backend = backend
+        self.settings = settings
+
+    async def open_session(self, call: Call) -> SessionDocument:
+        b: models.OpenSession = call.body
+        s = await self.backend.open_session(b.SessionName, b.GameType, b.Synchronized, b.TimeoutInMinutes,
+                                            b.TotalSeats)
+        return s.answer()
+
+    async def start_session(self, call: Call) -> SessionDocument:
+        return (await self.backend.start_session(call.body.CountdownSeconds)).answer()
+
+    async def close_session(self, call: Call) -> SessionDocument:
+        return (await self.backend.close_session()).answer()
+
+    async def sessions(self, call: Call) -> Sessions:
+        return Sessions(Sessions=[s.answer() for s in self.backend.session_list()])
+
+    async def scoreboard(self, call: Call) -> Scoreboard:
+        sid = call.query("sessionId")
+        entries = await self.backend.scoreboard(sid, None)
+        return Scoreboard(SessionId=sid, Scoreboard=[e.answer() for e in entries],
+                          Stats=self.backend.board_stats(sid))
+
+    async def players(self, call: Call) -> Players:
+        return await self.backend.players(call.query("sessionId"))
+
+    async def deallocate(self, call: Call) -> Message:
+        name = self.backend.seats.spelling(call.body.Username)
+        return Message(successMessage=await self.backend.deallocate(name))
+
+    async def export(self, call: Call) -> StreamingResponse:
+        sid = call.query("sessionId")
+        self.backend.get_session(sid)
+        fmt = call.request.query_params.get("format", "jsonl")
+        if fmt not in export.FORMATS:
+            raise ApiError(422, "ValidationError", f"format must be one of {', '.join(export.FORMATS)}.")
+        return StreamingResponse(export.export_lines(self.settings.database_path, sid, fmt), media_type=MEDIA[fmt])
+
+    def operations(self) -> list[Operation]:
+        session_query = (Query("sessionId"),)
+        return [
+            Operation("POST", "/manager/session", "Open a session", self.open_session, MANAGER, SessionDocument,
+                      body=models.OpenSession, status=201, errors=(409,)),
+            Operation("POST", "/manager/session/start", "Synchronized start, CountdownSeconds ahead",
+                      self.start_session, MANAGER, SessionDocument, body=models.StartSession, body_required=False,
+                      errors=(409,)),
+            Operation("POST", "/manager/session/close", "Close the open session", self.close_session, MANAGER,
+                      SessionDocument, errors=(409,)),
+            Operation("GET", "/manager/sessions", "Every session, newest first", self.sessions, MANAGER, Sessions),
+            Operation("GET", "/manager/scoreboard", "The full scoreboard", self.scoreboard, MANAGER, Scoreboard,
+                      query=session_query, errors=(400, 404)),
+            Operation("GET", "/manager/players", "Seats of a session (live for the current one)", self.players,
+                      MANAGER, Players, query=session_query, errors=(400, 404)),
+            Operation("POST", "/manager/deallocate", "Free a player's seat", self.deallocate, MANAGER, Message,
+                      body=models.UsernameBody),
+            Operation("GET", "/manager/export", "Every stored status record of a session, in arrival order",
+                      self.export, MANAGER, None, query=(*session_query, Query("format", False, export.FORMATS)),
+                      errors=(400, 404, 422), media=tuple(MEDIA.values())),
+        ]

@@ -1,0 +1,74 @@
+"""Serve the ASGI app with granian (hyper underneath), in this process, with the limits a room's network needs.
+
+A room's server is reachable by everyone on its network, so the HTTP layer itself refuses what a hostile
+client could hold or send: a request head must arrive whole within `head_timeout_seconds` (a silent or
+byte-a-second socket is closed, and so is a keep-alive connection idle that long), a head larger than
+`max_head_bytes` gets a 431 and is never buffered, and at most `max_connections` connections are served
+at once (more wait in the kernel's accept queue). The app bounds the time a body may take (`http.py`).
+HTTP/1.1 only: in automatic mode the server waits for the protocol preface with no timeout at all.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Any
+
+from granian.constants import HTTPModes, Interfaces
+from granian.http import HTTP1Settings
+from granian.log import LogLevels
+from granian.server.embed import Server
+
+from .settings import Settings
+
+log = logging.getLogger("spaceinvaders.server")
+# Descriptors kept for the database, the signing key, the log and the listening socket.
+SPARE_DESCRIPTORS = 64
+
+
+def connection_bound(requested: int) -> int:
+    """`requested`, lowered to what the process may open (after raising its soft descriptor limit)."""
+    try:
+        import resource
+    except ImportError:  # Windows: no such limit to read
+        return requested
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        soft = hard
+    if soft == resource.RLIM_INFINITY:
+        return requested
+    return max(1, min(requested, soft - SPARE_DESCRIPTORS))
+
+
+def build(app: Any, host: str, port: int, settings: Settings, access_log: bool = False) -> Server:
+    bound = connection_bound(settings.max_connections)
+    if bound < settings.max_connections:
+        log.warning("serving at most %d connections (the process's descriptor limit)", bound)
+    return Server(
+        app, address=host, port=port, interface=Interfaces.ASGI, http=HTTPModes.http1, websockets=False,
+        backlog=min(bound, 4096), backpressure=bound,
+        http1_settings=HTTP1Settings(header_read_timeout=int(settings.head_timeout_seconds * 1000),
+                                     keep_alive=True, max_buffer_size=settings.max_head_bytes),
+        log_level=LogLevels.info, log_access=access_log,
+    )
+
+
+def run(app: Any, host: str, port: int, settings: Settings, access_log: bool = False) -> None:
+    """Serve until SIGINT or SIGTERM, then stop cleanly (the app's lifespan shutdown runs)."""
+    server = build(app, host, port, settings, access_log)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C interrupts the loop instead
+                loop.add_signal_handler(sig, server.stop)
+        await server.serve()
+
+    try:
+        import uvloop
+    except ImportError:  # not on Windows: the standard loop does
+        asyncio.run(main())
+    else:
+        uvloop.run(main())

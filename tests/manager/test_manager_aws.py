@@ -1,0 +1,113 @@
+"""What only the AWS backend does: the start function, Cognito sign-in as a Manager, AWS errors."""
+from __future__ import annotations
+
+import gzip
+import json
+
+import boto3
+import botocore.exceptions
+import pytest
+from manager_support import AwsWorld
+
+from api_client import ApiConfig, GameType
+from manager_tui.backends import BackendError, OpenRequest, SignInRequired
+from manager_tui.backends.aws import AwsBackend
+from manager_tui.backends.aws_archive import records_of
+from manager_tui.backends.aws_credentials import CognitoManagerCredentials
+
+
+@pytest.fixture
+async def aws():
+    world = AwsWorld()
+    await world.start()
+    yield world
+    await world.close()
+
+
+async def test_start_sets_the_instant_everywhere_and_asks_the_start_function_to_push_it(aws, monkeypatch):
+    calls = []
+    functions = aws.backend._client("lambda")
+    real_invoke = functions.invoke
+    monkeypatch.setattr(functions, "invoke", lambda **kw: calls.append(kw) or real_invoke(**kw))
+    opened = await aws.backend.open_session(OpenRequest("SYNC", GameType.SINGLE_TRIAL, True))
+    started = await aws.backend.start_session(4)
+
+    ssm = boto3.client("ssm", region_name=aws.stack.region)
+    published = json.loads(ssm.get_parameter(Name="/test/session")["Parameter"]["Value"])
+    item = aws.dynamodb.get_item(TableName=aws.stack.tables["Sessions"], Key={"SessionId": {"S": opened.SessionId}})
+    assert published["SynchronizeTime"] == item["Item"]["SynchronizeTime"]["S"]
+    assert [c["FunctionName"] for c in calls] == [aws.stack.tables["StartFunction"]]
+    assert calls[0]["InvocationType"] == "Event"
+    assert json.loads(calls[0]["Payload"]) == {"SessionId": opened.SessionId,
+                                               "SynchronizeTime": published["SynchronizeTime"]}
+    assert started.SynchronizeTime.isoformat(timespec="milliseconds").replace("+00:00", "Z") == \
+        published["SynchronizeTime"]
+
+
+async def test_two_managers_cannot_both_open_after_the_same_session(aws):
+    first = await aws.backend.open_session(OpenRequest("ONE", GameType.MULTIPLE_TRIALS, False))
+    await aws.backend.close_session()
+    await aws.backend.open_session(OpenRequest("TWO", GameType.MULTIPLE_TRIALS, False))
+    ssm = boto3.client("ssm", region_name=aws.stack.region)
+    # The other manager still believes ONE is the current session: its open must fail, not make a second one.
+    ssm.put_parameter(Name="/test/session", Value=json.dumps({"SessionId": first.SessionId}), Type="String",
+                      Overwrite=True)
+    with pytest.raises(BackendError, match="same time"):
+        await aws.backend.open_session(OpenRequest("THREE", GameType.MULTIPLE_TRIALS, False))
+
+
+async def test_access_denied_is_a_backend_error_with_the_code(aws, monkeypatch):
+    session = await aws.backend.open_session(OpenRequest("DENIED", GameType.MULTIPLE_TRIALS, False))
+
+    def refuse(**_):
+        raise botocore.exceptions.ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}, "Query")
+
+    monkeypatch.setattr(aws.backend._client("dynamodb"), "query", refuse)
+    with pytest.raises(BackendError, match="AccessDeniedException"):
+        await aws.backend.board(session.SessionId)
+
+
+async def test_a_cognito_manager_gets_the_manager_role_and_a_gamer_does_not(aws):
+    idp = boto3.client("cognito-idp", region_name=aws.stack.region)
+    for user, group in (("boss", "Manager"), ("gamer", "Gamer")):
+        idp.admin_create_user(UserPoolId=aws.stack.user_pool_id, Username=user, TemporaryPassword="Temp-pass1",
+                              MessageAction="SUPPRESS")
+        idp.admin_set_user_password(UserPoolId=aws.stack.user_pool_id, Username=user, Password="secret-pw",
+                                    Permanent=True)
+        idp.admin_add_user_to_group(UserPoolId=aws.stack.user_pool_id, Username=user, GroupName=group)
+    config = ApiConfig(Parameters=[{"Name": k, "Value": v} for k, v in aws.stack.parameters.items()])
+
+    backend = AwsBackend("test", boto3.Session(region_name=aws.stack.region),
+                         credentials=CognitoManagerCredentials(config))
+    with pytest.raises(SignInRequired):
+        await backend.connect()
+    with pytest.raises(SignInRequired, match="Manager group"):
+        await backend.sign_in("gamer", "secret-pw")
+    # (moto's SRP does not check the password proof, so a wrong password cannot be tested here)
+    await backend.sign_in("boss", "secret-pw")
+    assert (await backend.open_session(OpenRequest("COGNITO", GameType.MULTIPLE_TRIALS, False))).SessionId
+
+
+def test_archive_objects_are_read_whatever_separates_or_compresses_their_records():
+    records = [{"Nickname": "a", "Score": 1}, {"Nickname": "b", "Score": 2}, {"Nickname": "c", "Score": 3}]
+    concatenated = "".join(json.dumps(r) for r in records).encode()
+    lines = "\n".join(json.dumps(r) for r in records).encode() + b"\n"
+    assert list(records_of(concatenated)) == records
+    assert list(records_of(lines)) == records
+    assert list(records_of(gzip.compress(lines))) == records
+    with pytest.raises(BackendError):
+        list(records_of(b'{"Nickname": "a"} not json'))
+
+
+async def test_a_freed_seat_stays_as_the_handlers_leave_it(aws):
+    session = await aws.backend.open_session(OpenRequest("LEAVE", GameType.MULTIPLE_TRIALS, False))
+    await aws.seat("ann")
+    await aws.post(session.SessionId, "ann", 10)
+    await aws.backend.free_seat(session.SessionId, "ann")
+    seat = aws.dynamodb.get_item(TableName=aws.stack.tables["Seats"],
+                                 Key={"SessionId": {"S": session.SessionId}, "Username": {"S": "ann"}})["Item"]
+    assert "State" not in seat and seat["Played"] == {"BOOL": True} and "LeftAt" in seat  # docs/aws.md
+    item = aws.dynamodb.get_item(TableName=aws.stack.tables["Sessions"],
+                                 Key={"SessionId": {"S": session.SessionId}})["Item"]
+    assert item["OccupiedSeats"] == {"N": "0"}

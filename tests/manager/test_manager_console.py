@@ -1,0 +1,172 @@
+"""The console driven by keys (Textual's Pilot) against a local server the test starts, players through
+api_client; and its failure cases (server gone, unexpected errors, markup in a Nickname)."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+from manager_support import MANAGER, MARKUP_NAME, PASSWORD, FixedBackend, unique
+from textual.widgets import Checkbox, Input, Select
+
+from api_client import GameStatus, GameType, SpaceInvadersClient, TokenStore
+from manager_tui.app import ManagerApp
+from manager_tui.backends import BackendError
+from manager_tui.backends.local import LocalBackend
+from manager_tui.screens.board import BoardScreen
+from manager_tui.screens.dialogs import ConfirmScreen, OpenSessionScreen, SignInScreen
+from manager_tui.screens.export import ExportScreen
+from manager_tui.screens.wall import LeaderLine, WallScreen
+from manager_tui.widgets.board_view import BoardView
+from manager_tui.widgets.session_bar import SessionBar
+
+
+async def until(pilot, test, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not test():
+        assert time.monotonic() < deadline, "timed out waiting for the console"
+        await pilot.pause(0.05)
+
+
+async def player(base_url: str, name: str) -> SpaceInvadersClient:
+    client = SpaceInvadersClient(base_url, token_store=None)
+    await client.sign_up(name, "player-pass")
+    await client.sign_in(name, "player-pass")
+    await client.allocate()
+    return client
+
+
+def errors(app) -> list[str]:
+    return [str(n.message) for n in app._notifications if n.severity == "error"]
+
+
+async def test_a_whole_session_from_the_keyboard(local_server, tmp_path):
+    local_server.create_manager(MANAGER, PASSWORD)
+    backend = LocalBackend(local_server.base_url, token_store=TokenStore(tmp_path / "tokens"))
+    app = ManagerApp(backend, refresh_seconds=0.3, countdown_seconds=1.0, export_dir=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, SignInScreen))
+        await pilot.press(*MANAGER, "enter", *PASSWORD, "enter")
+        await until(pilot, lambda: app.connected)
+
+        await pilot.press("o")
+        await until(pilot, lambda: isinstance(app.screen, OpenSessionScreen))
+        form = app.screen
+        form.query_one("#name", Input).value = "PILOT"
+        form.query_one("#game", Select).value = GameType.TIME_CONSTRAINED
+        await pilot.pause()
+        form.query_one("#minutes", Input).value = "2"
+        await pilot.click("#open")
+        await until(pilot, lambda: (app.session_id or "").startswith("PILOT") and app.live.board is not None)
+        session = app.live.board.session
+        assert session.GameType == "TIME_CONSTRAINED" and session.TimeoutInMinutes == 2 and session.Synchronized
+
+        ace, bud = unique("ace"), unique("bud")
+        players = {name: await player(local_server.base_url, name) for name in (ace, bud)}
+        await until(pilot, lambda: app.live.board.seats.occupied == 2)
+
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: app.live.board.session.SynchronizeTime is not None)
+        await asyncio.sleep(max(0.0, app.live.board.session.SynchronizeTime.timestamp() - time.time()) + 0.05)
+        await players[ace].update_status(app.session_id, GameStatus(Score=300, Shots=4, Level=1, Lives=3))
+        await players[bud].update_status(app.session_id, GameStatus(Score=100, Shots=2, Level=1, Lives=3))
+        board = app.screen.query_one(BoardView)
+        await until(pilot, lambda: [r.nickname for r in board.rows] == [ace, bud])
+        assert "RUNNING" in str(app.screen.query_one(SessionBar).render())
+
+        await players[bud].update_status(app.session_id, GameStatus(Score=500, Shots=5, Level=1, Lives=3))
+        await until(pilot, lambda: [r.nickname for r in board.rows] == [bud, ace])
+        assert board.rows[0].moved == 1 and board.rows[1].moved == -1  # rank changes are marked
+
+        await pilot.press("w")
+        await until(pilot, lambda: isinstance(app.screen, WallScreen))
+        first = app.screen.query(LeaderLine).first()
+        await until(pilot, lambda: bud in str(first.query_one(".leader-name").render()))
+        await pilot.press("w")
+        await until(pilot, lambda: isinstance(app.screen, BoardScreen))
+
+        board.focus()
+        await pilot.press("end")  # ace, now second
+        assert board.selected.nickname == ace
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: ace not in app.live.board.seats.playing)
+        assert app.live.board.seats.occupied == 1
+
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: app.live.board.session.ClosingTime is not None)
+
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, ExportScreen))
+        await pilot.click("#csv")
+        target = tmp_path / "pilot.csv"
+        app.screen.query_one("#path", Input).value = str(target)
+        await pilot.click("#export")
+        await until(pilot, lambda: isinstance(app.screen, BoardScreen) and target.exists())
+        lines = target.read_text().splitlines()
+        assert lines[0].startswith("SequenceNumber,SessionId,Nickname")
+        assert [line.split(",")[2] for line in lines[1:]] == [ace, bud, bud]
+        assert not errors(app)
+        await pilot.press("q")
+    for client in players.values():
+        await client.aclose()
+
+
+async def test_a_server_gone_is_a_notification_and_the_last_board_stays(local_server, tmp_path):
+    local_server.create_manager(MANAGER, PASSWORD)
+    backend = LocalBackend(local_server.base_url, token_store=TokenStore(tmp_path / "tokens"))
+    await backend.sign_in(MANAGER, PASSWORD)
+    app = ManagerApp(backend, refresh_seconds=0.2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.connected)
+        await pilot.press("o")
+        await until(pilot, lambda: isinstance(app.screen, OpenSessionScreen))
+        app.screen.query_one("#synchronized", Checkbox).value = False
+        await pilot.click("#open")
+        await until(pilot, lambda: app.live.board is not None)
+        name = unique("solo")
+        client = await player(local_server.base_url, name)
+        await client.update_status(app.session_id, GameStatus(Score=42, Shots=1, Level=1, Lives=3))
+        await client.aclose()
+        await until(pilot, lambda: [r.nickname for r in app.live.rows] == [name])
+
+        local_server.stop()
+        await until(pilot, lambda: errors(app))
+        assert "does not answer" in errors(app)[0]
+        await pilot.pause(0.5)
+        assert [r.nickname for r in app.screen.query_one(BoardView).rows] == [name]
+        assert "showing the board of" in str(app.screen.query_one(SessionBar).render())
+        assert len(errors(app)) == 1  # the same failure again is not a new notification
+        assert app.is_running
+
+
+async def test_names_are_text_never_markup_and_odd_errors_are_notifications():
+    backend = FixedBackend()
+    app = ManagerApp(backend, refresh_seconds=60)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.live.board is not None)
+        board = app.screen.query_one(BoardView)
+        await pilot.pause()
+        second = board.render_line(1).text
+        assert MARKUP_NAME[:20] in second  # the brackets are drawn as they are
+        assert "[reverse]carol" in board.render_line(3).text
+
+        await pilot.press("down", "d")  # the markup name's seat
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        assert MARKUP_NAME in str(app.screen.query_one("#question").render())
+        await pilot.press("y")
+        await until(pilot, lambda: backend.freed == [MARKUP_NAME])
+
+        await pilot.press("s", "y")  # the backend raises an unexpected error type
+        await until(pilot, lambda: errors(app))
+        assert "SessionAlreadyStarted" in errors(app)[0]
+
+        backend.fail_with = BackendError("AccessDenied (AccessDeniedException)")
+        await pilot.press("r")
+        await until(pilot, lambda: len(errors(app)) == 2)
+        assert [r.nickname for r in board.rows][:2] == ["alice", MARKUP_NAME]
+        assert app.is_running
