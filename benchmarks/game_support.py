@@ -2,59 +2,24 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Self
 
-import httpx
-
 from api_client import SpaceInvadersClient, SpaceInvadersError, TokenStore
+from spaceinvaders_backend.local.process import ServerProcess
 
 MANAGER = ("bench-boss", "bench-boss-password")
 PASSWORD = "bench-password"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Server:
-    """`spaceinvaders-server serve` on a free loopback port, with a manager account."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-
-    def _cli(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "spaceinvaders_backend.local.cli", *args, "--data-dir", str(self.data_dir)]
+class Server(ServerProcess):
+    """`spaceinvaders-server serve` on a free loopback port, with a manager account: `with Server(dir) as s`."""
 
     def __enter__(self) -> Self:
-        self.log = open(self.data_dir.parent / "server.log", "ab")
-        self.proc = subprocess.Popen(self._cli("serve", "--port", str(self.port)), stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.base_url}/health", timeout=0.5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("the server did not start")
-        subprocess.run(self._cli("create-manager", "--username", MANAGER[0], "--password", MANAGER[1]),
-                       check=True, capture_output=True)
+        super().__enter__()
+        self.create_manager(*MANAGER)
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
-        self.log.close()
 
 
 async def manager(base_url: str) -> SpaceInvadersClient:
@@ -80,6 +45,3 @@ async def sign_up(base_url: str, name: str, data_dir: Path | None = None) -> Non
         if data_dir:
             await client.sign_in(name, PASSWORD)
 
-
-def run(coroutine):
-    return asyncio.run(coroutine)

@@ -21,15 +21,6 @@ PASSWORD = "testpassword1"
 MANAGER = ("boss", "bosspassword1")
 
 
-def unused_port() -> int:
-    """A loopback port nothing listens on (bound once, then released)."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def new_name(prefix: str = "p") -> str:
     return f"{prefix}{uuid.uuid4().hex[:8]}"
 

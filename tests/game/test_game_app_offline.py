@@ -13,9 +13,10 @@ from game_app_support import (
     screen_named,
     static_text,
     until,
-    unused_port,
     wait_server,
 )
+
+from spaceinvaders_backend.local.process import free_port
 
 
 async def test_network_lost_and_back_the_game_goes_on_and_the_final_state_arrives(local_server, tmp_path):
@@ -55,7 +56,7 @@ async def test_network_lost_and_back_the_game_goes_on_and_the_final_state_arrive
 
 
 async def test_no_server_says_how_to_start_one_and_offers_offline_play(tmp_path):
-    app = make_app(f"http://127.0.0.1:{unused_port()}/v1", tmp_path)
+    app = make_app(f"http://127.0.0.1:{free_port()}/v1", tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: "spaceinvaders-server serve" in static_text(app, "#message"), timeout=15)
         await pilot.press("o")
