@@ -119,3 +119,20 @@ def test_python_dash_m_runs_the_same_command():
     answer = subprocess.run([sys.executable, "-m", "spaceinvaders_tui", "--help"], capture_output=True, text=True,
                             check=False, timeout=60)
     assert answer.returncode == 0 and answer.stdout.startswith("usage: spaceinvaders")
+
+
+def test_a_lazy_command_gets_its_own_arguments_and_is_imported_only_when_run(monkeypatch, capsys):
+    import types
+
+    from spaceinvaders_tui import cli
+
+    command = types.ModuleType("fake_demo")
+    command.add_arguments = lambda parser: parser.add_argument("--bots", type=int, default=1)
+    command.run = lambda args: args.bots * 10
+    monkeypatch.setitem(sys.modules, "fake_demo", command)
+    monkeypatch.setattr(cli, "LAZY_COMMANDS", {"demo": ("fake_demo", "bots play on a local server")})
+    assert "bots play on a local server" in build_parser().format_help()
+    assert main(["demo", "--bots", "4"]) == 40
+    with pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    assert "--bots" in capsys.readouterr().out
