@@ -99,8 +99,8 @@ def static_text(app: SpaceInvadersApp, selector: str) -> str:
 
 
 async def joined(pilot, app: SpaceInvadersApp):
-    """From the lobby, once it shows a session, join it: answers the game's screen."""
-    await until(pilot, lambda: screen_named(app, "LobbyScreen") and app.screen.session is not None,
+    """From the lobby, once it shows a session (or offline), join it: answers the game's screen."""
+    await until(pilot, lambda: screen_named(app, "LobbyScreen") and (app.link is None or app.screen.session),
                 what="the lobby with a session")
     await pilot.press("enter")
     return await until(pilot, lambda: screen_named(app, "PlayScreen") and app.screen, what="the game")

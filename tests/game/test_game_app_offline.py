@@ -67,28 +67,21 @@ async def test_no_server_says_how_to_start_one_and_offers_offline_play(tmp_path)
 async def test_the_best_score_is_kept_between_runs(tmp_path):
     app = make_app(None, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: screen_named(app, "LobbyScreen"))
-        await pilot.press("enter")
-        screen = await until(pilot, lambda: screen_named(app, "PlayScreen") and app.screen)
+        screen = await joined(pilot, app)
         screen.game.score = 1230
         await lose_last_life(pilot, screen)
         over = await until(pilot, lambda: screen_named(app, "GameOverScreen") and app.screen)
         assert over.outcome.new_best
     again = make_app(None, tmp_path)
     async with again.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: screen_named(again, "LobbyScreen"))
-        await pilot.press("enter")
-        await until(pilot, lambda: screen_named(again, "PlayScreen"))
-        again.screen.advance(1 / 30)
+        (await joined(pilot, again)).advance(1 / 30)
         await until(pilot, lambda: "HI-SCORE 001230" in static_text(again, "Hud"))
 
 
 async def test_a_game_quit_before_its_end_still_counts_for_the_best_score(tmp_path):
     app = make_app(None, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: screen_named(app, "LobbyScreen"))
-        await pilot.press("enter")
-        screen = await until(pilot, lambda: screen_named(app, "PlayScreen") and app.screen)
+        screen = await joined(pilot, app)
         screen.game.score = 640
         await pilot.press("q")
         await until(pilot, lambda: screen_named(app, "ConfirmScreen"))
