@@ -1,7 +1,6 @@
 """Set-up shared by the game's benchmarks: a local server as users start it, a manager, players."""
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 from typing import Self
