@@ -275,13 +275,3 @@ def _stop(proc: subprocess.Popen[bytes], sig: signal.Signals, timeout: float) ->
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="spaceinvaders demo")
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""`spaceinvaders demo --no-game`: it starts the server, a manager's session and the bots, serves, and a
+"""`spaceinvaders demo --no-game` (`python -m spaceinvaders_tui demo`): it starts the server, a manager's session and the bots, serves, and a
 Ctrl+C (SIGINT to its whole process group, as a terminal sends it) stops everything, leaving nothing."""
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ async def occupied_seats(api: str, password: str) -> int:
 
 
 def test_the_demo_serves_and_stops_cleanly_on_ctrl_c():
-    proc = subprocess.Popen([sys.executable, "-m", "spaceinvaders_tui.demo", "--no-game", "--bots", str(BOTS)],
+    proc = subprocess.Popen([sys.executable, "-m", "spaceinvaders_tui", "demo", "--no-game", "--bots", str(BOTS)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         banner = read_until(proc, "Ctrl+C stops everything", 60)
@@ -86,6 +86,6 @@ def test_the_demo_serves_and_stops_cleanly_on_ctrl_c():
 
 
 def test_bad_options_are_refused_with_a_message():
-    proc = subprocess.run([sys.executable, "-m", "spaceinvaders_tui.demo", "--bots", "-1"],
+    proc = subprocess.run([sys.executable, "-m", "spaceinvaders_tui", "demo", "--bots", "-1"],
                           check=False, capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2 and "--bots" in proc.stderr
