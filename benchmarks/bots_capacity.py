@@ -9,7 +9,9 @@ join, the manager starts the session once all are seated, they play.
 
 1. Joining, cold: in each round, on a fresh server with a fresh bots' directory, `--bots` new players
    sign up, sign in and take a seat. Then with saved tokens, in each round: the same players join a
-   new session. The time is from the first bot's start to the last one seated.
+   new session. The time is from the first bot's start to the last one seated. Baseline of the cold
+   join, measured after each round: the server's argon2id work alone (`signup_rush.hashing_floor`:
+   two hashes per player on as many threads as the server hashes with), which bounds it.
 2. Playing, each round: `--seconds` of play after the start. Status posts on time (answered within
    300 ms of their sample, open model), failures, this process's CPU (process_time over the window)
    and the event loop's lag. Baseline, measured in the same run: the same number of games stepped by
@@ -33,6 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import uvloop
+from signup_rush import hashing_floor  # benchmarks/, this script's folder
 
 from api_client import SpaceInvadersClient
 from spaceinvaders_backend.local.process import ServerProcess
@@ -201,9 +204,10 @@ HEADER = (f"{'':<12} {'bots':>5} {'joined in':>10} {'on time':>10} {'posts/s':>8
           f"{'bots CPU':>9} {'srv CPU':>9} {'lag p99':>9} {'post p99':>9} {'GC max':>8}")
 
 
-async def cold_joins(args: argparse.Namespace, tmp: Path) -> list[Play]:
-    """Each round on a fresh server and bots' directory: everyone signs up, signs in and takes a seat."""
-    joins = []
+async def cold_joins(args: argparse.Namespace, tmp: Path) -> tuple[list[Play], list[float]]:
+    """Each round on a fresh server and bots' directory: everyone signs up, signs in and takes a seat;
+    then the baseline, the server's argon2id work alone (a hash per sign-up and per sign-in)."""
+    joins, floors = [], []
     for n in range(args.rounds):
         server = Server(tmp / f"cold-{n}" / "server", log_path=tmp / f"cold-{n}.log")
         server.create_manager(MANAGER, PASSWORD)
@@ -212,13 +216,14 @@ async def cold_joins(args: argparse.Namespace, tmp: Path) -> list[Play]:
             joins.append(await play(server, tmp / f"cold-{n}" / "bots", args.bots, 0.0))
         finally:
             server.stop()
-        print(row(f"cold join {n + 1}", joins[-1]), flush=True)
-    return joins
+        floors.append(await asyncio.to_thread(hashing_floor, args.bots))
+        print(f"{row(f'cold join {n + 1}', joins[-1])}   (argon2id work alone: {floors[-1]:.1f} s)", flush=True)
+    return joins, floors
 
 
 async def measure(args: argparse.Namespace, tmp: Path) -> None:
     print(HEADER)
-    cold = await cold_joins(args, tmp)
+    cold, floors = await cold_joins(args, tmp)
     server, state = Server(tmp / "server", log_path=tmp / "server.log"), tmp / "bots"
     server.create_manager(MANAGER, PASSWORD)
     server.start()
@@ -242,10 +247,11 @@ async def measure(args: argparse.Namespace, tmp: Path) -> None:
         print(f"  bots' process {median('cpu_cores'):.2f} of a core (target < {CPU_TARGET}); the games alone "
               f"{base_cpu:.2f}, so the network part {median('cpu_cores') - base_cpu:.2f}; "
               f"server {median('server_cores'):.2f}")
-        cold_median = statistics.median(p.join_seconds for p in cold)
+        cold_median, floor = statistics.median(p.join_seconds for p in cold), statistics.median(floors)
         print(f"  joining all: cold {cold_median:.1f} s (target {JOIN_TARGETS['cold']:.0f}; rounds "
               + ", ".join(f"{p.join_seconds:.1f}" for p in cold)
-              + f"), with saved tokens {median('join_seconds'):.2f} s (target {JOIN_TARGETS['warm']:.0f})")
+              + f"; the argon2id work alone {floor:.1f} s, ratio {cold_median / floor:.2f}), "
+              f"with saved tokens {median('join_seconds'):.2f} s (target {JOIN_TARGETS['warm']:.0f})")
 
         counts = [int(c) for c in args.capacity.split(",") if c.strip()]
         if counts:
