@@ -102,10 +102,10 @@ def _split(name: str) -> tuple[str, str]:
 
 def summary_text(stats: RunStats, info: RunInfo, players: list[dict[str, Any]]) -> str:
     elapsed = info.elapsed
-    lines = [(f"spaceinvaders-bots: {info.count} bots at {info.api}, {elapsed:.1f} s "
+    lines = [(f"spaceinvaders-bots: {info.count} bot{'s' * (info.count != 1)} at {info.api}, {elapsed:.1f} s "
              f"(seed {info.seed}, skill {info.skill}, {info.processes} process{'es' * (info.processes > 1)})"), ""]
-    header = (f"{'Type':<6} {'Name':<22} {'# reqs':>8} {'# fails':>14} | {'Avg':>6} {'Min':>6} {'Max':>6} "
-              f"{'Med':>6} | {'req/s':>7} {'failures/s':>10}")
+    header = (f"{'Type':<6} {'Name':<16} {'# reqs':>8} {'# fails':>14} | {'Avg':>6} {'Min':>6} {'Max':>6} "
+              f"{'Med':>6} | {'req/s':>7} {'fails/s':>7}")
     lines += [header, "-" * len(header)]
     rows = [*sorted(stats.endpoints.items()), ("Aggregated", stats.total())]
     for name, e in rows:
@@ -114,18 +114,18 @@ def summary_text(stats: RunStats, info: RunInfo, players: list[dict[str, Any]]) 
         share = f"{e.failures}({e.failures / e.requests * 100 if e.requests else 0:.2f}%)"
         if name == "Aggregated":
             lines.append("-" * len(header))
-        lines.append(f"{method:<6} {path:<22} {e.requests:>8} {share:>14} | {format_ms(f['avg_ms']):>6} "
+        lines.append(f"{method:<6} {path:<16} {e.requests:>8} {share:>14} | {format_ms(f['avg_ms']):>6} "
                      f"{format_ms(f['min_ms']):>6} {format_ms(f['max_ms']):>6} {format_ms(f['median_ms']):>6} | "
-                     f"{f['requests_per_second']:>7.2f} {f['failures_per_second']:>10.2f}")
+                     f"{f['requests_per_second']:>7.2f} {f['failures_per_second']:>7.2f}")
     lines += ["", "Response time percentiles, ms (approximated)"]
-    header = f"{'Type':<6} {'Name':<22} " + " ".join(f"{_pct(q):>6}" for q in PERCENTILES) + f" {'# reqs':>8}"
+    header = f"{'Type':<6} {'Name':<16} " + " ".join(f"{_pct(q):>5}" for q in PERCENTILES) + f" {'# reqs':>8}"
     lines += [header, "-" * len(header)]
     for name, e in rows:
         method, path = _split(name) if name != "Aggregated" else ("", name)
         if name == "Aggregated":
             lines.append("-" * len(header))
-        cells = " ".join(f"{format_ms(e.latency.percentile(q)):>6}" for q in PERCENTILES)
-        lines.append(f"{method:<6} {path:<22} {cells} {e.requests:>8}")
+        cells = " ".join(f"{format_ms(e.latency.percentile(q)):>5}" for q in PERCENTILES)
+        lines.append(f"{method:<6} {path:<16} {cells} {e.requests:>8}")
 
     failures = [(name, error, n) for name, e in sorted(stats.endpoints.items()) for error, n in e.errors.items()]
     if failures:
@@ -148,7 +148,7 @@ def summary_text(stats: RunStats, info: RunInfo, players: list[dict[str, Any]]) 
         (f"Event loop lag: p50 {format_ms(stats.loop_lag.percentile(0.5))} ms, "
         f"p99 {format_ms(stats.loop_lag.percentile(0.99))} ms, max {format_ms(stats.loop_lag.max)} ms"),
     ]
-    best = sorted(players, key=lambda p: -p["best_score"])[:5]
+    best = sorted(players, key=lambda p: -p["best_score"])[:3]
     if best:
         lines += ["Best bots: " + ", ".join(f"{p['name']} {p['best_score']:,}" for p in best)]
     verdict = "passed" if passed(stats, info.max_failures) else "FAILED"
