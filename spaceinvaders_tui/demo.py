@@ -178,11 +178,12 @@ class Demo:
             return session.SessionId
 
     def print_banner(self) -> None:
-        kept = "temporary, deleted at the end" if self.temporary else "kept"
+        kept = "temporary: deleted at the end" if self.temporary else "kept"
         print(f"""
 Space Invaders demo
-  server    {self.api}   (data and logs in {self.dir}, {kept})
-  session   {self.session_id}, {self.args.bots} bots playing ({self.dir / 'bots.log'})
+  server    {self.api}
+  data      {self.dir} ({kept}; logs there)
+  session   {self.session_id}, {self.args.bots} bots playing
   the wall  in another terminal:
               spaceinvaders-manager --api {self.api} --username {MANAGER} --wall
             password: {self.password}

@@ -63,7 +63,7 @@ def test_the_demo_serves_and_stops_cleanly_on_ctrl_c():
         banner = read_until(proc, "Ctrl+C stops everything", 60)
         api = re.search(r"server\s+(http://127\.0\.0\.1:\d+/v1)", banner).group(1)
         password = re.search(r"password: (\S+)", banner).group(1)
-        data_dir = Path(re.search(r"data and logs in (\S+),", banner).group(1))
+        data_dir = Path(re.search(r"data\s+(\S+) \(temporary", banner).group(1))
         assert f"spaceinvaders-manager --api {api}" in banner
         deadline = time.monotonic() + 30
         while asyncio.run(occupied_seats(api, password)) < BOTS:  # the bots are playing
