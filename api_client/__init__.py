@@ -51,7 +51,7 @@ from .pool import ClientPool, lean_http_client
 from .publisher import PublisherStats, StatusPublisher
 from .retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy, Safety
 from .tokens import Tokens, TokenStore
-from .transport import LeanTransport
+from .transport import Http11Transport
 from .watcher import SessionWatcher
 
 __all__ = [
@@ -74,7 +74,7 @@ __all__ = [
     "GameStatus",
     "GameType",
     "GamerCannotPlay",
-    "LeanTransport",
+    "Http11Transport",
     "LocalSignIn",
     "MalformedResponseError",
     "NoSeatsAvailable",

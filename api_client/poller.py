@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Self
 
+from .callbacks import notify
 from .client import SpaceInvadersClient
 from .errors import SpaceInvadersError
 from .models import RankedEntry, Scoreboard, ScoreEntry
@@ -51,11 +52,8 @@ class ScoreboardPoller:
         changed = board != self.latest or answer.Caller != (self.answer and self.answer.Caller)
         self.answer = answer
         self.latest = board
-        if changed and self.on_update is not None:
-            try:
-                self.on_update(board)
-            except Exception:
-                log.exception("on_update callback failed")
+        if changed:
+            notify(self.on_update, board, "on_update")
         return board
 
     @property

@@ -1,9 +1,9 @@
 """Many players in one process (the bots): one lean HTTP client shared by all of their API clients.
 
-Measured (benchmarks/client_cpu.py): httpx's default transport costs ~1 ms of CPU per request with a
-client per player and ~4 ms with one shared client (its pool scan grows with the connections); sharding
-players over 8-20 default clients does not get below ~1 ms. `LeanTransport` keeps idle connections on
-an O(1) stack, so a single shared client stays at ~0.4 ms per request whatever the player count.
+Measured (benchmarks/client_cpu.py, docs/benchmarks.md): httpx's default transport costs ~1 ms of CPU
+per request with a client per player and several ms with one shared client (its pool scans every
+connection); `Http11Transport` keeps idle connections on an O(1) stack and parses with llhttp, so one
+shared client stays under half of that whatever the player count.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from .client import SpaceInvadersClient
 from .core import DEFAULT_TIMEOUT
 from .retry import DEFAULT_RETRY, RetryPolicy
 from .tokens import TokenStore
-from .transport import LeanTransport
+from .transport import Http11Transport
 
 
 def lean_http_client(timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.AsyncClient:
-    """An `httpx.AsyncClient` over `LeanTransport`, without the environment lookups we never need."""
-    return httpx.AsyncClient(transport=LeanTransport(), timeout=timeout, trust_env=False)
+    """An `httpx.AsyncClient` over `Http11Transport`, without the environment lookups we never need."""
+    return httpx.AsyncClient(transport=Http11Transport(), timeout=timeout, trust_env=False)
 
 
 class ClientPool:

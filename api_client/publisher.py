@@ -4,14 +4,13 @@ Every `interval` it samples the state provider. A sample that differs from the l
 an unchanged one every `keepalive` seconds (a silent player looks idle). At most one post is in flight:
 a newer sample replaces a queued one (counted as coalesced), and a post that fails puts its sample back
 unless a newer one is queued, so the newest state always wins while the network is slow or down.
-Failures back off (honouring `Retry-After`); refusals (409/403/422...) go to `on_rejected`.
+Failures back off (`retry.backoff`, or `Retry-After`); refusals (409/403/422...) go to `on_rejected`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -19,10 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Self
 
+from .callbacks import notify
 from .client import SpaceInvadersClient
 from .errors import ApiError, AuthenticationError, RateLimitError, ServerError
 from .models import GameStatus
-from .retry import NO_RETRY
+from .retry import NO_RETRY, backoff
 
 log = logging.getLogger(__name__)
 
@@ -185,19 +185,16 @@ class StatusPublisher:
             self._pending = (status, stamp)  # nothing newer: send this one again
         else:
             self.stats.coalesced += 1
-        ceiling = min(self.max_backoff, self.interval * 2 ** (self._failures - 1))
-        wait = retry_after if retry_after is not None else random.uniform(ceiling / 2, ceiling)
+        wait = retry_after
+        if wait is None:
+            wait = backoff(self._failures, self.interval, self.max_backoff)
         self._backoff_until = self._clock() + wait
 
     def _rejected(self, error: ApiError) -> None:
         self.stats.rejected += 1
         self.last_rejection = error
         log.info("status refused: %s", error)
-        if self.on_rejected is not None:
-            try:
-                self.on_rejected(error)
-            except Exception:
-                log.exception("on_rejected callback failed")
+        notify(self.on_rejected, error, "on_rejected")
 
     async def idle(self) -> None:
         """Wait until no post is in flight (for tests and orderly shutdown)."""

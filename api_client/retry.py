@@ -52,9 +52,19 @@ class RetryPolicy:
         """Seconds to wait before attempt `attempt + 1` (attempt counts from 1)."""
         if isinstance(error, RateLimitError) and error.retry_after is not None:
             return error.retry_after
-        ceiling = min(self.max_delay, self.base_delay * 2 ** (attempt - 1))
-        # Full jitter: clients that failed together do not come back together.
-        return (rng or random).uniform(ceiling / 2, ceiling)
+        return backoff(attempt, self.base_delay, self.max_delay, rng)
+
+
+def backoff(failures: int, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Seconds to wait after `failures` failures in a row (from 1): exponential, capped, with equal jitter.
+
+    The ceiling doubles from `base` up to `cap`; the wait is drawn from its upper half ("equal jitter").
+    Clients that failed together spread over half the window, so they do not come back together, and
+    every wait is at least half the ceiling, so a bounded number of attempts still spans a growing time
+    (full jitter, drawing from zero, can spend them all within milliseconds of a server restarting).
+    """
+    ceiling = min(cap, base * 2 ** (failures - 1))
+    return (rng or random).uniform(ceiling / 2, ceiling)
 
 
 NO_RETRY = RetryPolicy(max_attempts=1, max_elapsed=0.0)

@@ -8,6 +8,7 @@ import random
 import time
 from collections.abc import Callable
 
+from .callbacks import notify
 from .client import SpaceInvadersClient
 from .clock import ClockOffset
 from .errors import RateLimitError, ServerError, TransportError
@@ -66,11 +67,8 @@ class SessionWatcher:
         self.clock.add_answer(session, response.headers, response.sent_at, response.received_at)
         changed = _comparable(session) != _comparable(self.session)
         self.session = session
-        if changed and self.on_change is not None:
-            try:
-                self.on_change(session)
-            except Exception:
-                log.exception("on_change callback failed")
+        if changed:
+            notify(self.on_change, session, "on_change")
         return session
 
     def _poll_pause(self) -> float:

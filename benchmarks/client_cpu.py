@@ -1,18 +1,21 @@
 """Client CPU per status post against the local server, next to raw httpx and a do-nothing baseline.
 
-    .venv/bin/python benchmarks/client_cpu.py [--players 200] [--seconds 10] [--uvloop]
+    .venv/bin/python benchmarks/client_cpu.py [--players 200] [--seconds 10] [--rounds 3] [--uvloop]
 
 Starts `spaceinvaders-server serve` on a free port with a throw-away data directory, signs up the
 players, opens a session and seats them, then runs each shape for `--seconds` with every player posting
 every 300 ms (the game's pace), and prints the CPU this process spent per post and as a fraction of one
-core. The server runs in its own process, so its CPU is not counted.
+core. The server runs in its own process, so its CPU is not counted. Every round runs every shape in
+the same order; the summary gives the medians over rounds and CPU per post as a ratio to
+publisher-default (httpx's default transport under our client), measured in the same run.
 
 Shapes:
 - baseline: the same paced loops doing everything but the request (the harness's own cost);
 - httpx-per-player: raw httpx, one `AsyncClient` per player (the best default-httpx shape);
 - httpx-shared: raw httpx, one `AsyncClient` with a pool as large as the players;
 - publisher-default: our `StatusPublisher`s, one `SpaceInvadersClient` (default transport) per player;
-- publisher-pool: our `StatusPublisher`s over `ClientPool` (one shared client on `LeanTransport`).
+- publisher-pool: our `StatusPublisher`s over `ClientPool` (one shared client on `Http11Transport`);
+- publisher-aiohttp: the same over httpx-aiohttp's `AiohttpTransport`, when httpx-aiohttp is installed.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import argparse
 import asyncio
 import json
 import random
+import statistics
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -32,6 +36,7 @@ from api_client import ClientPool, GameStatus, SpaceInvadersClient, StatusPublis
 from spaceinvaders_backend.local.process import ServerProcess
 
 INTERVAL = 0.3
+ROUNDS = 3  # --rounds
 PASSWORD = "bench-password"
 
 
@@ -77,7 +82,9 @@ async def paced(players: int, seconds: float, post: Callable[[int, int], Awaitab
             await post(i, n)
             count += 1
             next_at += INTERVAL
-            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            # A late loop skips the missed ticks, as the publisher does: a burst would hit the rate limit.
+            next_at = max(next_at, time.monotonic())
+            await asyncio.sleep(next_at - time.monotonic())
 
     await asyncio.gather(*(loop(i) for i in range(players)))
     return count
@@ -97,9 +104,9 @@ def body(session_id: str, name: str, n: int) -> bytes:
     ).encode()
 
 
-async def measure(label: str, run: Callable[[], Awaitable[int]], results: list[dict[str, object]]) -> None:
+async def measure(label: str, run: Awaitable[int], results: list[dict[str, object]]) -> None:
     cpu, wall = time.process_time(), time.perf_counter()
-    posts = await run()
+    posts = await run
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     row = {
         "shape": label,
@@ -114,6 +121,27 @@ async def measure(label: str, run: Callable[[], Awaitable[int]], results: list[d
         f"{row['posts_per_s']:5d} posts/s  ({posts} posts)",
         flush=True,
     )
+
+
+def summary(results: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Per shape, the medians over rounds, and CPU per post as a ratio to httpx's default transport."""
+    shapes = list(dict.fromkeys(str(row["shape"]) for row in results))
+    medians = []
+    for shape in shapes:
+        rows = [row for row in results if row["shape"] == shape]
+        row = {"shape": shape, "rounds": len(rows)}
+        for key in ("cpu_ms_per_post", "cores", "posts_per_s"):
+            row[key] = statistics.median(float(r[key]) for r in rows)  # type: ignore[arg-type]
+        medians.append(row)
+    default = next((m["cpu_ms_per_post"] for m in medians if m["shape"] == "publisher-default"), None)
+    print(f"\nmedians over {medians[0]['rounds'] if medians else 0} round(s):")
+    for m in medians:
+        ratio = f"{m['cpu_ms_per_post'] / default:5.2f} of publisher-default" if default else ""
+        print(
+            f"{m['shape']:>18}: {m['cpu_ms_per_post']:6.3f} ms CPU/post  {m['cores']:5.2f} cores  "
+            f"{m['posts_per_s']:5.0f} posts/s  {ratio}"
+        )
+    return medians
 
 
 async def main(players: int, seconds: float) -> list[dict[str, object]]:
@@ -131,6 +159,7 @@ async def main(players: int, seconds: float) -> list[dict[str, object]]:
 async def run_shapes(
     base: str, store: TokenStore, session_id: str, pairs: list[tuple[str, str]], seconds: float
 ) -> list[dict[str, object]]:
+    """Every shape once per round, in the same order each round; ROUNDS rounds."""
     players = len(pairs)
     results: list[dict[str, object]] = []
     url = base + "/updatestatus"
@@ -138,8 +167,6 @@ async def run_shapes(
     async def nothing(i: int, n: int) -> None:
         body(session_id, pairs[i][0], n)
         await asyncio.sleep(0)
-
-    await measure("baseline", lambda: paced(players, seconds, nothing), results)
 
     async def raw(clients: list[httpx.AsyncClient]) -> int:
         async def post(i: int, n: int) -> None:
@@ -157,23 +184,45 @@ async def run_shapes(
             for client in set(clients):
                 await client.aclose()
 
-    per_player = [httpx.AsyncClient() for _ in pairs]  # made before timing: each builds an SSL context
-    await measure("httpx-per-player", lambda: raw(per_player), results)
-    limits = httpx.Limits(max_connections=players, max_keepalive_connections=players)
-    shared = httpx.AsyncClient(limits=limits)
-    await measure("httpx-shared", lambda: raw([shared] * players), results)
-
-    # Tokens come from the store `prepare` filled: no sign-in (argon2 on the server) inside the timing.
-    default_clients = [SpaceInvadersClient(base, token_store=store) for _ in pairs]
-    for client, (name, _) in zip(default_clients, pairs, strict=True):
-        assert await client.resume(name)
-    await measure("publisher-default", lambda: publishers(default_clients, session_id, seconds), results)
-    async with ClientPool(base, token_store=store) as pool:
-        pooled = [pool.client() for _ in pairs]
-        for client, (name, _) in zip(pooled, pairs, strict=True):
+    async def signed_in(clients: list[SpaceInvadersClient]) -> list[SpaceInvadersClient]:
+        # Tokens come from the store `prepare` filled: no sign-in (argon2 on the server) inside the timing.
+        for client, (name, _) in zip(clients, pairs, strict=True):
             assert await client.resume(name)
-        await measure("publisher-pool", lambda: publishers(pooled, session_id, seconds), results)
+        return clients
+
+    async def over(http: httpx.AsyncClient) -> int:
+        async with http:
+            clients = [SpaceInvadersClient(base, http=http, token_store=store) for _ in pairs]
+            return await publishers(await signed_in(clients), session_id, seconds)
+
+    for round_number in range(1, ROUNDS + 1):
+        print(f"round {round_number} of {ROUNDS}", flush=True)
+        await measure("baseline", paced(players, seconds, nothing), results)
+        per_player = [httpx.AsyncClient() for _ in pairs]  # made before timing: each builds an SSL context
+        await measure("httpx-per-player", raw(per_player), results)
+        limits = httpx.Limits(max_connections=players, max_keepalive_connections=players)
+        shared = httpx.AsyncClient(limits=limits)
+        await measure("httpx-shared", raw([shared] * players), results)
+        default_clients = await signed_in([SpaceInvadersClient(base, token_store=store) for _ in pairs])
+        await measure("publisher-default", publishers(default_clients, session_id, seconds), results)
+        async with ClientPool(base, token_store=store) as pool:
+            pooled = await signed_in([pool.client() for _ in pairs])
+            await measure("publisher-pool", publishers(pooled, session_id, seconds), results)
+        for label, transport in other_transports():
+            await measure(label, over(httpx.AsyncClient(transport=transport, trust_env=False)), results)
     return results
+
+
+def other_transports() -> list[tuple[str, httpx.AsyncBaseTransport]]:
+    """Transports compared with `ClientPool`'s, shared the same way; each only when installed."""
+    found: list[tuple[str, httpx.AsyncBaseTransport]] = []
+    try:
+        from httpx_aiohttp import AiohttpTransport
+    except ImportError:
+        print("(publisher-aiohttp skipped: pip install httpx-aiohttp)")
+    else:
+        found.append(("publisher-aiohttp", AiohttpTransport(limits=httpx.Limits(max_connections=None))))
+    return found
 
 
 async def publishers(clients: list[SpaceInvadersClient], session_id: str, seconds: float) -> int:
@@ -208,13 +257,16 @@ if __name__ == "__main__":
     )
     parser.add_argument("--players", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="rounds of every shape; medians reported")
     parser.add_argument("--uvloop", action="store_true", help="run this process on uvloop")
-    parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--json", type=Path, help="also write every round and the medians here")
     args = parser.parse_args()
+    ROUNDS = args.rounds
     if args.uvloop:
         import uvloop
 
         uvloop.install()
     rows = asyncio.run(main(args.players, args.seconds))
+    medians = summary(rows)
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=2))
+        args.json.write_text(json.dumps({"rounds": rows, "medians": medians}, indent=2))

@@ -1,10 +1,10 @@
-"""CPU cost of the game engine per simulated second, at the 30 Hz a bot steps it; and how far scripted
-players of three skills get, which is how the pace was tuned.
+"""CPU cost of the game engine per simulated second, at the 30 Hz a bot steps it; and how far the bots'
+autopilot gets at each of its skills, which is how the pace was tuned.
 
-Scripted players (aim at the nearest column, lead a moving target, fire when lined up, keep out of the
-way of the bombs they notice; the skill sets the reaction time, the aim's spread, the share of bombs
-noticed and the lead) play whole games first; their intents are recorded, so the measured loop is the
-engine alone: replaying them, one `step(1/30, intents)` per tick. The baseline is the same loop calling
+The autopilot (`spaceinvaders_bots.autopilot`: aims at the nearest column, leads a moving target, fires
+when lined up, keeps out of the way of the bombs it notices; the skill sets the reaction time, the aim's
+spread, the share of bombs noticed and the lead) plays whole games first; its intents are recorded, so
+the measured loop is the engine alone: replaying them, one `step(1/30, intents)` per tick. The baseline is the same loop calling
 an empty `step`. Medians of CPU time (process_time) over rounds.
 
     .venv/bin/python benchmarks/engine_cpu.py [--games 30] [--minutes 10] [--rounds 5]
@@ -12,84 +12,22 @@ an empty `step`. Medians of CPU time (process_time) over rounds.
 from __future__ import annotations
 
 import argparse
-import random
 import statistics
 import time
 
-from spaceinvaders_tui.engine import FIELD_WIDTH, NO_INTENTS, TICK_RATE, Game, Intents
-from spaceinvaders_tui.engine.geometry import CANNON_ROW, CANNON_WIDTH
+from spaceinvaders_bots.autopilot import SKILLS, Autopilot
+from spaceinvaders_tui.engine import TICK_RATE, Game, Intents
 from spaceinvaders_tui.engine.render import draw
-from spaceinvaders_tui.engine.rules import (
-    CANNON_SPEED,
-    GLIDE_TICKS,
-    MISSILE_SPEED,
-    MISSILE_START_Y,
-    march_period,
-)
 
 TARGET_MS = 0.5  # CPU per simulated second, so that 200 bots' engines take under a tenth of a core
 DT = 1 / TICK_RATE
-SKILLS = {  # reaction (ticks), aim spread (cells), share of bombs noticed, lead on a moving target
-    "novice": (12, 1.5, 0.80, 0.0),
-    "casual": (8, 0.8, 0.90, 0.5),
-    "expert": (4, 0.3, 0.97, 1.0),
-}
-POSITIONS = [x / 2 for x in range(2 * (FIELD_WIDTH - CANNON_WIDTH) + 1)]  # where the cannon can rest
-
-
-class ScriptedPlayer:
-    def __init__(self, skill: str, seed: int) -> None:
-        self.reaction, self.spread, self.notice, self.lead = SKILLS[skill]
-        self.rng = random.Random(seed)
-        self.noticed: dict[tuple[str, int], bool] = {}
-        self.wait = 0
-        self.target = 2.0
-        self.danger: list[int] = []
-
-    def safe(self, x: float) -> bool:
-        return all(not int(x) - 1 <= bomb_x <= int(x) + CANNON_WIDTH for bomb_x in self.danger)
-
-    def look(self, game: Game) -> None:
-        """Pick where to stand: lined up under an invader, away from the bombs it noticed."""
-        self.danger = []
-        for bomb in game.bombs:
-            key = (bomb.kind, game.tick - bomb.age)  # a bomb is noticed, or not, once
-            if key not in self.noticed:
-                self.noticed[key] = self.rng.random() < self.notice
-            if self.noticed[key] and (CANNON_ROW - bomb.y) / bomb.dy < 30:  # lands within a second
-                self.danger.append(bomb.x)
-        formation, want = game.formation, game.cannon.x
-        columns = formation.columns()
-        if columns:
-            column = min(columns, key=lambda c: abs(formation.invader_x(formation.lowest_in_column(c), c)
-                                                    - game.cannon.x))
-            row = formation.lowest_in_column(column)
-            flight = (MISSILE_START_Y - formation.row_y[row]) / MISSILE_SPEED + self.reaction / 2
-            lead = 0.0 if formation.descending else formation.direction * flight / march_period(
-                formation.count, game.level)
-            want = formation.invader_x(row, column) + self.lead * lead + self.rng.gauss(0, self.spread)
-        self.target = min([x for x in POSITIONS if self.safe(x)] or POSITIONS, key=lambda x: abs(x - want))
-
-    def intents(self, game: Game) -> Intents:
-        if not game.cannon.alive:
-            return NO_INTENTS
-        if self.wait <= 0:
-            self.look(game)
-            self.wait = self.reaction + self.rng.randint(-self.reaction // 3, self.reaction // 3)
-        self.wait -= 1
-        cannon, glide = game.cannon, GLIDE_TICKS * CANNON_SPEED
-        choices = [(cannon.rest_x(CANNON_SPEED), 0), (max(0.0, cannon.x - glide), -1),
-                   (min(cannon.max_x, cannon.x + glide), 1)]  # stay, tap left, tap right
-        _, _, move = min((not self.safe(x), abs(self.target - x), move) for x, move in choices)
-        fire = abs(self.target - cannon.x) < 1.5 and game.missile is None
-        return Intents(move_left=move < 0, move_right=move > 0, fire=fire)
 
 
 def record(skill: str, games: int, minutes: float) -> list[tuple[int, list[Intents], Game]]:
     """Play `games` games (each to its end or `minutes`); answers seed, intents per tick, final state."""
     recorded = []
     for seed in range(games):
-        game, player, intents = Game(seed), ScriptedPlayer(skill, seed), []
+        game, player, intents = Game(seed), Autopilot(skill, seed), []
         for _ in range(int(minutes * 60 * TICK_RATE)):
             chosen = player.intents(game)
             intents.append(chosen)

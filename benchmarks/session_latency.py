@@ -22,10 +22,11 @@ Each round runs the same load (same players, tokens, body shapes, schedule) firs
 `POST /v1/updatestatus`; the poller runs during both, so both phases see the same extra load. Rounds
 repeat that pair; the summary gives medians of the per-round percentiles, and the p99 ratio.
 
-The load generator is a minimal HTTP/1.1 client on asyncio streams (uvloop when available) in this
-process, one connection per player; httpx would cost ~1 ms of CPU per request and distort the
-latencies at this rate. The server runs in its own process (see harness.py). Before round 1 a short
-unmeasured warm-up of status posts lets the server cache every token's signature check.
+The load generator runs in this process (uvloop when available), one keep-alive connection per player,
+each an `api_client` `Http11Connection` (the connection of `Http11Transport`: answers parsed by llhttp
+through httptools) fed requests serialized once per player; httpx would cost ~1 ms of CPU per request
+and distort the latencies at this rate. The server runs in its own process (see harness.py). Before
+round 1 a short unmeasured warm-up of status posts lets the server cache every token's signature check.
 """
 from __future__ import annotations
 
@@ -44,6 +45,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import httpx
+
+from api_client.transport import Http11Connection, open_connection
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import PASSWORD, BenchServer, make_players
 
@@ -60,56 +65,36 @@ SEEN_WAIT = 3.0        # how long after the load to keep polling for records not
 PHASE_GRACE = 10.0     # a phase's posts not answered this long after its last scheduled send are failures
 
 
-# --- a minimal HTTP/1.1 keep-alive client ---------------------------------------------------------------
-
-class HttpError(Exception):
-    pass
-
+# --- one keep-alive connection per player ---------------------------------------------------------------
 
 class Conn:
-    """One keep-alive HTTP/1.1 connection; one request at a time."""
+    """One keep-alive HTTP/1.1 connection: `api_client`'s `Http11Connection`, whose answers llhttp parses
+    (through httptools), fed requests serialized once per player, without httpx's objects around them."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host, self.port = host, port
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
+        self.connection: Http11Connection | None = None
 
     async def open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        self.connection = await open_connection(self.host, self.port)
 
     def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.reader = self.writer = None
+        if self.connection is not None:
+            self.connection.close()
+        self.connection = None
 
     async def request(self, head: bytes, body: bytes = b"") -> tuple[int, bytes]:
-        """Send `head` (request line and headers, without the final blank line) and `body`; answer (status, body)."""
-        if self.writer is None:
+        """Send `head` (request line and headers, without the final blank line) and `body`; answer (status, body).
+        Failures raise httpx.TransportError."""
+        if self.connection is None or self.connection.closed:
             await self.open()
-        assert self.reader is not None and self.writer is not None
-        self.writer.write(b"%s\r\nContent-Length: %d\r\n\r\n%s" % (head, len(body), body))
+        assert self.connection is not None
         try:
-            header = await self.reader.readuntil(b"\r\n\r\n")
-            status = int(header[9:12])
-            lower = header.lower()
-            at = lower.find(b"\r\ncontent-length:")
-            if at >= 0:
-                data = await self.reader.readexactly(int(lower[at + 17:lower.index(b"\r\n", at + 2)]))
-            elif b"\r\ntransfer-encoding: chunked" in lower:
-                parts = []
-                for _ in range(10_000):
-                    size = int((await self.reader.readuntil(b"\r\n"))[:-2].split(b";", 1)[0], 16)
-                    if size == 0:
-                        await self.reader.readuntil(b"\r\n")  # no trailers expected
-                        break
-                    parts.append(await self.reader.readexactly(size + 2))
-                data = b"".join(p[:-2] for p in parts)
-            else:
-                raise HttpError("answer without Content-Length or chunked encoding")
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
+            status, _, data = await self.connection.send(b"%s\r\nContent-Length: %d\r\n\r\n%s" % (head, len(body), body))
+        except BaseException:
             self.close()
-            raise HttpError(type(exc).__name__) from exc
-        if b"\r\nconnection: close" in lower:
+            raise
+        if not self.connection.keep_alive:
             self.close()
         return status, data
 
@@ -195,7 +180,7 @@ class Bench:
                     late[0] += 1
                 try:
                     status, _ = await conn.request(head, body)
-                except (HttpError, OSError) as exc:
+                except httpx.TransportError as exc:
                     statuses[f"error {type(exc).__name__}: {exc}"] += 1
                     continue
                 done = clk()
@@ -306,7 +291,7 @@ class Poller:
                 await asyncio.sleep(delay)
             try:
                 status, data = await conn.request(head)
-            except (HttpError, OSError) as exc:
+            except httpx.TransportError as exc:
                 self.errors[type(exc).__name__] += 1
                 continue
             answered = clock()

@@ -7,7 +7,7 @@ character (quadrant blocks), so both scales come from one picture each.
 """
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 
 from .entities import BombKind, ExplosionKind, InvaderKind
 from .geometry import SHIELD_FULL
@@ -73,8 +73,6 @@ _GLYPHS: dict[str, dict[str, tuple[str, ...]]] = {
         BombKind.ROLLING: ("┼", "│", "┼", "│"),
         BombKind.PLUNGER: ("┳", "┃", "┻", "┃"),
         BombKind.SQUIGGLY: ("╱", "│", "╲", "│"),
-        ExplosionKind.MISSILE: ("*",),
-        ExplosionKind.BOMB: ("*",),
         "shield": (" ", "░", "▒", "▓", "█"),  # by erosion level, 0 (gone) to SHIELD_FULL
     },
     "ascii": {
@@ -82,15 +80,17 @@ _GLYPHS: dict[str, dict[str, tuple[str, ...]]] = {
         BombKind.ROLLING: ("+", "|", "+", "|"),
         BombKind.PLUNGER: ("T", "|", "T", "|"),
         BombKind.SQUIGGLY: ("/", "|", "\\", "|"),
-        ExplosionKind.MISSILE: ("*",),
-        ExplosionKind.BOMB: ("*",),
         "shield": (" ", ".", ":", "%", "#"),
     },
 }
 
-_BURSTS: dict[str, dict[str, tuple[str, ...]]] = {  # 3 cells wide, two frames
-    "unicode": {ExplosionKind.INVADER: ("╲│╱", "╱│╲"), ExplosionKind.CANNON: ("▗▚▖", "▝▞▘")},
-    "ascii": {ExplosionKind.INVADER: ("\\|/", "/|\\"), ExplosionKind.CANNON: ("'*,", ",*'")},
+# Explosions apart from the things: ExplosionKind.MISSILE and .CANNON are equal to the strings "missile" and
+# "cannon" (StrEnum), so one table for both would give a missile the look of its burst.
+_BURSTS: dict[str, dict[ExplosionKind, tuple[str, ...]]] = {  # invader and cannon: 3 cells, two frames
+    "unicode": {ExplosionKind.INVADER: ("╲│╱", "╱│╲"), ExplosionKind.CANNON: ("▗▚▖", "▝▞▘"),
+                ExplosionKind.MISSILE: ("*",), ExplosionKind.BOMB: ("*",)},
+    "ascii": {ExplosionKind.INVADER: ("\\|/", "/|\\"), ExplosionKind.CANNON: ("'*,", ",*'"),
+              ExplosionKind.MISSILE: ("*",), ExplosionKind.BOMB: ("*",)},
 }
 
 
@@ -107,7 +107,7 @@ def _scaled(rows: tuple[str, ...], scale: int) -> tuple[str, ...]:
     return tuple("".join(ch * scale for ch in row) for row in rows for _ in range(scale))
 
 
-@cache
+@lru_cache(maxsize=None, typed=True)  # typed: ExplosionKind.CANNON is not "cannon"
 def sprite(name: str, frame: int = 0, style: str = "unicode", scale: int = 1) -> tuple[str, ...]:
     """The rows of text for `name` (an InvaderKind, BombKind, ExplosionKind, "cannon", "mystery",
     "missile") in animation `frame`; each row is (width in cells x scale) characters, scale rows in all.
@@ -115,13 +115,15 @@ def sprite(name: str, frame: int = 0, style: str = "unicode", scale: int = 1) ->
     A mystery explosion is its points, written by the UI; a shield cell is `shield_glyph`.
     """
     _check(style, scale)
+    if isinstance(name, ExplosionKind):
+        if name not in _BURSTS[style]:
+            raise ValueError(f"no sprite for {name!r} explosions (the UI writes the points)")
+        frames = _BURSTS[style][name]
+        return _scaled((frames[frame % len(frames)],), scale)
     if name in _BITMAPS:
         frames = _BITMAPS[name][scale - 1] if style == "unicode" else _ASCII[name][scale - 1]
         rows = frames[frame % len(frames)]
         return quadrant_art(rows) if style == "unicode" else rows
-    if name in _BURSTS[style]:
-        frames = _BURSTS[style][name]
-        return _scaled((frames[frame % len(frames)],), scale)
     if name in _GLYPHS[style]:
         frames = _GLYPHS[style][name]
         return _scaled((frames[frame % len(frames)],), scale)

@@ -1,4 +1,4 @@
-"""Test helpers: hand-made JWTs, a fake of the original AWS API, and a fake pycognito user."""
+"""Test helpers: hand-made JWTs, a fake of the original AWS API, a client signed in to a fake."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from botocore.exceptions import ClientError
 
 from api_client import SpaceInvadersClient
 from api_client.models import AuthenticationResult
@@ -42,17 +41,26 @@ ORIGINAL_SESSION = {
 }
 
 
+ORIGINAL_CONFIG = {
+    "/spaceinvaders/clientid": "client123",
+    "/spaceinvaders/identitypoolid": "us-east-1:abc",
+    "/spaceinvaders/userpoolid": "us-east-1_Pool",
+    "/spaceinvaders/userpoolurl": "cognito-idp.us-east-1.amazonaws.com/us-east-1_Pool",
+}
+
+
 class FakeOriginal:
     """Answers exactly like the original deployment (API Gateway + Lambda + direct Kinesis + SSM).
 
-    - `/config`: SSM GetParameters with Cognito names.
+    - `/config`: SSM GetParameters with Cognito's names.
     - `/session`: the SSM parameter passed through: a JSON *string* holding the document, or "null".
     - `/updatestatus`: Kinesis PutRecord's answer; `/deallocate` success body is `null`.
-    - The authorizer takes the raw ID token and answers `{"message": "Unauthorized"}` otherwise.
+    - The authorizer takes the raw ID token when `authorize(token)` says so, and answers
+      `{"message": "Unauthorized"}` otherwise.
     """
 
-    def __init__(self, valid_tokens: set[str]) -> None:
-        self.valid_tokens = valid_tokens
+    def __init__(self, authorize: Callable[[str], bool]) -> None:
+        self.authorize = authorize
         self.session: dict[str, Any] | None = None
         self.requests: list[httpx.Request] = []
         self.records: list[dict[str, Any]] = []
@@ -62,32 +70,21 @@ class FakeOriginal:
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
 
+    @property
+    def paths(self) -> list[str]:
+        return [request.url.path.removeprefix("/prod/v1") for request in self.requests]
+
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
         path = request.url.path.removeprefix("/prod/v1")
         if path == "/config":
-            return httpx.Response(
-                200,
-                json={
-                    "Parameters": [
-                        {
-                            "Name": "/spaceinvaders/clientid",
-                            "Type": "String",
-                            "Value": "client123",
-                            "Version": 1,
-                        },
-                        {"Name": "/spaceinvaders/identitypoolid", "Type": "String", "Value": "us-east-1:abc"},
-                        {"Name": "/spaceinvaders/userpoolid", "Type": "String", "Value": "us-east-1_Pool"},
-                        {
-                            "Name": "/spaceinvaders/userpoolurl",
-                            "Type": "String",
-                            "Value": "cognito-idp.us-east-1...",
-                        },
-                    ],
-                    "InvalidParameters": [],
-                },
-            )
-        if request.headers.get("authorization") not in self.valid_tokens:
+            parameters = [
+                {"Name": name, "Type": "String", "Value": value, "Version": 1}
+                for name, value in ORIGINAL_CONFIG.items()
+            ]
+            return httpx.Response(200, json={"Parameters": parameters, "InvalidParameters": []})
+        token = request.headers.get("authorization")
+        if not token or not self.authorize(token):
             return httpx.Response(401, json={"message": "Unauthorized"})
         body = json.loads(request.content) if request.content else None
         if path == "/session":
@@ -139,122 +136,31 @@ class FakeOriginal:
         return httpx.Response(200, json={"successMessage": f"Welcome, {username}."})
 
 
-def client_error(code: str, message: str = "", status: int = 400) -> ClientError:
-    return ClientError(
-        {"Error": {"Code": code, "Message": message or code}, "ResponseMetadata": {"HTTPStatusCode": status}},
-        "Operation",
-    )
+class StaticSignIn:
+    """A sign-in backend that hands out a gamer's token at once, and remembers the tokens it issued."""
 
-
-class FakeCognitoPool:
-    """A user pool in memory, and a factory of pycognito-like user objects over it."""
-
-    def __init__(self, groups: list[str] | None = None) -> None:
-        self.users: dict[str, dict[str, Any]] = {}
-        self.groups = groups or ["Players"]
-        self.calls: list[str] = []
+    def __init__(self) -> None:
         self.issued: set[str] = set()
 
-    def factory(
-        self, pool_id: str, client_id: str, region: str | None, username: str | None
-    ) -> FakeCognitoUser:
-        assert (pool_id, client_id, region) == ("us-east-1_Pool", "client123", "us-east-1")
-        return FakeCognitoUser(self, username)
-
-    def issue(self, username: str, expires_in: float = 3600) -> str:
-        token = make_jwt(username, self.groups, expires_in)
-        self.issued.add(token)
-        return token
-
-
-class FakeCognitoUser:
-    """The methods of `pycognito.Cognito` the client uses, with Cognito's error codes."""
-
-    def __init__(self, pool: FakeCognitoPool, username: str | None) -> None:
-        self.pool, self.username = pool, username
-        self.id_token = self.access_token = self.refresh_token = self.token_type = None
-        self.base_attributes: dict[str, Any] = {}
-
-    def _record(self, name: str) -> None:
-        self.pool.calls.append(name)
-
-    def set_base_attributes(self, **kwargs: Any) -> None:
-        self.base_attributes = kwargs
-
-    def register(self, username: str, password: str) -> dict[str, Any]:
-        self._record("register")
-        if username in self.pool.users:
-            raise client_error("UsernameExistsException", "User already exists")
-        self.pool.users[username] = {
-            "password": password,
-            "confirmed": False,
-            "code": "123456",
-            "email": self.base_attributes.get("email"),
-        }
-        return {
-            "UserConfirmed": False,
-            "UserSub": "sub",
-            "CodeDeliveryDetails": {"Destination": "a***@b.c", "DeliveryMedium": "EMAIL"},
-        }
-
-    def confirm_sign_up(self, code: str, username: str | None = None) -> None:
-        self._record("confirm_sign_up")
-        user = self.pool.users[username or self.username]
-        if code != user["code"]:
-            raise client_error("CodeMismatchException", "Invalid code")
-        user["confirmed"] = True
-
-    def authenticate(self, password: str) -> None:
-        self._record("authenticate")
-        user = self.pool.users.get(self.username)
-        if user is None or user["password"] != password:
-            raise client_error("NotAuthorizedException", "Incorrect username or password.")
-        if not user["confirmed"]:
-            raise client_error("UserNotConfirmedException", "User is not confirmed.")
-        self._tokens(refresh=True)
-
-    def renew_access_token(self) -> None:
-        self._record("renew_access_token")
-        if self.refresh_token != f"refresh-{self.username}":
-            raise client_error("NotAuthorizedException", "Invalid Refresh Token")
-        self._tokens(refresh=False)
-
-    def _tokens(self, refresh: bool) -> None:
-        self.id_token = self.pool.issue(self.username)
-        self.access_token = "access"
-        if refresh:
-            self.refresh_token = f"refresh-{self.username}"
-        self.token_type = "Bearer"
-
-    def initiate_forgot_password(self) -> None:
-        self._record("initiate_forgot_password")
-        self.pool.users[self.username]["code"] = "654321"
-
-    def confirm_forgot_password(self, code: str, password: str) -> None:
-        self._record("confirm_forgot_password")
-        user = self.pool.users[self.username]
-        if code != user["code"]:
-            raise client_error("CodeMismatchException", "Invalid verification code provided")
-        user["password"] = password
-
-
-Handler = Callable[[httpx.Request], httpx.Response]
-
-
-class StaticSignIn:
-    """A sign-in backend that hands out a gamer's token at once."""
-
     async def sign_in(self, username: str, password: str) -> AuthenticationResult:
-        return AuthenticationResult(IdToken=make_jwt(username, ["Gamer"]))
+        token = make_jwt(username, ["Gamer"])
+        self.issued.add(token)
+        return AuthenticationResult(IdToken=token)
 
 
-async def signed_in_client(handler: Callable[[httpx.Request], Any]) -> SpaceInvadersClient:
-    """A client, signed in as alice, whose requests all go to `handler` (an httpx.MockTransport)."""
+async def signed_in_client(
+    handler: Callable[[httpx.Request], Any], base_url: str = "http://s.test/v1", **options: Any
+) -> SpaceInvadersClient:
+    """A client, signed in as alice, whose requests all go to `handler` (an httpx.MockTransport).
+
+    `options` go to `SpaceInvadersClient` (e.g. `retry`, `sleep`).
+    """
     client = SpaceInvadersClient(
-        "http://s.test/v1",
+        base_url,
         http=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
         token_store=None,
-        sign_in_backend=StaticSignIn(),
-    )  # type: ignore[arg-type]
+        sign_in_backend=StaticSignIn(),  # type: ignore[arg-type]
+        **options,
+    )
     await client.sign_in("alice", "pw")
     return client

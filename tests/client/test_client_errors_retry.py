@@ -7,7 +7,7 @@ import random
 
 import httpx
 import pytest
-from client_support import make_jwt
+from client_support import signed_in_client
 
 from api_client import (
     NO_RETRY,
@@ -27,9 +27,8 @@ from api_client import (
     UnprocessableError,
 )
 from api_client.errors import make_error
-from api_client.models import AuthenticationResult
+from api_client.retry import backoff
 
-BASE = "http://server.test/v1"
 STATUS = GameStatus(Score=1, Shots=1, Level=1, Lives=3)
 
 
@@ -37,11 +36,6 @@ def error(status: int, code: str, headers: dict[str, str] | None = None) -> http
     return httpx.Response(
         status, json={"errorMessage": code, "errorCode": code, "errorDetails": None}, headers=headers
     )
-
-
-class StaticSignIn:
-    async def sign_in(self, username: str, password: str) -> AuthenticationResult:
-        return AuthenticationResult(IdToken=make_jwt(username, ["Gamer"]), RefreshToken="r")
 
 
 class Scripted:
@@ -63,28 +57,17 @@ class Scripted:
         return httpx.Response(200, json={"Scoreboard": []})
 
 
-def make_client(
+async def make_client(
     script: Scripted, policy: RetryPolicy | None = None
 ) -> tuple[SpaceInvadersClient, list[float]]:
+    """A signed-in client over `script` whose sleeps are recorded instead of slept."""
     slept: list[float] = []
 
     async def fake_sleep(seconds: float) -> None:
         slept.append(seconds)
 
-    client = SpaceInvadersClient(
-        BASE,
-        http=httpx.AsyncClient(transport=httpx.MockTransport(script)),
-        token_store=None,
-        retry=policy or RetryPolicy(),
-        sleep=fake_sleep,
-        sign_in_backend=StaticSignIn(),
-    )  # type: ignore[arg-type]
+    client = await signed_in_client(script, retry=policy or RetryPolicy(), sleep=fake_sleep)
     return client, slept
-
-
-async def signed(client: SpaceInvadersClient) -> SpaceInvadersClient:
-    await client.sign_in("alice", "pw")
-    return client
 
 
 def test_code_classes_combine_with_status_classes():
@@ -102,78 +85,86 @@ def test_code_classes_combine_with_status_classes():
 
 async def test_429_retry_after_is_honoured():
     script = Scripted(error(429, "RateLimited", {"Retry-After": "1.5"}))
-    client, slept = make_client(script)
-    await (await signed(client)).scoreboard("S")
+    client, slept = await make_client(script)
+    await client.scoreboard("S")
     assert slept == [1.5] and len(script.requests) == 2
 
 
 async def test_retry_after_beyond_budget_gives_up_at_once():
     script = Scripted(error(429, "RateLimited", {"Retry-After": "60"}))
-    client, slept = make_client(script, RetryPolicy(max_elapsed=5))
+    client, slept = await make_client(script, RetryPolicy(max_elapsed=5))
     with pytest.raises(RateLimitError) as info:
-        await (await signed(client)).scoreboard("S")
+        await client.scoreboard("S")
     assert info.value.retry_after == 60 and slept == [] and len(script.requests) == 1
 
 
 async def test_5xx_on_a_get_is_retried_with_growing_jittered_backoff_and_bounded():
     random.seed(7)
     script = Scripted(*[error(503, "Overloaded")] * 10)
-    client, slept = make_client(script, RetryPolicy(max_attempts=4, base_delay=0.2, max_delay=3))
+    client, slept = await make_client(script, RetryPolicy(max_attempts=4, base_delay=0.2, max_delay=3))
     with pytest.raises(ServiceUnavailableError):
-        await (await signed(client)).scoreboard("S")
+        await client.scoreboard("S")
     assert len(script.requests) == 4 and len(slept) == 3
     for attempt, wait in enumerate(slept, start=1):
         ceiling = 0.2 * 2 ** (attempt - 1)
         assert ceiling / 2 <= wait <= ceiling
 
 
+def test_backoff_doubles_up_to_its_cap_with_equal_jitter():
+    rng = random.Random(3)
+    for failures, ceiling in [(1, 0.2), (2, 0.4), (3, 0.8), (4, 1.6), (5, 3.0), (9, 3.0)]:
+        waits = [backoff(failures, 0.2, 3.0, rng) for _ in range(200)]
+        assert ceiling / 2 <= min(waits) and max(waits) <= ceiling
+        assert max(waits) - min(waits) > ceiling / 3  # spread over the upper half, not one value
+
+
 async def test_unsafe_calls_are_not_retried_after_a_5xx():
     script = Scripted(error(503, "Overloaded"))
-    client, slept = make_client(script)
+    client, slept = await make_client(script)
     with pytest.raises(ServiceUnavailableError):
-        await (await signed(client)).open_session("MULTIPLE_TRIALS")
+        await client.open_session("MULTIPLE_TRIALS")
     assert len(script.requests) == 1 and slept == []
 
 
 async def test_status_post_retried_only_when_surely_not_processed():
     # 502 may have been processed: not retried. A refused connection: nothing was sent, retried.
     script = Scripted(error(502, "BadGateway"))
-    client, _ = make_client(script)
+    client, _ = await make_client(script)
     with pytest.raises(ServerError):
-        await (await signed(client)).update_status("S", STATUS)
+        await client.update_status("S", STATUS)
     assert len(script.requests) == 1
     script = Scripted(httpx.ConnectError("refused"), error(503, "Busy"))
-    client, slept = make_client(script)
-    receipt = await (await signed(client)).update_status("S", STATUS)
+    client, slept = await make_client(script)
+    receipt = await client.update_status("S", STATUS)
     assert receipt.SequenceNumber == "1" and len(script.requests) == 3 and len(slept) == 2
     script = Scripted(httpx.ReadTimeout("slow"))
-    client, _ = make_client(script)
+    client, _ = await make_client(script)
     with pytest.raises(APITimeoutError) as info:
-        await (await signed(client)).update_status("S", STATUS)
+        await client.update_status("S", STATUS)
     assert info.value.sent and isinstance(info.value.__cause__, httpx.ReadTimeout)
     assert len(script.requests) == 1
 
 
 async def test_dropped_connection_and_malformed_bodies_are_typed():
     script = Scripted(*[httpx.RemoteProtocolError("Server disconnected")] * 2)
-    client, _ = make_client(script, RetryPolicy(max_attempts=2))
+    client, _ = await make_client(script, RetryPolicy(max_attempts=2))
     with pytest.raises(APIConnectionError):
-        await (await signed(client)).scoreboard("S")
+        await client.scoreboard("S")
     assert len(script.requests) == 2  # a GET is retried after a drop, within the bound
     for bad in (
         httpx.Response(200, text="<html>gateway</html>"),
         httpx.Response(200, json={"Scoreboard": 3}),
     ):
-        client, _ = make_client(Scripted(bad))
+        client, _ = await make_client(Scripted(bad))
         with pytest.raises(MalformedResponseError) as info:
-            await (await signed(client)).scoreboard("S")
+            await client.scoreboard("S")
         assert info.value.status == 200
-    client, _ = make_client(Scripted(httpx.Response(200, json="{not json")))
+    client, _ = await make_client(Scripted(httpx.Response(200, json="{not json")))
     with pytest.raises(MalformedResponseError):
-        await (await signed(client)).session()
-    client, _ = make_client(Scripted(httpx.Response(500, text="Internal Server Error")))
+        await client.session()
+    client, _ = await make_client(Scripted(httpx.Response(500, text="Internal Server Error")))
     with pytest.raises(ServerError) as server:
-        await (await signed(client)).open_session("SINGLE_TRIAL")
+        await client.open_session("SINGLE_TRIAL")
     assert server.value.status == 500 and server.value.message == "Internal Server Error"
 
 
@@ -181,9 +172,9 @@ async def test_policy_never_retries_without_budget():
     assert RetryPolicy().should_retry(make_error(503, "x", "y"), Safety.IDEMPOTENT)
     assert not RetryPolicy().should_retry(make_error(503, "x", "y"), Safety.UNSAFE)
     script = Scripted(error(503, "Busy"))
-    client, _ = make_client(script)
+    client, _ = await make_client(script)
     with pytest.raises(ServiceUnavailableError):
-        await (await signed(client)).update_status("S", STATUS, retry=NO_RETRY)
+        await client.update_status("S", STATUS, retry=NO_RETRY)
     assert len(script.requests) == 1
 
 

@@ -137,16 +137,21 @@ async def test_synchronized_start_and_pollers(local_server_module, manager):
     assert session.SynchronizeTime == started.SynchronizeTime
     assert abs(watcher.server_now() - start_at) < 0.1  # same machine: the offset is ~0
     game = {"Score": 0, "Shots": 0, "Level": 1, "Lives": 3}
-    async with StatusPublisher(
-        gamer, opened.SessionId, lambda: GameStatus(**game), interval=0.05
-    ) as publisher, ScoreboardPoller(gamer, opened.SessionId, interval=0.1) as poller:
+    boards: list[list] = []
+    poller = ScoreboardPoller(gamer, opened.SessionId, interval=0.1, on_update=boards.append)
+    publisher = StatusPublisher(gamer, opened.SessionId, lambda: GameStatus(**game), interval=0.05)
+
+    async def latest() -> list:
+        return poller.latest
+
+    async with publisher, poller:
         for score in range(1, 6):
             game["Score"] = score * 10
             await asyncio.sleep(0.12)
-    assert publisher.stats.failed == 0 and publisher.stats.sent >= 2
-    board = await eventually(lambda: gamer.scoreboard(opened.SessionId), lambda b: b and b[0].Score == 50)
-    assert board[0].Score == 50
-    assert poller.polls >= 2 and poller.errors == 0
+        await eventually(latest, lambda board: board and board[0].Score == 50)
+    assert publisher.stats.failed == 0 and publisher.last_sent == GameStatus(**game)
+    assert [(e.Nickname, e.Score) for e in poller.latest] == [(name, 50)] and poller.errors == 0
+    assert boards[-1] == poller.latest  # every change reached on_update, the newest last
     await pool.aclose()
 
 

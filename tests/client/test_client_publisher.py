@@ -124,12 +124,14 @@ async def test_outage_keeps_newest_status_and_resumes(client, server, now):
         game.score(second * 100)
         for _ in range(3):
             await step(publisher, now, 1 / 3)
-    assert publisher.stats.failed >= 5 and server.scores == [0]
+    assert server.scores == [0]
+    # 30 ticks, but the waits between attempts doubled from 0.3 s up to the 1 s cap.
+    assert 8 <= publisher.stats.failed <= 18, publisher.stats.failed
     server.down = False
     for _ in range(5):
         await step(publisher, now)
     assert server.scores == [0, 1000]  # nothing stale sent after the outage, only the newest
-    assert publisher.running is False and publisher.last_rejection is None
+    assert publisher.stats.rejected == 0 and publisher.last_rejection is None  # failures are not refusals
 
 
 async def test_429_backs_off_for_retry_after(client, server, now):
@@ -180,8 +182,8 @@ async def test_stop_sends_the_final_state(client, server):
     async with StatusPublisher(client, "S1", game, interval=0.02) as publisher:
         await asyncio.sleep(0.1)
         game.status = GameStatus(Score=77, Shots=9, Level=2, Lives=0)
-    assert server.bodies[-1]["Score"] == 77 and server.bodies[-1]["Lives"] == 0
-    assert publisher.stats.sent >= 2 and not publisher.running
+    assert server.scores[0] == 0 and server.bodies[-1]["Score"] == 77 and server.bodies[-1]["Lives"] == 0
+    assert not publisher.running and publisher.stats.sent == len(server.bodies)
 
 
 async def test_stop_is_bounded_when_the_server_hangs(client, server):

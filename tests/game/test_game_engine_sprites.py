@@ -6,14 +6,23 @@ import unicodedata
 import pytest
 from engine_support import TICK, scripted
 
-from spaceinvaders_tui.engine import FIELD_HEIGHT, FIELD_WIDTH, BombKind, ExplosionKind, Game, InvaderKind
+from spaceinvaders_tui.engine import (
+    FIELD_HEIGHT,
+    FIELD_WIDTH,
+    FIRE,
+    BombKind,
+    ExplosionKind,
+    Game,
+    InvaderKind,
+)
 from spaceinvaders_tui.engine.geometry import BANDS, CANNON_WIDTH, INVADER_WIDTH, MYSTERY_WIDTH, SHIELD_FULL
 from spaceinvaders_tui.engine.render import draw
 from spaceinvaders_tui.engine.sprites import SCALES, STYLES, quadrant_art, shield_glyph, sprite
 
-WIDTHS = {**{k: INVADER_WIDTH for k in InvaderKind}, **{k: 1 for k in BombKind}, "missile": 1,
-          "cannon": CANNON_WIDTH, "mystery": MYSTERY_WIDTH, ExplosionKind.INVADER: 3, ExplosionKind.CANNON: 3,
-          ExplosionKind.MISSILE: 1, ExplosionKind.BOMB: 1}
+# Pairs, not a dict: ExplosionKind.CANNON == "cannon" (StrEnum), and both must be checked.
+WIDTHS = [*((k, INVADER_WIDTH) for k in InvaderKind), *((k, 1) for k in BombKind), ("missile", 1),
+          ("cannon", CANNON_WIDTH), ("mystery", MYSTERY_WIDTH), (ExplosionKind.INVADER, 3),
+          (ExplosionKind.CANNON, 3), (ExplosionKind.MISSILE, 1), (ExplosionKind.BOMB, 1)]
 
 
 def one_column_wide(text: str) -> bool:
@@ -23,7 +32,7 @@ def one_column_wide(text: str) -> bool:
 @pytest.mark.parametrize("style", STYLES)
 @pytest.mark.parametrize("scale", SCALES)
 def test_every_sprite_fills_its_cells(style, scale):
-    for name, width in WIDTHS.items():
+    for name, width in WIDTHS:
         for frame in range(4):
             rows = sprite(name, frame, style, scale)
             assert len(rows) == scale and all(len(row) == width * scale for row in rows), (name, frame)
@@ -39,6 +48,21 @@ def test_each_invader_kind_has_two_different_frames(style, scale):
         assert sprite(kind, 0, style, scale) != sprite(kind, 1, style, scale)
         assert sprite(kind, 2, style, scale) == sprite(kind, 0, style, scale)
     assert len({sprite(kind, 0, style, scale) for kind in InvaderKind}) == 3
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_things_and_explosions_of_the_same_name_look_different(style):
+    assert sprite("missile", 0, style) != sprite(ExplosionKind.MISSILE, 0, style)
+    assert sprite("cannon", 0, style) != sprite(ExplosionKind.CANNON, 0, style)
+    assert sprite(ExplosionKind.CANNON, 0, style) != sprite(ExplosionKind.CANNON, 1, style)  # the wreck flickers
+
+
+def test_a_missile_in_flight_is_drawn_as_a_missile():
+    game = Game(3)
+    game.step(TICK, FIRE)
+    game.step(TICK)
+    row = draw(game)[int(game.missile.y)]
+    assert row[game.missile.x] == "│"
 
 
 def test_quadrant_art_turns_pixels_into_block_characters():

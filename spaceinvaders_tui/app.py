@@ -1,0 +1,126 @@
+"""The game app: screens from connecting to game over, one `Link` to the backend for the whole run."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from typing import ClassVar
+
+import httpx
+from textual.app import App
+from textual.binding import Binding, BindingType
+
+from api_client import TokenStore
+
+from .best_score import BestScore
+from .frame_log import FrameLog
+from .link import Link
+from .settings import GameSettings
+from .theme import ARCADE
+
+log = logging.getLogger(__name__)
+
+ASCII_KEYS = {"←": "left", "→": "right", "↑": "up", "↓": "down"}
+
+
+class SpaceInvadersApp(App[None]):
+    TITLE = "Space Invaders"
+    ENABLE_COMMAND_PALETTE = False
+    CSS = """
+    .title { color: $error; text-style: bold; width: 100%; content-align: center middle; }
+    .note { color: $foreground 70%; }
+    .error { color: $error; }
+    App.-ascii TopTen { border-left: ascii $success 40%; }
+    App.-ascii Input { border: ascii $panel-lighten-2; }
+    App.-ascii Input:focus { border: ascii $primary; }
+    App.-ascii Button { border: ascii $panel-lighten-2; }
+    App.-ascii .panel { border: ascii $success 60%; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+c", "interrupt", "Quit", show=False, priority=True, system=True)]
+
+    def __init__(self, settings: GameSettings, *, http: httpx.AsyncClient | None = None) -> None:
+        super().__init__()
+        self.settings = settings
+        self.best = BestScore(settings.data_dir)
+        self.link: Link | None = None
+        self.token_store = TokenStore(settings.data_dir) if settings.data_dir else TokenStore()
+        if not settings.offline:
+            self.link = Link(settings.api_url, token_store=self.token_store, http=http)
+        self.frame_log = FrameLog(settings.frame_log) if settings.frame_log else None
+        self._leaving = False
+        self.hung_up = False  # the terminal is gone: draw nothing more
+        self.register_theme(ARCADE)
+
+    @property
+    def ascii_only(self) -> bool:
+        return self.settings.ascii_only
+
+    def get_key_display(self, binding: Binding) -> str:
+        display = super().get_key_display(binding)
+        if self.ascii_only:
+            for arrow, word in ASCII_KEYS.items():
+                display = display.replace(arrow, word)
+        return display
+
+    def on_mount(self) -> None:
+        from .screens.connect import ConnectScreen
+        from .screens.lobby import LobbyScreen
+
+        self.theme = self.settings.theme
+        if self.ascii_only:
+            self.add_class("-ascii")
+        self._catch_signals(True)
+        self.push_screen(LobbyScreen() if self.link is None else ConnectScreen())
+
+    def _catch_signals(self, on: bool) -> None:
+        """A closed terminal (SIGHUP) or a kill (SIGTERM) frees the seat before the app ends."""
+        try:
+            loop = asyncio.get_running_loop()
+            for sig, handler in ((signal.SIGHUP, self._hang_up), (signal.SIGTERM, self.action_interrupt)):
+                if on:
+                    loop.add_signal_handler(sig, handler)
+                else:
+                    loop.remove_signal_handler(sig)
+        except (NotImplementedError, RuntimeError, ValueError, AttributeError):
+            log.debug("no signal handlers on this platform")
+
+    def _hang_up(self) -> None:
+        """The terminal closed. Textual's output would block on the dead terminal, so frames stop, the seat
+        is freed, and the process ends without restoring a terminal that is not there."""
+        self.hung_up = True
+        self.leave()
+
+    def action_interrupt(self) -> None:
+        """Ctrl+C, a closed terminal: leave at once (the seat is freed first)."""
+        self.leave()
+
+    def leave(self, message: str | None = None) -> None:
+        """Free the seat, then end the app (in a worker: the screen stays alive meanwhile)."""
+        if self._leaving:
+            return
+        self._leaving = True
+        self.run_worker(self._leave(message), group="leave", exclusive=True)
+
+    async def _leave(self, message: str | None) -> None:
+        for screen in self.screen_stack:  # a game left before its end still counts for the best score
+            if hasattr(screen, "game"):
+                self.best.record(screen.game.score)
+        if self.link is not None:
+            if self.link.seated_in is not None:
+                self.notify("Freeing your seat...", timeout=10)
+            await self.link.leave()  # a seat it could not free is tried again by the command line
+        if self.hung_up:
+            if self.link is not None:
+                await self.link.aclose()
+            if self.frame_log is not None:
+                self.frame_log.close()
+            os._exit(0)
+        self.exit(message=message)
+
+    async def on_unmount(self) -> None:
+        self._catch_signals(False)
+        if self.link is not None:
+            await self.link.aclose()
+        if self.frame_log is not None:
+            self.frame_log.close()

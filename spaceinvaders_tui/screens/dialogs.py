@@ -1,0 +1,146 @@
+"""Small screens over the others: help, a question, a message, game over."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+from .common import KEYS, RULES
+
+DIALOG_CSS = """
+{name} {{ align: center middle; background: $background 60%; }}
+{name} > Vertical {{ width: auto; max-width: 76; height: auto; border: heavy $success; padding: 1 2;
+                     background: $surface; }}
+{name} > Vertical > Static {{ width: auto; max-width: 72; }}
+{name} .heading {{ color: $error; text-style: bold; width: 100%; content-align: center middle; }}
+App.-ascii {name} > Vertical {{ border: ascii $success; }}
+"""
+
+
+def _ascii_arrows(text: str, ascii_only: bool) -> str:
+    return text.replace("←", "left").replace("→", "right") if ascii_only else text
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark,enter", "dismiss", "Close")]
+    DEFAULT_CSS = DIALOG_CSS.format(name="HelpScreen")
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static("HOW TO PLAY", classes="heading")
+            yield Static(_ascii_arrows(KEYS, self.app.ascii_only), markup=False)
+            yield Static("\n" + RULES, markup=False, classes="note")
+        yield Footer()
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """A yes/no question; dismissed with True for yes."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("y,enter", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+    DEFAULT_CSS = DIALOG_CSS.format(name="ConfirmScreen")
+
+    def __init__(self, question: str) -> None:
+        super().__init__()
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self.question, markup=False)
+            yield Static("\ny: yes    n: no", classes="note")
+        yield Footer()
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class MessageScreen(ModalScreen[None]):
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("enter,escape,space", "dismiss", "OK")]
+    DEFAULT_CSS = DIALOG_CSS.format(name="MessageScreen")
+
+    def __init__(self, text: str, heading: str = "") -> None:
+        super().__init__()
+        self.text = text
+        self.heading = heading
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            if self.heading:
+                yield Static(self.heading, classes="heading")
+            yield Static(self.text, markup=False, id="text")
+            yield Static("\nenter: OK", classes="note")
+        yield Footer()
+
+
+@dataclass
+class Outcome:
+    """How a game ended, for the game-over screen."""
+
+    heading: str  # GAME OVER, TIME'S UP, SESSION CLOSED
+    reason: str  # a sentence
+    score: int
+    level: int
+    shots: int
+    best: int
+    new_best: bool
+    can_play_again: bool
+    rule: str = ""  # why there is no other game, when there is none
+    standing: Callable[[], str] = lambda: ""  # the rank and the delivery of the final score, as they change
+
+
+class GameOverScreen(ModalScreen[str]):
+    """Dismissed with "again", "lobby" or "quit"."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "choose('again')", "Play again"),
+        Binding("l", "choose('lobby')", "Lobby"),
+        Binding("q", "choose('quit')", "Quit"),
+    ]
+    DEFAULT_CSS = DIALOG_CSS.format(name="GameOverScreen") + """
+    GameOverScreen #score { width: 100%; content-align: center middle; text-style: bold; }
+    GameOverScreen #standing { width: 100%; content-align: center middle; min-height: 1; }
+    """
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__()
+        self.outcome = outcome
+
+    def compose(self) -> ComposeResult:
+        outcome = self.outcome
+        best = "NEW BEST!" if outcome.new_best else f"best {outcome.best}"
+        with Vertical():
+            yield Static(outcome.heading, classes="heading")
+            yield Static(outcome.reason, markup=False)
+            yield Static(f"\nSCORE {outcome.score}   {best}\nlevel {outcome.level}, {outcome.shots} shots",
+                         id="score", markup=False)
+            yield Static("", id="standing", markup=False)
+            yield Static(self._choices(), classes="note", markup=False)
+        yield Footer()
+
+    def _choices(self) -> str:
+        rule = f"\n{self.outcome.rule}" if self.outcome.rule else ""
+        again = "enter: play again    " if self.outcome.can_play_again else ""
+        return f"{rule}\n{again}l: lobby    q: quit"
+
+    def on_mount(self) -> None:
+        self.show_standing()
+        self.set_interval(0.25, self.show_standing)
+
+    def show_standing(self) -> None:
+        self.query_one("#standing", Static).update(self.outcome.standing())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "choose" and parameters == ("again",):
+            return self.outcome.can_play_again
+        return True
+
+    def action_choose(self, choice: str) -> None:
+        self.dismiss(choice)
