@@ -36,6 +36,16 @@ class Clock:
         return real_time.time() + self.offset
 
 
+class StoppedClock:
+    """A clock that moves only when the test moves it."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def time(self) -> float:
+        return self.now
+
+
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
@@ -167,15 +177,15 @@ async def test_idle_players_lose_their_seat(tmp_path, clock):
         await b.stop()
 
 
-async def test_players_tell_when_each_seated_player_was_last_seen(tmp_path, clock):
+async def test_players_tell_when_each_seated_player_was_last_seen(tmp_path):
+    clock = StoppedClock(int(real_time.time()) + 0.7)  # LastSeen is kept to the second: 0.7 s are dropped
+    t0 = int(clock.now)
     b = await _started(_settings(tmp_path), clock)
     try:
         s = await b.open_session("SEEN", "MULTIPLE_TRIALS", False, None, 10)
-        t0 = int(clock.time())
-        clock.offset = t0 + 0.7 - real_time.time()  # LastSeen is kept to the second: 0.7 s are dropped
         for name in ("quiet", "busy", "back", "done"):
             await b.allocate(name)
-        clock.offset += 12
+        clock.now += 12
         await _post(b, "busy", s.session_id, 5, clock.time())
         await b.allocate("back")  # asks again while seated: "Keep playing." is a sign of life
         await _post(b, "done", s.session_id, 9, clock.time(), lives=0)
@@ -185,6 +195,7 @@ async def test_players_tell_when_each_seated_player_was_last_seen(tmp_path, cloc
         assert players.PlayingGamers == ["back", "busy", "quiet"] and players.FinishedGamers == ["done"]
         assert players.LastSeen == {"quiet": to_iso(t0), "busy": to_iso(t0 + 12), "back": to_iso(t0 + 12)}
         await b.close_session()
+        clock.now += 1
         await b.open_session("NEXT", "MULTIPLE_TRIALS", False, None, 10)
         assert (await b.players(s.session_id)).LastSeen is None  # a past session: nobody is seen any more
         assert (await b.players(b.session.session_id)).LastSeen == {}
