@@ -34,6 +34,7 @@ class SessionDocument(Answer):
     SynchronizeTime: str | None = None
     ClosingTime: str | None = None
     ServerTime: str | None = None
+    OccupiedSeats: int | None = None  # an addition of the local server's `GET /session`: seats taken now
 
 
 class Sessions(Answer):

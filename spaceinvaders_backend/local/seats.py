@@ -36,7 +36,7 @@ class Seats:
         return self._state.get(username)
 
     def occupied(self) -> int:
-        return sum(1 for state in self._state.values() if state == PLAYING)
+        return len(self._seated_at)  # exactly the PLAYING players: every waiting player's /session asks
 
     def playing(self) -> list[str]:
         return sorted(u for u, s in self._state.items() if s == PLAYING)

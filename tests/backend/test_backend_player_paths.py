@@ -33,10 +33,14 @@ def test_session_document_with_server_time(api, manager):
         assert isinstance(doc, dict)
         server_time = doc.pop("ServerTime")
         assert abs(parse_iso(server_time) - time.time()) < 2
+        assert doc.pop("OccupiedSeats") == 0
         assert doc == opened
     assert opened["GameType"] == "MULTIPLE_TRIALS" and opened["Synchronized"] is False
     assert opened["TotalSeats"] == 50 and "ClosingTime" not in opened and "SynchronizeTime" not in opened
     assert abs(parse_iso(opened["OpeningTime"]) - time.time()) < 2
+    g.seat()  # the lobby shows the seats still free
+    assert g.session()["OccupiedSeats"] == 1
+    assert g.deallocate().status_code == 200 and g.session()["OccupiedSeats"] == 0
 
 
 def test_allocate_and_deallocate(api, manager):

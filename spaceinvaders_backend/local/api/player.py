@@ -24,7 +24,11 @@ class PlayerPaths:
 
     async def session(self, call: Call) -> SessionDocument | None:
         s = self.backend.session
-        return None if s is None else s.answer(server_time=self.backend.clock())
+        if s is None:
+            return None
+        answer = s.answer(server_time=self.backend.clock())
+        answer.OccupiedSeats = self.backend.seats.occupied()  # so a lobby can show the seats still free
+        return answer
 
     async def allocate(self, call: Call) -> Message:
         return Message(successMessage=await self.backend.allocate(own(call, call.body.Username)))
