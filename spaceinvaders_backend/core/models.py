@@ -102,4 +102,24 @@ def decode(body: bytes, model: type[msgspec.Struct]):
         raise ApiError(400, "MalformedJson", f"The body is not valid JSON: {exc}") from None
     except RecursionError:
         pass
-    raise ApiError(422, "ValidationError", f"Invalid request body: {invalid}") from None
+    raise ApiError(422, "ValidationError", f"Invalid request body: {_explained(invalid)}") from None
+
+
+# What a pattern asks, in words: msgspec's own message quotes the regular expression.
+_PATTERN_WORDS = {
+    "Timestamp": "an RFC 3339 instant with a zone, e.g. 2026-11-27T08:00:00.000Z",
+    "Nickname": "1 to 32 of A-Z a-z 0-9 _ . -",
+    "Username": "1 to 32 of A-Z a-z 0-9 _ . -",
+    "SessionName": "1 to 40 of A-Z a-z 0-9 _ . -",
+    "Email": "an e-mail address",
+}
+
+
+def _explained(error: msgspec.ValidationError) -> str:
+    message = str(error)
+    if "matching regex" not in message:
+        return message
+    field = message.rsplit("`$.", 1)[-1].rstrip("`")
+    words = _PATTERN_WORDS.get(field)
+    return message if words is None else f"{field} must be {words}."
+

@@ -360,3 +360,15 @@ def test_random_bodies_never_get_a_5xx(api, room, manager, path):
         manager.post("/manager/session/close")
         manager.open_session()
     assert api.http.get("/health").status_code == 200
+
+
+@pytest.mark.parametrize("field,value,words", [
+    ("Timestamp", "2026-11-26T22:15:00", "Timestamp must be an RFC 3339 instant with a zone"),
+    ("Nickname", "alice\n", "Nickname must be 1 to 32 of A-Z a-z 0-9 _ . -"),
+])
+def test_a_broken_pattern_is_explained_in_words_not_as_a_regex(room, field, value, words):
+    sid, players, _ = room
+    p = players[1]
+    body = {**status_body(sid, p.name, 1), field: value}
+    error = assert_error(p.post("/updatestatus", body), 422, "ValidationError")
+    assert words in error["errorMessage"] and "regex" not in error["errorMessage"]
