@@ -42,17 +42,25 @@ def connection_bound(requested: int) -> int:
     return max(1, min(requested, soft - SPARE_DESCRIPTORS))
 
 
+def _not_experimental(record: logging.LogRecord) -> bool:
+    # granian warns at every start that its embedded mode is experimental: the pin (granian<3) and the
+    # hostile-client tests are our answer to that, and an operator can do nothing about the line.
+    return "is experimental" not in record.getMessage()
+
+
 def build(app: Any, host: str, port: int, settings: Settings, access_log: bool = False) -> Server:
     bound = connection_bound(settings.max_connections)
     if bound < settings.max_connections:
         log.warning("serving at most %d connections (the process's descriptor limit)", bound)
-    return Server(
+    server = Server(
         app, address=host, port=port, interface=Interfaces.ASGI, http=HTTPModes.http1, websockets=False,
         backlog=min(bound, 4096), backpressure=bound,
         http1_settings=HTTP1Settings(header_read_timeout=int(settings.head_timeout_seconds * 1000),
                                      keep_alive=True, max_buffer_size=settings.max_head_bytes),
         log_level=LogLevels.info, log_access=access_log,
     )
+    logging.getLogger("_granian").addFilter(_not_experimental)  # after the server set up its logging
+    return server
 
 
 def run(app: Any, host: str, port: int, settings: Settings, access_log: bool = False) -> None:

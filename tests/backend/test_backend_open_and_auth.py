@@ -107,6 +107,12 @@ def test_files_are_private(local_server_module):
     assert stat.S_IMODE((d / "jwt-signing-key.pem").stat().st_mode) == 0o600
 
 
+def test_the_start_says_where_it_serves_and_nothing_alarming(local_server_module):
+    log = local_server_module.log_path.read_text()
+    assert f"on http://127.0.0.1:{local_server_module.port}/v1" in log
+    assert "experimental" not in log and "WARNING" not in log
+
+
 # --- sign-up ----------------------------------------------------------------------------------------
 
 def test_signup(api):
