@@ -19,9 +19,18 @@ from .tokens import TokenStore
 from .transport import Http11Transport
 
 
-def lean_http_client(timeout: httpx.Timeout = DEFAULT_TIMEOUT) -> httpx.AsyncClient:
+# Idle keep-alive connections a pool keeps per server: one per player in flight. With fewer, a stall that
+# puts more requests in flight makes every later request open a new connection, and a run of 600 bots fell
+# from 99% to 40-80% of its posts on time; with this many it held.
+POOL_IDLE_CONNECTIONS = 4096
+
+
+def lean_http_client(
+    timeout: httpx.Timeout = DEFAULT_TIMEOUT, max_idle: int = POOL_IDLE_CONNECTIONS
+) -> httpx.AsyncClient:
     """An `httpx.AsyncClient` over `Http11Transport`, without the environment lookups we never need."""
-    return httpx.AsyncClient(transport=Http11Transport(), timeout=timeout, trust_env=False)
+    transport = Http11Transport(max_idle_per_origin=max_idle)
+    return httpx.AsyncClient(transport=transport, timeout=timeout, trust_env=False)
 
 
 class ClientPool:

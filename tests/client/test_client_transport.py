@@ -134,3 +134,19 @@ async def test_a_line_break_in_a_header_is_refused_before_sending():
         with pytest.raises(httpx.LocalProtocolError):
             await http.get(url, headers={"Authorization": "token\r\nX-Evil: 1"})
     assert raw.connections == 0
+
+
+async def test_a_pool_keeps_a_connection_for_each_player_in_flight():
+    # 300 players in flight at once, then again: the second wave reuses every connection of the first
+    # (a pool that kept fewer would open new ones on every later stall: see api_client/pool.py).
+    from api_client import lean_http_client
+
+    players = 300
+    raw = RawServer(*[b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"] * (2 * players))
+    async with raw as url:
+        http = lean_http_client()
+        for _ in range(2):
+            answers = await asyncio.gather(*(http.get(url + "/x") for _ in range(players)))
+            assert all(a.status_code == 200 for a in answers)
+        await http.aclose()
+    assert raw.connections == players
