@@ -18,7 +18,6 @@ from .retry import DEFAULT_RETRY, RetryPolicy
 from .tokens import TokenStore
 from .transport import Http11Transport
 
-
 # Idle keep-alive connections a pool keeps per server: one per player in flight. With fewer, a stall that
 # puts more requests in flight makes every later request open a new connection, and a run of 600 bots fell
 # from 99% to 40-80% of its posts on time; with this many it held.
