@@ -150,6 +150,8 @@ async def test_a_synchronized_session_starts_at_the_managers_instant(server, tmp
         await until(pilot, lambda: "Get ready" in static_text(app, "#state"), what="the countdown")
         await until(pilot, lambda: screen_named(app, "PlayScreen"), what="the start")
         began = time.time()
+        # Leave only once the game is mounted: ending the app mid-mount was the test's race, not the game's.
+        await until(pilot, lambda: app.screen.field is not None, what="the playfield")
     start = started.SynchronizeTime.timestamp()
     assert start - 0.1 <= began <= start + 0.6, (began - start)
     assert app.link is not None and session.SessionId == started.SessionId
