@@ -103,7 +103,9 @@ async def joined(pilot, app: SpaceInvadersApp):
     await until(pilot, lambda: screen_named(app, "LobbyScreen") and (app.link is None or app.screen.session),
                 what="the lobby with a session")
     await pilot.press("enter")
-    return await until(pilot, lambda: screen_named(app, "PlayScreen") and app.screen, what="the game")
+    # The game's screen once mounted (its playfield set), not merely pushed.
+    return await until(pilot, lambda: screen_named(app, "PlayScreen") and app.screen.field is not None and app.screen,
+                       what="the game")
 
 
 async def play_to_game_over(pilot, app: SpaceInvadersApp):
