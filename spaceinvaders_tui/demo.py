@@ -41,6 +41,16 @@ SERVER_STOP_TIMEOUT = 10.0
 GAME_STOP_TIMEOUT = 5.0
 
 
+def command(name: str) -> str:
+    """How to type one of this installation's commands in another terminal: its bare name when the shell
+    finds this very one, else its path (a fresh `.venv` is not on the PATH)."""
+    here = Path(sys.executable).parent / name
+    found = shutil.which(name)
+    if found is not None and (not here.exists() or Path(found).resolve() == here.resolve()):
+        return name
+    return str(here) if here.exists() else name
+
+
 class DemoError(Exception):
     pass
 
@@ -185,9 +195,9 @@ Space Invaders demo
   data      {self.dir} ({kept}; logs there)
   session   {self.session_id}, {self.args.bots} bots playing
   the wall  in another terminal:
-              spaceinvaders-manager --api {self.api} --username {MANAGER} --wall
+              {command("spaceinvaders-manager")} --api {self.api} --username {MANAGER} --wall
             password: {self.password}
-  players   on this machine: spaceinvaders --api {self.api}
+  players   on this machine: {command("spaceinvaders")} --api {self.api}
 """, flush=True)
 
     # -- running -----------------------------------------------------------------------------------

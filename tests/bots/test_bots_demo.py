@@ -89,3 +89,13 @@ def test_bad_options_are_refused_with_a_message():
     proc = subprocess.run([sys.executable, "-m", "spaceinvaders_tui", "demo", "--bots", "-1"],
                           check=False, capture_output=True, text=True, timeout=30)
     assert proc.returncode == 2 and "--bots" in proc.stderr
+
+
+def test_the_banner_names_commands_a_new_terminal_can_run(monkeypatch):
+    from spaceinvaders_tui.demo import command
+
+    scripts = Path(sys.executable).parent
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # a fresh .venv is not on the PATH
+    assert command("spaceinvaders-manager") == str(scripts / "spaceinvaders-manager")
+    monkeypatch.setenv("PATH", f"{scripts}:/usr/bin:/bin")
+    assert command("spaceinvaders-manager") == "spaceinvaders-manager"
