@@ -52,24 +52,16 @@ def start(names: StackNames, countdown_seconds: float, now: float) -> Session:
     """The synchronized start: `SynchronizeTime` a countdown ahead, in the item and in SSM."""
     stored = current(names, fresh=True)
     started = rules.start_session(stored.session if stored else None, now, countdown_seconds)
-    ddb = client("dynamodb")
-    try:
-        ddb.update_item(
-            TableName=names.sessions,
-            Key=attrs({"SessionId": started.session_id}),
-            UpdateExpression="SET SynchronizeTime = :t",
-            ConditionExpression="#s = :open AND Synchronized = :yes AND "
-            "(attribute_not_exists(SynchronizeTime) OR SynchronizeTime > :now)",
-            ExpressionAttributeNames={"#s": "Status"},
-            ExpressionAttributeValues=attrs(
-                {":t": to_iso(started.synchronize_time), ":open": OPEN, ":yes": True, ":now": to_iso(now)}
-            ),
-        )
-    except ddb.exceptions.ConditionalCheckFailedException:
+    changed = _update_session(
+        names, started.session_id, "SET SynchronizeTime = :t",
+        "#s = :open AND Synchronized = :yes AND (attribute_not_exists(SynchronizeTime) OR SynchronizeTime > :now)",
+        {":t": to_iso(started.synchronize_time), ":open": OPEN, ":yes": True, ":now": to_iso(now)},
+    )
+    if not changed:
         # Closed or started by somebody else in the meantime: answer as the rules would now.
         stored = current(names, fresh=True)
         rules.start_session(stored.session if stored else None, now, countdown_seconds)
-        raise ApiError(409, "SessionChanged", "The session changed while starting it; try again.") from None
+        raise ApiError(409, "SessionChanged", "The session changed while starting it; try again.")
     publish(names, started)
     return started
 
@@ -82,19 +74,22 @@ def close_if_due(names: StackNames, now: float) -> Session | None:
     closed = rules.close_if_due(stored.session, now)
     if closed is None:
         return None
-    ddb = client("dynamodb")
-    try:
-        ddb.update_item(
-            TableName=names.sessions,
-            Key=attrs({"SessionId": closed.session_id}),
-            UpdateExpression="SET #s = :closed, ClosingTime = :t",
-            ConditionExpression="#s = :open",
-            ExpressionAttributeNames={"#s": "Status"},
-            ExpressionAttributeValues=attrs(
-                {":closed": CLOSED, ":open": OPEN, ":t": to_iso(closed.closing_time)}
-            ),
-        )
-    except ddb.exceptions.ConditionalCheckFailedException:
+    if not _update_session(names, closed.session_id, "SET #s = :closed, ClosingTime = :t", "#s = :open",
+                           {":closed": CLOSED, ":open": OPEN, ":t": to_iso(closed.closing_time)}):
         return None  # the manager closed it first
     publish(names, closed)
     return closed
+
+
+def _update_session(names: StackNames, session_id: str, update: str, condition: str, values: dict) -> bool:
+    """One conditional update of a Sessions item (`#s` names its Status); False when the condition failed."""
+    ddb = client("dynamodb")
+    try:
+        ddb.update_item(
+            TableName=names.sessions, Key=attrs({"SessionId": session_id}), UpdateExpression=update,
+            ConditionExpression=condition, ExpressionAttributeNames={"#s": "Status"},
+            ExpressionAttributeValues=attrs(values),
+        )
+    except ddb.exceptions.ConditionalCheckFailedException:
+        return False
+    return True
