@@ -35,6 +35,9 @@ class ManagerApp(App[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.quit-ctrl-c"),
+        # Priority, so focus moves before the keys typed after Tab are handed on (a fast typist, a paste).
+        Binding("tab", "focus_next", show=False, priority=True),
+        Binding("shift+tab", "focus_previous", show=False, priority=True),
     ]
 
     def __init__(self, backend: ManagerBackend, *, refresh_seconds: float = REFRESH_SECONDS,

@@ -37,7 +37,12 @@ class SpaceInvadersApp(App[None]):
     App.-ascii Button { border: ascii $panel-lighten-2; }
     App.-ascii .panel { border: ascii $success 60%; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+c", "interrupt", "Quit", show=False, priority=True, system=True)]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+c", "interrupt", "Quit", show=False, priority=True, system=True),
+        # Priority, so focus moves before the keys typed after Tab are handed on (a fast typist, a paste).
+        Binding("tab", "focus_next", show=False, priority=True),
+        Binding("shift+tab", "focus_previous", show=False, priority=True),
+    ]
 
     def __init__(self, settings: GameSettings, *, http: httpx.AsyncClient | None = None) -> None:
         super().__init__()

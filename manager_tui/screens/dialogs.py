@@ -5,6 +5,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -50,7 +51,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
 
 class SignInScreen(ModalScreen[tuple[str, str] | None]):
-    BINDINGS: ClassVar[list[BindingType]] = ESCAPE
+    BINDINGS: ClassVar[list[BindingType]] = [*ESCAPE, Binding("enter", "next_field", show=False, priority=True)]
 
     def __init__(self, reason: str, where: str, username: str | None = None) -> None:
         super().__init__()
@@ -71,9 +72,11 @@ class SignInScreen(ModalScreen[tuple[str, str] | None]):
     def on_mount(self) -> None:
         self.query_one("#password" if self.username else "#username", Input).focus()
 
-    @on(Input.Submitted, "#username")
-    def _next(self) -> None:
-        self.query_one("#password", Input).focus()
+    def action_next_field(self) -> None:
+        # A binding, not Input.Submitted: focus moves before the keys typed after Enter are handed on.
+        if self.focused is not self.query_one("#username", Input):
+            raise SkipAction()
+        self.set_focus(self.query_one("#password", Input))  # at once: `focus()` waits for the queue
 
     @on(Input.Submitted, "#password")
     @on(Button.Pressed, "#sign-in")

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from textual import on, work
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Center, Horizontal, Vertical, VerticalScroll
@@ -20,6 +21,7 @@ class SignInScreen(Screen[None]):
         Binding("ctrl+n", "sign_up", "Sign up"),
         Binding("ctrl+o", "offline", "Play offline"),
         Binding("ctrl+c", "app.interrupt", "Quit", priority=True),
+        Binding("enter", "next_field", show=False, priority=True),
     ]
     DEFAULT_CSS = """
     SignInScreen #form { width: 60; height: auto; padding: 0 2; }
@@ -75,10 +77,14 @@ class SignInScreen(Screen[None]):
     def _submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "code":
             self.confirm()
-        elif event.input.id == "username":
-            self.query_one("#password", Input).focus()
         else:
             self.action_sign_in()
+
+    def action_next_field(self) -> None:
+        # A binding, not Input.Submitted: focus moves before the keys typed after Enter are handed on.
+        if self.focused is not self.query_one("#username", Input):
+            raise SkipAction()
+        self.set_focus(self.query_one("#password", Input))  # at once: `focus()` waits for the queue
 
     @on(Button.Pressed, "#sign-in")
     def action_sign_in(self) -> None:

@@ -20,6 +20,8 @@ from game_app_support import (
     until,
     wait_server,
 )
+from key_burst import burst
+from textual.widgets import Input
 
 
 async def test_sign_up_in_the_app_then_a_second_start_goes_straight_to_the_lobby(server, tmp_path):
@@ -35,6 +37,17 @@ async def test_sign_up_in_the_app_then_a_second_start_goes_straight_to_the_lobby
     async with again.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: seen.append(type(again.screen).__name__) or screen_named(again, "LobbyScreen"))
     assert "SignInScreen" not in seen
+
+
+async def test_keys_sent_in_one_burst_land_in_their_fields(server, tmp_path):
+    name = new_name()
+    app = make_app(server.base_url, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: screen_named(app, "SignInScreen") and app.focused is not None,
+                    what="the sign-in screen, its first field focused")
+        await burst(app, pilot, name, "enter", PASSWORD, "tab", "x@example.com")
+        fields = {field: app.screen.query_one(f"#{field}", Input).value for field in ("username", "password", "email")}
+        assert fields == {"username": name, "password": PASSWORD, "email": "x@example.com"}
 
 
 async def test_a_wrong_password_is_said_plainly(server, tmp_path):

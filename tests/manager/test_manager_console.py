@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
+from key_burst import burst
 from manager_support import MANAGER, MARKUP_NAME, PASSWORD, FixedBackend, unique
 from textual.widgets import Checkbox, Input, ProgressBar, Select, Static
 
@@ -44,8 +45,8 @@ async def test_a_whole_session_from_the_keyboard(local_server, tmp_path):
     backend = LocalBackend(local_server.base_url, token_store=TokenStore(tmp_path / "tokens"))
     app = ManagerApp(backend, refresh_seconds=0.3, countdown_seconds=1.0, export_dir=tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: isinstance(app.screen, SignInScreen))
-        await pilot.press(*MANAGER, "enter", *PASSWORD, "enter")
+        await until(pilot, lambda: isinstance(app.screen, SignInScreen) and app.focused is not None)
+        await burst(app, pilot, MANAGER, "enter", PASSWORD, "enter")  # as fast as tmux sends them
         await until(pilot, lambda: app.connected)
 
         await pilot.press("o")
