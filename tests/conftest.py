@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import pytest
+import requests
 
+from spaceinvaders_backend.aws import tokens
 from spaceinvaders_backend.local.process import ServerProcess
 
 LocalServer = ServerProcess  # `spaceinvaders-server serve` as a user runs it; stopped, killed, started again
@@ -20,3 +22,16 @@ def local_server_module(tmp_path_factory):
     server = LocalServer(tmp_path_factory.mktemp("server") / "data").start()
     yield server
     server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _pool_keys_from_moto(monkeypatch):
+    """The functions fetch a user pool's key set with urllib; moto serves it only to `requests`, which it
+    intercepts. Tests reach no network either way (moto answers, or the connection fails)."""
+
+    def fetch_json(url: str):
+        answer = requests.get(url, timeout=tokens.JWKS_TIMEOUT_SECONDS)
+        answer.raise_for_status()
+        return answer.json()
+
+    monkeypatch.setattr(tokens, "fetch_json", fetch_json)

@@ -13,11 +13,15 @@ from .timeutil import RFC3339_PATTERN
 END = r"(?![\s\S])"
 NICKNAME_PATTERN = r"^[A-Za-z0-9_.-]{1,32}" + END
 SESSION_NAME_PATTERN = r"^[A-Za-z0-9_.-]{1,40}" + END
+# What `sessions.new_session_id` makes: a session name, the UTC time `%y%m%dT%H%M%S`, and `-2`, `-3`... when
+# the name opened twice in one second. On AWS the id becomes the archive's partition (docs/aws.md), so a
+# status record must carry an id of this shape; the template's request model holds the same pattern.
+SESSION_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,40}[0-9]{6}T[0-9]{6}(?:-[0-9]{1,6})?" + END
 # Loose: one @ between two runs of anything but @, spaces and control characters (spelled out, as the
 # two languages' `\s` differ).
 EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+" + END
 Nickname = Annotated[str, msgspec.Meta(pattern=NICKNAME_PATTERN)]
-SessionIdText = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+SessionIdText = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=SESSION_ID_PATTERN)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=10**9)]
 LevelNumber = Annotated[int, msgspec.Meta(ge=1, le=10**4)]
 LivesLeft = Annotated[int, msgspec.Meta(ge=0, le=99)]
@@ -111,6 +115,7 @@ _PATTERN_WORDS = {
     "Nickname": "1 to 32 of A-Z a-z 0-9 _ . -",
     "Username": "1 to 32 of A-Z a-z 0-9 _ . -",
     "SessionName": "1 to 40 of A-Z a-z 0-9 _ . -",
+    "SessionId": "a session id: a name and the time it opened, e.g. ROOM-A261126T221500",
     "Email": "an e-mail address",
 }
 
