@@ -3,11 +3,21 @@
 Records are grouped by player and ordered by `Timestamp`; each player's records go through the core's
 `PlayerBoard` (newest record of the current trial, best finished trial) and are kept only when they
 count: the session had started and not closed (`has_started`, `counts`), the player held a seat when the
-record arrived, it is newer than the player's `LastSequenceNumber`. A player's item is written with a
-condition on the `LastSequenceNumber` that was read, so a re-delivered batch, or a concurrent one,
-never counts a record twice: a failed condition means "read again and redo this player". Seats come
-first (a finished trial frees the seat), then the board, so a crash between the two is repaired by the
-retry.
+record arrived, and it was not applied before.
+
+"Applied before" is decided per shard. Kinesis orders records, and compares sequence numbers, only
+within a shard (a sequence number is unique per partition key within its shard:
+https://docs.aws.amazon.com/streams/latest/dev/key-concepts.html); after a reshard, or as an on-demand
+stream scales, a player's records come from a child shard whose sequence numbers say nothing about the
+parent's. Lambda delivers each batch from one shard, in the shard's order
+(https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html). So a player's item keeps, per shard,
+the highest sequence number applied from it (`ShardSequences`): a record is new when it is above its own
+shard's mark. The order of a player's records is their `Timestamp` (the core's rule), never the sequence.
+
+A player's item is written with a condition on the `Version` that was read, so a re-delivered batch, or a
+concurrent one, never counts a record twice: a failed condition means "read again and redo this player".
+Seats come first (a finished trial frees the seat), then the board, so a crash between the two is
+repaired by the retry.
 """
 
 from __future__ import annotations
@@ -48,15 +58,25 @@ class PoisonRecord(Exception):
 
 
 @dataclass(frozen=True)
-class StatusRecord:
+class StreamedStatus:
+    """A status update as it came off the stream: decoded, with where and when Kinesis put it."""
+
     update: StatusUpdate
     ts: float  # its Timestamp, epoch seconds
     arrived_at: float  # Kinesis' approximate arrival
-    sequence: int
+    shard: str  # the shard it came from (shardId-...)
+    sequence: int  # its sequence number, comparable only with the same shard's
     source: Any = field(compare=False)  # the batch record, for a partial batch failure
 
 
-def decode_record(data: bytes, arrived_at: float, sequence_number: str, source: Any = None) -> StatusRecord:
+def shard_of(event_id: str) -> str:
+    """The shard of a record of Lambda's Kinesis event, from its `eventID` (`shardId-...:<sequence>`)."""
+    return event_id.rpartition(":")[0]
+
+
+def decode_record(
+    data: bytes, arrived_at: float, shard: str, sequence_number: str, source: Any = None
+) -> StreamedStatus:
     try:
         update = decode(data, StatusUpdate)
         ts, _normalized = parse_rfc3339(update.Timestamp)  # the local server's rule: it would refuse it
@@ -64,7 +84,26 @@ def decode_record(data: bytes, arrived_at: float, sequence_number: str, source: 
         raise PoisonRecord(exc.message) from None
     except ValueError as exc:
         raise PoisonRecord(f"Timestamp is not an RFC 3339 date-time with a zone: {exc}") from None
-    return StatusRecord(update, ts, arrived_at, int(sequence_number), source)
+    return StreamedStatus(update, ts, arrived_at, shard, int(sequence_number), source)
+
+
+def batch_get(table: str, keys: list[dict]) -> list[dict]:
+    """Every item of `keys` that exists, read strongly consistent (BatchGetItem, 100 keys a call)."""
+    ddb = client("dynamodb")
+    found: list[dict] = []
+    for start in range(0, len(keys), BATCH_GET_LIMIT):
+        request = {table: {"Keys": keys[start : start + BATCH_GET_LIMIT], "ConsistentRead": True}}
+        while request:
+            answer = ddb.batch_get_item(RequestItems=request)
+            found.extend(answer["Responses"].get(table, []))
+            request = answer.get("UnprocessedKeys") or {}
+    return found
+
+
+def read_sessions(names: StackNames, session_ids: set[str]) -> dict[str, StoredSession]:
+    """The Sessions items of these ids that exist."""
+    items = batch_get(names.sessions, [attrs({"SessionId": s}) for s in sorted(session_ids)])
+    return {s.session.session_id: s for s in map(StoredSession.from_item, items)}
 
 
 def send_to_dead_letters(
@@ -90,23 +129,23 @@ class BoardBatch:
     def __init__(self, names: StackNames, now: Callable[[], float] = time.time) -> None:
         self.names = names
         self.now = now
-        self.records: list[StatusRecord] = []
+        self.records: list[StreamedStatus] = []
 
-    def add(self, record: StatusRecord) -> None:
+    def add(self, record: StreamedStatus) -> None:
         self.records.append(record)
 
-    def apply(self) -> tuple[list[StatusRecord], dict[str, int]]:
+    def apply(self) -> tuple[list[StreamedStatus], dict[str, int]]:
         """Apply every record; answers the records to report as failed and the records counted per session."""
-        players: dict[tuple[str, str], list[StatusRecord]] = defaultdict(list)
-        unique = {r.sequence: r for r in self.records}  # Kinesis delivers a record once per batch; be sure
+        players: dict[tuple[str, str], list[StreamedStatus]] = defaultdict(list)
+        unique = {(r.shard, r.sequence): r for r in self.records}  # Kinesis delivers a record once per batch; be sure
         for r in unique.values():
             players[(r.update.SessionId, r.update.Nickname)].append(r)
         if not players:
             return [], {}
-        sessions = self._read_sessions({sid for sid, _ in players})
+        sessions = read_sessions(self.names, {sid for sid, _ in players})
         live = [key for key in players if sessions.get(key[0]) is not None]
         seats, boards = self._read_players(live)
-        failed: list[StatusRecord] = []
+        failed: list[StreamedStatus] = []
         counted: dict[str, int] = defaultdict(int)
         with ThreadPoolExecutor(WRITERS) as pool:
             futures = {
@@ -131,26 +170,11 @@ class BoardBatch:
 
     # --- reads ------------------------------------------------------------------------------------------
 
-    def _batch_get(self, table: str, keys: list[dict]) -> list[dict]:
-        ddb = client("dynamodb")
-        found: list[dict] = []
-        for start in range(0, len(keys), BATCH_GET_LIMIT):
-            request = {table: {"Keys": keys[start : start + BATCH_GET_LIMIT], "ConsistentRead": True}}
-            while request:
-                answer = ddb.batch_get_item(RequestItems=request)
-                found.extend(answer["Responses"].get(table, []))
-                request = answer.get("UnprocessedKeys") or {}
-        return found
-
-    def _read_sessions(self, session_ids: set[str]) -> dict[str, StoredSession]:
-        items = self._batch_get(self.names.sessions, [attrs({"SessionId": s}) for s in sorted(session_ids)])
-        return {s.session.session_id: s for s in map(StoredSession.from_item, items)}
-
     def _read_players(self, keys: list[tuple[str, str]]) -> tuple[dict, dict]:
-        seat_items = self._batch_get(
+        seat_items = batch_get(
             self.names.seats, [attrs({"SessionId": s, "Username": n}) for s, n in keys]
         )
-        board_items = self._batch_get(
+        board_items = batch_get(
             self.names.scoreboard, [attrs({"SessionId": s, "Nickname": n}) for s, n in keys]
         )
         seats = {(i["SessionId"]["S"], i["Username"]["S"]): Seat.from_item(i) for i in seat_items}
@@ -181,11 +205,11 @@ class BoardBatch:
         self,
         stored: StoredSession,
         nickname: str,
-        records: list[StatusRecord],
+        records: list[StreamedStatus],
         seat: Seat | None,
         board_item: dict | None,
     ) -> int:
-        records = sorted(records, key=lambda r: (r.ts, r.sequence))
+        records = sorted(records, key=lambda r: r.ts)  # stable: equal Timestamps keep the shard's order
         ddb = client("dynamodb")
         for attempt in range(BOARD_ATTEMPTS):
             if attempt:
@@ -195,21 +219,19 @@ class BoardBatch:
             if plan.item is None:
                 return 0
             plan.item["UpdatedAt"] = self.now()
-            previous = board_item.get("LastSequenceNumber") if board_item else None
+            version = board_item.get("Version") if board_item else None
+            if board_item is None:
+                condition: dict[str, Any] = {"ConditionExpression": "attribute_not_exists(Nickname)"}
+            elif version is None:
+                condition = {"ConditionExpression": "attribute_not_exists(Version)"}
+            else:
+                condition = {
+                    "ConditionExpression": "Version = :seen",
+                    "ExpressionAttributeValues": attrs({":seen": version}),
+                }
+            plan.item["Version"] = (version or 0) + 1
             try:
-                if previous is None:
-                    ddb.put_item(
-                        TableName=self.names.scoreboard,
-                        Item=attrs(plan.item),
-                        ConditionExpression="attribute_not_exists(Nickname)",
-                    )
-                else:
-                    ddb.put_item(
-                        TableName=self.names.scoreboard,
-                        Item=attrs(plan.item),
-                        ConditionExpression="LastSequenceNumber = :seen",
-                        ExpressionAttributeValues=attrs({":seen": previous}),
-                    )
+                ddb.put_item(TableName=self.names.scoreboard, Item=attrs(plan.item), **condition)
             except ddb.exceptions.ConditionalCheckFailedException:
                 continue  # another batch wrote this player since our read
             return plan.counted
@@ -251,7 +273,7 @@ class PlayerPlan:
 def plan_player(
     stored: StoredSession,
     nickname: str,
-    records: Iterable[StatusRecord],
+    records: Iterable[StreamedStatus],
     seat: Seat | None,
     board_item: dict | None,
 ) -> PlayerPlan:
@@ -259,14 +281,14 @@ def plan_player(
     session = stored.session
     closes_at = session.closes_at()
     board = board_from_item(nickname, board_item)
-    last = int(board_item["LastSequenceNumber"]) if board_item and "LastSequenceNumber" in board_item else -1
+    applied = {shard: int(seq) for shard, seq in ((board_item or {}).get("ShardSequences") or {}).items()}
+    marks = dict(applied)
     plan = PlayerPlan()
-    newest: StatusRecord | None = None
-    highest = last
+    newest: StreamedStatus | None = None
     for r in records:
-        if r.sequence <= last:
-            continue  # applied by an earlier delivery
-        highest = max(highest, r.sequence)
+        if r.sequence <= applied.get(r.shard, -1):
+            continue  # applied by an earlier delivery of its shard
+        marks[r.shard] = max(marks.get(r.shard, -1), r.sequence)
         u = r.update
         if (
             seat is None
@@ -304,7 +326,7 @@ def plan_player(
         "Lives": entry.lives,
         "RankKey": rank_text(entry),
         "Timestamp": to_iso(newest.ts),
-        "LastSequenceNumber": str(highest),
+        "ShardSequences": {shard: str(seq) for shard, seq in marks.items()},
         "ArrivedAt": newest.arrived_at,
         **board_state(board),
     }

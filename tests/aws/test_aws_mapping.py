@@ -1,6 +1,7 @@
 """The REST API's mapping templates (Velocity), rendered with airspeed against sample requests and answers:
-the records `/updatestatus` puts in Kinesis, the Nickname check, the DynamoDB query of `/scoreboard`, the
-answers of `/config`, `/session` and `/scoreboard`, the errors in the contract's shape."""
+the records `/updatestatus` puts in Kinesis, the Nickname check (by named claims, without case), the
+requests to DynamoDB, Kinesis and SSM in their JSON protocol, the answers of `/config`, `/session` and
+`/scoreboard`, the errors in the contract's shape."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ import base64
 import json
 
 import pytest
-from aws_gateway import api_definition, gateway_response, integration_response, load_template, render
+from aws_gateway import (
+    api_definition,
+    gateway_response,
+    integration_response,
+    json_protocol_operation,
+    load_template,
+    mock_call,
+    render,
+)
 
 STREAM = "spaceinvaders-t-status"
 NAMES = {
@@ -18,7 +27,12 @@ NAMES = {
     "StatusStream": STREAM,
     "ScoreboardTable": "spaceinvaders-t-Scoreboard",
     "ApiIntegrationRole.Arn": "arn:role",
+    "UserPool": "us-east-1_pool",
     "UserPool.Arn": "arn:pool",
+    "UserPool.ProviderName": "cognito-idp.us-east-1.amazonaws.com/us-east-1_pool",
+    "UserPoolClient": "client1",
+    "IdentityPool": "us-east-1:identities",
+    "WebSocketApi": "ws123",
     "SeatsFunction.Arn": "arn:function",
 }
 ERROR_KEYS = {"errorMessage", "errorCode", "errorDetails"}
@@ -35,7 +49,7 @@ def integration(paths, path: str, method: str) -> dict:
 
 def status_body(**overrides) -> dict:
     return {
-        "SessionId": "ROOM261126T221500",
+        "SessionId": "ROOM-A261126T221500",
         "Nickname": "alice",
         "Score": 120,
         "Shots": 7,
@@ -63,6 +77,8 @@ def test_status_record_is_rebuilt_from_the_validated_fields(paths):
 
 @pytest.mark.parametrize("session_id", ['quote"d', "back\\slash", "it's", "tab\there", "ünï✓", "</script>"])
 def test_any_session_id_makes_a_valid_record(paths, session_id):
+    """The request model refuses such ids first (test_aws_strict_gateway); the record stays valid JSON
+    whatever reaches the template."""
     record = json.loads(base64.b64decode(put_record(paths, status_body(SessionId=session_id))["Data"]))
     assert record["SessionId"] == session_id
 
@@ -74,18 +90,38 @@ def test_any_session_id_makes_a_valid_record(paths, session_id):
         ("alice", "Gamer,Manager", True),
         ("alice", "[Gamer Manager]", True),
         ("alice", "Players", True),
+        ("Alice", "Gamer", True),  # the pool compares usernames without case: so does the template
+        ("ALICE", "Gamer", True),
         ("bob", "Gamer", False),  # posting for somebody else
-        ("Alice", "Gamer", False),  # names are compared exactly
+        ("alicea", "Gamer", False),
         ("alice", "Manager", False),  # not a player
         ("alice", "", False),
+        (None, "Gamer", False),  # no username claim at all
     ],
 )
 def test_nickname_must_be_the_callers_own(paths, username, groups, allowed):
-    """Someone else's Nickname gets an empty partition key: Kinesis refuses to store such a record."""
-    request = put_record(paths, status_body(), username=username, groups=groups)
-    assert (request["PartitionKey"] == "alice") is allowed
-    if not allowed:
+    """Someone else's Nickname gets an empty partition key: Kinesis refuses to store such a record. The
+    record and its key carry the token's username, the name seats and boards are keyed by."""
+    request = put_record(paths, status_body(Nickname="alice"), username=username, groups=groups)
+    record = json.loads(base64.b64decode(request["Data"]))
+    if allowed:
+        assert request["PartitionKey"] == record["Nickname"] == username
+    else:
         assert request["PartitionKey"] == ""
+
+
+def test_the_services_are_called_in_their_json_protocol(paths):
+    """POST / with X-Amz-Target and the protocol's Content-Type (what the emulator accepts, as AWS does)."""
+    calls = {
+        ("/v1/session", "get"): ("ssm", "GetParameter"),
+        ("/v1/scoreboard", "get"): ("dynamodb", "Query"),
+        ("/v1/updatestatus", "post"): ("kinesis", "PutRecord"),
+    }
+    for (path, method), expected in calls.items():
+        spec = integration(paths, path, method)
+        assert spec["uri"].endswith(":path//"), path
+        service, operation, refusal = json_protocol_operation(spec)
+        assert (service, operation, refusal) == (*expected, None), path
 
 
 def test_kinesis_answers_become_the_contracts(paths):
@@ -117,7 +153,7 @@ def test_kinesis_answers_become_the_contracts(paths):
 
 def test_scoreboard_query_is_the_ranking_index_top_10(paths):
     spec = integration(paths, "/v1/scoreboard", "get")
-    assert spec["uri"].endswith(":dynamodb:action/Query")
+    assert json_protocol_operation(spec) == ("dynamodb", "Query", None)
     query = json.loads(
         render(
             spec["requestTemplates"]["application/json"], params={"querystring": {"sessionId": 'ROOM"\\x'}}
@@ -151,7 +187,11 @@ def test_scoreboard_answer_lists_entries_in_index_order(paths):
     throttled = integration_response(
         spec, 400, {"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException"}, {}
     )
-    assert throttled.status == 429
+    assert (throttled.status, throttled.headers["Retry-After"]) == (429, "1")
+    malformed = integration_response(spec, 400, {"__type": "com.amazonaws.dynamodb.v20120810#ValidationException"}, {})
+    assert (malformed.status, malformed.json()["errorCode"]) == (400, "InvalidParameter")
+    down = integration_response(spec, 500, {"__type": "InternalServerError"}, {})
+    assert (down.status, down.json()["errorCode"]) == (503, "Unavailable")
 
 
 def test_session_answer_is_the_document_itself(paths):
@@ -172,22 +212,23 @@ def test_session_answer_is_the_document_itself(paths):
     assert none.json() is None
 
 
-def test_config_answer_has_the_parameters_shape(paths):
+def test_config_is_answered_by_api_gateway_with_the_ssm_parameters_values(paths):
+    """A mock integration: no SSM read per request. Its values are the stack's SSM parameters', the names
+    the contract lists (test_aws_template checks them against the parameters the stack creates)."""
     spec = integration(paths, "/v1/config", "get")
-    names = json.loads(render(spec["requestTemplates"]["application/json"]))["Names"]
-    assert {"/t/userpoolid", "/t/clientid", "/t/identitypoolid", "/t/region", "/t/auth"} <= set(names)
-    ssm = {
-        "Parameters": [
-            {"Name": "/t/userpoolid", "Value": "us-east-1_abc", "Type": "String", "Version": 1},
-            {"Name": "/t/auth", "Value": "cognito", "Type": "String", "Version": 1},
-        ],
-        "InvalidParameters": [],
-    }
-    assert integration_response(spec, 200, ssm, {}).json() == {
-        "Parameters": [
-            {"Name": "/t/userpoolid", "Value": "us-east-1_abc"},
-            {"Name": "/t/auth", "Value": "cognito"},
-        ]
+    assert spec["type"] == "mock" and "credentials" not in spec
+    status, answer = mock_call(render(spec["requestTemplates"]["application/json"]))
+    assert status == 200
+    parameters = integration_response(spec, status, answer, {}).json()["Parameters"]
+    assert parameters == sorted(parameters, key=lambda p: p["Name"])  # GetParameters' order: by name
+    assert {p["Name"]: p["Value"] for p in parameters} == {
+        "/t/auth": "cognito",
+        "/t/clientid": "client1",
+        "/t/identitypoolid": "us-east-1:identities",
+        "/t/region": "us-east-1",
+        "/t/userpoolid": "us-east-1_pool",
+        "/t/userpoolurl": "cognito-idp.us-east-1.amazonaws.com/us-east-1_pool",
+        "/t/websocketurl": "wss://ws123.execute-api.us-east-1.amazonaws.com/t",
     }
 
 

@@ -1,5 +1,6 @@
 """The scoreboard function on moto, fed Kinesis-shaped batches: duplicates, re-delivery, records out of
-order, closed sessions, seats, poison records, partial failures, concurrent batches."""
+order, a reshard (records of a parent and a child shard), closed sessions, seats, poison records, partial
+failures, concurrent batches."""
 
 from __future__ import annotations
 
@@ -36,6 +37,7 @@ class Records:
         arrived_at: float | None = None,
         sequence: int | None = None,
         timestamp: str | None = None,
+        shard: str = "shardId-000000000000",
     ) -> dict:
         if sequence is None:
             self.sequence += 1
@@ -49,7 +51,7 @@ class Records:
             "Lives": lives,
             "Timestamp": timestamp or to_iso(time.time() if ts is None else ts),
         }
-        return kinesis_record(body, sequence, arrived_at, key=nick)
+        return kinesis_record(body, sequence, arrived_at, key=nick, shard=shard)
 
 
 # Timestamps the lenient ISO parser took and the core's strict RFC 3339 refuses.
@@ -183,7 +185,37 @@ def test_redelivered_and_duplicated_records_count_once(world, manager, names, re
     assert run_scoreboard(batch) == {"batchItemFailures": []}  # the whole batch again
     assert board_item(world, sid, a)["Score"] == 20
     assert record_count(world, sid) == 2
-    assert board_item(world, sid, a)["LastSequenceNumber"] == batch[-1]["kinesis"]["sequenceNumber"]
+    assert board_item(world, sid, a)["ShardSequences"] == {"shardId-000000000000": batch[-1]["kinesis"]["sequenceNumber"]}
+
+
+def test_a_reshard_counts_the_child_shards_records_whatever_their_sequence_numbers(
+    world, manager, names, record, fresh_session
+):
+    """Sequence numbers compare only within a shard: a child shard's may be below the parent's. Each shard
+    keeps its own mark, so the child's records count, once, and redelivered batches of either count zero."""
+    sid = fresh_session()
+    (a,) = seated(names)
+    t = time.time()
+    parent, child = "shardId-000000000000", "shardId-000000000002"
+    parent_batch = [
+        record(sid, a, 10, ts=t, shard=parent, sequence=9 * 10**20),
+        record(sid, a, 20, ts=t + 1, shard=parent, sequence=9 * 10**20 + 1),
+    ]
+    child_batch = [
+        record(sid, a, 30, ts=t + 2, shard=child, sequence=5),
+        record(sid, a, 40, ts=t + 3, shard=child, sequence=6),
+    ]
+    assert run_scoreboard(parent_batch) == {"batchItemFailures": []}
+    assert run_scoreboard(child_batch) == {"batchItemFailures": []}
+    item = board_item(world, sid, a)
+    assert (item["Score"], record_count(world, sid)) == (40, 4)
+    assert item["ShardSequences"] == {parent: str(9 * 10**20 + 1), child: "6"}
+    for again in (child_batch, parent_batch, child_batch[:1]):  # re-deliveries, after the reshard too
+        assert run_scoreboard(again) == {"batchItemFailures": []}
+    assert (board_item(world, sid, a)["Score"], record_count(world, sid)) == (40, 4)
+    # A later child record stamped before the newest one still never moves the player back.
+    run_scoreboard([record(sid, a, 35, ts=t + 2.5, shard=child, sequence=7)])
+    assert (board_item(world, sid, a)["Score"], record_count(world, sid)) == (40, 4)
 
 
 def test_records_out_of_order_never_move_a_player_back(world, manager, names, record, fresh_session):
@@ -206,8 +238,8 @@ def test_records_of_closed_or_unknown_sessions_and_of_unseated_players_do_not_co
     a, b = seated(names, 2)
     stranger = unique("x")
     t = time.time() - 10
-    run_scoreboard([record(sid, a, 10, ts=t), record(sid, stranger, 99, ts=t), record("NOPE1", a, 99, ts=t)])
-    assert board_item(world, sid, stranger) is None and board_item(world, "NOPE1", a) is None
+    run_scoreboard([record(sid, a, 10, ts=t), record(sid, stranger, 99, ts=t), record("NOPE261126T221500", a, 99, ts=t)])
+    assert board_item(world, sid, stranger) is None and board_item(world, "NOPE261126T221500", a) is None
     closed = manager.close()
     end = parse_iso(closed["ClosingTime"])
     run_scoreboard(
@@ -411,3 +443,66 @@ def test_records_before_a_synchronized_start_do_not_count(world, manager, names,
     started = parse_iso(manager.start(countdown=0)["SynchronizeTime"])
     run_scoreboard([record(sid, a, 20, arrived_at=started + 0.1)])
     assert board_item(world, sid, a)["Score"] == 20
+
+
+def test_the_scoreboard_role_grants_exactly_the_calls_the_function_makes(
+    world, manager, names, record, monkeypatch, fresh_session
+):
+    """Every DynamoDB and SQS call of a batch that seats, finishes a trial, rereads after a conflicting
+    write and dead-letters a poison record is granted by ScoreboardRole, and the role grants no other."""
+    from aws_gateway import load_template
+
+    calls: set[tuple[str, str]] = set()
+    transact_actions = {"Update": "UpdateItem", "ConditionCheck": "ConditionCheckItem", "Put": "PutItem",
+                        "Delete": "DeleteItem"}
+
+    def record_call(params, model, **_kw) -> None:
+        service = model.service_model.endpoint_prefix
+        if model.name == "TransactWriteItems":
+            for item in params["TransactItems"]:
+                ((action, body),) = item.items()
+                calls.add((f"dynamodb:{transact_actions[action]}", body["TableName"]))
+        elif model.name == "BatchGetItem":
+            calls.update((f"dynamodb:{model.name}", table) for table in params["RequestItems"])
+        elif service == "dynamodb":
+            calls.add((f"dynamodb:{model.name}", params["TableName"]))
+        elif service == "sqs":
+            calls.add((f"sqs:{model.name}", "DeadLetterQueue"))
+
+    sid = fresh_session()
+    a, b = seated(names, 2)
+    t = time.time()
+    clients = [config.client("dynamodb"), config.client("sqs")]
+    for c in clients:
+        c.meta.events.register("provide-client-params.*.*", record_call)
+    put_item = board_batch.client("dynamodb").put_item
+    conflicts = [True]
+
+    def put_once_conflicting(**kw):
+        if conflicts and kw["Item"]["Nickname"]["S"] == b:
+            conflicts.clear()  # another batch wrote this player since our read: reread and redo
+            raise board_batch.client("dynamodb").exceptions.ConditionalCheckFailedException(
+                {"Error": {"Code": "ConditionalCheckFailedException", "Message": "changed"}}, "PutItem"
+            )
+        return put_item(**kw)
+
+    try:
+        monkeypatch.setattr(board_batch.client("dynamodb"), "put_item", put_once_conflicting)
+        run_scoreboard([record(sid, a, 10, ts=t), record(sid, a, 20, lives=0, ts=t + 1), record(sid, b, 5, ts=t),
+                        kinesis_record(b"not json", 1)])
+    finally:
+        for c in clients:
+            c.meta.events.unregister("provide-client-params.*.*", record_call)
+    assert not conflicts  # the reread path ran
+
+    logical = {world.stack.tables[t]: f"{t}Table" for t in ("Sessions", "Seats", "Scoreboard")}
+    made = {(action, logical.get(target, target)) for action, target in calls}
+    role = load_template()["Resources"]["ScoreboardRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    granted = set()
+    for statement in role["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for action in actions:
+            if action.startswith(("dynamodb:", "sqs:")):
+                granted.update((action, r["Fn::GetAtt"][0]) for r in resources)
+    assert made == granted

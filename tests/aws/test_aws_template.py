@@ -1,5 +1,7 @@
 """The SAM template validates offline (cfn-lint, the SAM translator) and agrees with the code around it:
-the moto helper's resources, the functions' environment, the request models, the handlers it names."""
+the moto helper's resources, the functions' environment, the request models, the handlers it names. The
+translated template holds what a first deploy needs: one stage, an API definition API Gateway's import
+accepts, stateful resources kept, every log group with a retention, roles granting the calls made."""
 
 from __future__ import annotations
 
@@ -7,13 +9,12 @@ import copy
 import importlib
 import json
 import re
-import tomllib
 from pathlib import Path
 
 import boto3
 import msgspec
 import pytest
-from aws_gateway import TEMPLATE, load_template
+from aws_gateway import TEMPLATE, api_definition, check_definition, load_template, stack_names
 from aws_stack import TABLE_INDEXES, TABLE_KEYS
 from cfnlint.api import lint_file
 from samtranslator.parser.parser import Parser
@@ -39,24 +40,36 @@ def test_cfn_lint_finds_nothing():
     assert [f"{m.rule.id} {m.message} (line {m.linenumber})" for m in matches] == []
 
 
-def test_sam_translator_expands_it_to_plain_cloudformation(template):
+def translate(template: dict) -> dict:
+    """The template as CloudFormation receives it after `sam package` and the SAM transform."""
     packaged = copy.deepcopy(template)
     packaged["Globals"]["Function"]["CodeUri"] = "s3://artifacts/code.zip"  # what `sam package` writes
+    for resource in packaged["Resources"].values():
+        if resource["Type"] == "AWS::Serverless::LayerVersion":
+            resource["Properties"]["ContentUri"] = "s3://artifacts/layer.zip"
 
     def no_managed_policy_lookup():
         raise AssertionError("the template names a managed policy SAM would look up in IAM")
 
-    translated = Translator(
-        None, Parser(), boto_session=boto3.session.Session(region_name="us-east-1")
-    ).translate(packaged, parameter_values={}, get_managed_policy_map=no_managed_policy_lookup)
+    return Translator(None, Parser(), boto_session=boto3.session.Session(region_name="us-east-1")).translate(
+        packaged, parameter_values={}, get_managed_policy_map=no_managed_policy_lookup
+    )
+
+
+@pytest.fixture(scope="module")
+def translated(template) -> dict:
+    return translate(template)
+
+
+def test_sam_translator_expands_it_to_plain_cloudformation(translated):
     resources = translated["Resources"]
     kinds = {r["Type"] for r in resources.values()}
     assert not any(k.startswith("AWS::Serverless::") for k in kinds)
     for kind in (
         "AWS::Lambda::Function",
+        "AWS::Lambda::LayerVersion",
         "AWS::ApiGateway::RestApi",
         "AWS::ApiGateway::Stage",
-        "AWS::ApiGateway::UsagePlan",
         "AWS::Lambda::EventSourceMapping",
         "AWS::Events::Rule",
     ):
@@ -161,17 +174,124 @@ def test_request_models_have_the_core_bounds(template, model, struct):
         assert _constraints(schema["properties"][name]) == _constraints(prop), name
 
 
-def test_lambda_requirements_cover_the_aws_extra():
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    extra = {re.split(r"[<>=\[]", d)[0] for d in pyproject["project"]["optional-dependencies"]["aws"]}
-    lines = (ROOT / "spaceinvaders_backend" / "aws" / "requirements.txt").read_text().splitlines()
-    required = {re.split(r"[<>=\[]", line)[0] for line in lines if line and not line.startswith("#")}
-    assert extra <= required
-    assert {"msgspec", "pyjwt"} <= required  # the core's and the authorizer's own needs
+# --- a first deploy: what AWS would refuse, what would be lost, what would be missing -----------------
 
 
-def test_sam_config_builds_with_the_lambda_requirements():
-    here = ROOT / "spaceinvaders_backend" / "aws"
-    samconfig = tomllib.loads((here / "samconfig.toml").read_text())
-    assert (here / samconfig["default"]["build"]["parameters"]["manifest"]).is_file()
-    assert load_template()["Globals"]["Function"]["CodeUri"] == "../../"  # the project, for its packages
+def test_one_stage_only(translated):
+    """Without OpenApiVersion SAM also makes the stage "Stage", serving the whole API without the stage's
+    throttling, logs or WAF (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-api.html)."""
+    stages = [r for r in translated["Resources"].values() if r["Type"] == "AWS::ApiGateway::Stage"]
+    assert len(stages) == 1
+    assert stages[0]["Properties"]["StageName"] == {"Ref": "Env"}
+
+
+def test_the_translated_api_definition_is_one_api_gateway_imports(translated):
+    """Every integration response answers a declared status and maps only declared headers, in the
+    definition CloudFormation hands to API Gateway (after the SAM transform, which adds to it)."""
+    (api,) = [r for r in translated["Resources"].values() if r["Type"] == "AWS::ApiGateway::RestApi"]
+    body = api["Properties"]["Body"]
+    check_definition(body)
+    assert {path for path in body["paths"]} == {
+        "/v1/config", "/v1/session", "/v1/scoreboard", "/v1/updatestatus", "/v1/allocate", "/v1/deallocate"
+    }
+
+
+def test_no_usage_plan_and_no_api_keys(translated):
+    """No method requires a key, so a usage plan would limit nothing: none is made (docs/aws.md)."""
+    kinds = {r["Type"] for r in translated["Resources"].values()}
+    assert not kinds & {"AWS::ApiGateway::UsagePlan", "AWS::ApiGateway::ApiKey", "AWS::ApiGateway::UsagePlanKey"}
+
+
+STATEFUL = ("UserPool", "SessionsTable", "SeatsTable", "ScoreboardTable", "StatusStream", "ArchiveBucket",
+            "DeadLetterQueue")
+
+
+def test_what_holds_state_is_kept_when_the_stack_goes_or_replaces_it(translated):
+    resources = translated["Resources"]
+    for logical in STATEFUL:
+        assert resources[logical].get("DeletionPolicy") == "Retain", logical
+        assert resources[logical].get("UpdateReplacePolicy") == "Retain", logical
+    assert resources["UserPool"]["Properties"]["DeletionProtection"] == "ACTIVE"
+    for table in ("SessionsTable", "SeatsTable", "ScoreboardTable"):
+        assert resources[table]["Properties"]["DeletionProtectionEnabled"] is True, table
+    # nothing else is kept: a redeploy after a tear-down finds only what docs/aws.md lists
+    kept = {k for k, r in resources.items() if r.get("DeletionPolicy") == "Retain"}
+    assert kept == set(STATEFUL) | {"ApiGatewayCloudWatchRole"}
+
+
+def test_every_function_logs_to_its_own_group_with_a_retention(translated):
+    resources = translated["Resources"]
+    groups = {k: r for k, r in resources.items() if r["Type"] == "AWS::Logs::LogGroup"}
+    for logical, resource in resources.items():
+        if resource["Type"] != "AWS::Lambda::Function":
+            continue
+        group = resource["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert groups[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}, logical
+    for group in groups.values():
+        assert group["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    names = [g["Properties"]["LogGroupName"]["Fn::Sub"] for g in groups.values()]
+    assert len(names) == len(set(names))
+
+
+def test_api_gateway_and_firehose_log_what_a_first_deploy_needs(translated):
+    resources = translated["Resources"]
+    stage = resources["ApiStage"]["Properties"]
+    assert stage["AccessLogSetting"]["Fn::If"][0] == "HasApiLogs"
+    assert "$context.requestId" in stage["AccessLogSetting"]["Fn::If"][1]["Format"]  # API Gateway requires it
+    for setting in stage["MethodSettings"]:
+        assert setting["LoggingLevel"] == {"Fn::If": ["HasApiLogs", {"Ref": "ApiExecutionLogLevel"}, "OFF"]}
+        assert setting["DataTraceEnabled"] is False  # bodies carry tokens' owners' data: not logged
+    # Execution logs need the account's CloudWatch role: made when asked, and the stage waits for it.
+    assert resources["ApiGatewayAccount"]["Condition"] == "CreatesApiLogRole"
+    assert "ApiLogRoleReady" in resources["Api"].get("DependsOn", [])
+    archive = resources["Archive"]["Properties"]["ExtendedS3DestinationConfiguration"]
+    assert archive["CloudWatchLoggingOptions"]["Enabled"] is True
+
+
+def test_config_answers_the_parameters_the_stack_publishes(template, world):
+    """/config is answered by API Gateway itself (a mock integration) with the values of the SSM
+    parameters of the contract: both come from the same resources, and this keeps the lists equal."""
+    names = stack_names(world.stack, ["SeatsFunction"])
+    spec = api_definition(names)["paths"]["/v1/config"]["get"]["x-amazon-apigateway-integration"]
+    answered = json.loads(spec["responses"]["default"]["responseTemplates"]["application/json"])
+    published = {
+        name: value
+        for name, value in world.stack.parameters.items()
+        if not name.endswith(("/tables", "/session"))
+    }
+    assert {p["Name"]: p["Value"] for p in answered["Parameters"]} == published
+
+
+def _statements(role: dict) -> list[dict]:
+    return [st for policy in role["Properties"]["Policies"] for st in policy["PolicyDocument"]["Statement"]]
+
+
+def test_api_integration_role_grants_exactly_its_three_calls(template):
+    statements = _statements(template["Resources"]["ApiIntegrationRole"])
+    assert [(st["Action"], st["Resource"]) for st in statements] == [
+        ("ssm:GetParameter",
+         {"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/${Env}/session"}),
+        ("dynamodb:Query", {"Fn::Sub": "${ScoreboardTable.Arn}/index/Ranking"}),
+        ("kinesis:PutRecord", {"Fn::GetAtt": ["StatusStream", "Arn"]}),
+    ]
+
+
+def test_the_cognito_trigger_may_add_users_to_groups_of_its_own_pool_only(template):
+    resources = template["Resources"]
+    policy = resources["CognitoTriggersPoolPolicy"]["Properties"]
+    assert policy["Roles"] == [{"Ref": "CognitoTriggersRole"}]
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert (statement["Action"], statement["Resource"]) == (
+        "cognito-idp:AdminAddUserToGroup", {"Fn::GetAtt": ["UserPool", "Arn"]}
+    )
+    for st in _statements(resources["CognitoTriggersRole"]):
+        assert st["Resource"] == {"Fn::GetAtt": ["CognitoTriggersLogGroup", "Arn"]}
+
+
+def test_my_functions_roles_name_no_wildcard_resource(template):
+    for role in ("ScoreboardRole", "ArchiveTransformRole", "CognitoTriggersRole", "ApiIntegrationRole"):
+        for st in _statements(template["Resources"][role]):
+            resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+            for resource in resources:
+                text = json.dumps(resource)
+                assert "/*" not in text and '"*"' not in text, (role, st)

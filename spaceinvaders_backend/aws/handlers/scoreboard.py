@@ -13,7 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType
 from aws_lambda_powertools.utilities.data_classes.kinesis_stream_event import KinesisStreamRecord
 
-from ..board_batch import BoardBatch, PoisonRecord, decode_record, send_to_dead_letters
+from ..board_batch import BoardBatch, PoisonRecord, decode_record, send_to_dead_letters, shard_of
 from ..config import METRICS_NAMESPACE, SERVICE, StackNames
 
 logger = Logger(service=SERVICE)
@@ -42,7 +42,11 @@ def _decode(names: StackNames, batch: BoardBatch, record: KinesisStreamRecord) -
     kinesis = record.kinesis
     data = kinesis.data_as_bytes()
     try:
-        batch.add(decode_record(data, kinesis.approximate_arrival_timestamp, kinesis.sequence_number, record))
+        batch.add(
+            decode_record(
+                data, kinesis.approximate_arrival_timestamp, shard_of(record.event_id), kinesis.sequence_number, record
+            )
+        )
     except PoisonRecord as poison:
         logger.warning(
             "poison record sent to the dead letters",
