@@ -16,8 +16,10 @@ import json
 
 import pytest
 from aws_gateway import LambdaContext, api_definition, render
+from botocore.stub import Stubber
 from test_aws_mapping import NAMES, status_body
 
+from spaceinvaders_backend.aws import config
 from spaceinvaders_backend.aws.handlers import cognito_triggers
 
 MANAGER_ROLE = "arn:aws:iam::123456789012:role/spaceinvaders-ManagerRole"
@@ -100,3 +102,13 @@ def test_an_auto_confirmed_player_without_the_group_can_post_with_the_token_the_
         assert (request["PartitionKey"] == "alice") is allowed
         if allowed:
             assert json.loads(base64.b64decode(request["Data"]))["Nickname"] == "alice"
+
+
+def test_a_throttled_group_join_does_not_fail_the_sign_up(world):
+    """In a sign-up rush AdminAddUserToGroup can be throttled (after botocore's retries): the trigger logs it
+    and the confirmation goes on; the player's tokens carry Gamer all the same."""
+    event = {"triggerSource": "PostConfirmation_ConfirmSignUp", "userPoolId": world.stack.user_pool_id,
+             "userName": "rush", "response": {}}
+    with Stubber(config.client("cognito-idp")) as stub:
+        stub.add_client_error("admin_add_user_to_group", "TooManyRequestsException", http_status_code=429)
+        assert cognito_triggers.handler(event, LambdaContext()) == event

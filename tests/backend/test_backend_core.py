@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -12,6 +13,8 @@ from spaceinvaders_backend.core import errors
 from spaceinvaders_backend.core import sessions as rules
 from spaceinvaders_backend.core.errors import ApiError
 from spaceinvaders_backend.core.models import (
+    SESSION_ID_PATTERN,
+    SESSION_NAME_PATTERN,
     OpenSession,
     SignIn,
     SignUp,
@@ -335,7 +338,7 @@ class TestCheckStatus:
 
 # --- models.decode bounds ---------------------------------------------------------------------------
 
-GOOD = {"SessionId": "S", "Nickname": "Ab_1.-z", "Score": 0, "Shots": 0, "Level": 1, "Lives": 0,
+GOOD = {"SessionId": "ROOM-A261126T221500", "Nickname": "Ab_1.-z", "Score": 0, "Shots": 0, "Level": 1, "Lives": 0,
         "Timestamp": "2026-11-26T22:15:00.000Z"}
 
 
@@ -347,7 +350,7 @@ def _decode_status(**changes):
 class TestDecode:
     @pytest.mark.parametrize("field,value", [
         ("Score", 10**9), ("Shots", 10**9), ("Level", 10**4), ("Lives", 99), ("Nickname", "a" * 32),
-        ("SessionId", "x" * 64), ("Nickname", "A"), ("SessionId", "ünï cødé ok"),
+        ("SessionId", "x" * 40 + "261126T221500-999999"), ("Nickname", "A"), ("SessionId", "R.o_o-m261126T221500-2"),
     ])
     def test_bounds_inside(self, field, value):
         assert getattr(_decode_status(**{field: value}), field) == value
@@ -356,7 +359,8 @@ class TestDecode:
         ("Score", -1), ("Score", 10**9 + 1), ("Shots", -1), ("Shots", 10**9 + 1), ("Level", 0),
         ("Level", 10**4 + 1), ("Lives", -1), ("Lives", 100), ("Nickname", "a" * 33), ("Nickname", ""),
         ("Nickname", "a b"), ("Nickname", "a/b"), ("Nickname", "é"), ("SessionId", ""),
-        ("SessionId", "x" * 65),
+        ("SessionId", "x" * 64), ("SessionId", "ünï cødé ok261126T221500"), ("SessionId", "ROOM261126T221500\n"),
+        ("SessionId", "ROOM"), ("SessionId", "ROOM261126T2215"), ("SessionId", "x" * 41 + "261126T221500"),
         ("Timestamp", ""), ("Timestamp", "x" * 41), ("Score", "1"), ("Score", 1.5), ("Score", True),
         ("Score", None), ("Lives", [1]), ("Nickname", 5), ("SessionId", {}), ("Score", 2**70),
         ("Score", ...), ("Timestamp", ...),
@@ -433,3 +437,14 @@ class TestTime:
     def test_bad_iso(self, text):
         with pytest.raises(ValueError):
             parse_iso(text)
+
+
+@settings(max_examples=200)
+@given(name=st.from_regex(SESSION_NAME_PATTERN, fullmatch=True), now=st.floats(0, 4_102_444_800),
+       taken=st.integers(0, 50))
+def test_the_session_ids_the_core_makes_have_the_pattern_status_updates_are_held_to(name, now, taken):
+    """One home for the shape of a session id (models.SESSION_ID_PATTERN, which the AWS request model copies)."""
+    base = rules.new_session_id(name, now)
+    used = {base, *(f"{base}-{n}" for n in range(2, taken + 2))}
+    for session_id in (base, rules.new_session_id(name, now, used)):
+        assert re.match(SESSION_ID_PATTERN, session_id), session_id

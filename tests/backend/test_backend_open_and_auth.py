@@ -325,7 +325,8 @@ def test_no_session_yet(api, gamer, local_server_module):
     assert_error(gamer.allocate(), 422, "NoSessionAvailable")
     r = gamer.deallocate()
     assert r.status_code == 200 and r.json()["successMessage"]
-    assert_error(gamer.status("NOPE", 1), 409)
+    assert_error(gamer.status("NOPE261126T221500", 1), 409)  # a session id, of no session
+    assert_error(gamer.status("NOPE", 1), 422, "ValidationError")  # not the shape of a session id
     assert_error(gamer.get("/scoreboard"), 400, "MissingParameter")
     assert_error(gamer.get("/scoreboard", params={"sessionId": ""}), 400, "MissingParameter")
     assert_error(gamer.get("/scoreboard", params={"sessionId": "NOPE"}), 404, "SessionNotFound")

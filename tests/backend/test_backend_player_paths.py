@@ -118,7 +118,7 @@ def test_updatestatus_answer_and_scoreboard(api, manager):
     manager.wait_entry(sid, a.name, Score=30)
     # Posting for somebody else, or to another session.
     assert_error(a.post("/updatestatus", status_body(sid, other.name, 99)), 403, "Forbidden")
-    assert_error(a.status(sid + "X", 99), 409, "SessionMismatch")
+    assert_error(a.status(sid + "-9", 99), 409, "SessionMismatch")
     assert_error(other.status(sid, 99), 409, "NotSeated")
     assert_error(a.status(sid, 5, ts=None, Timestamp="not a time"), 422, "ValidationError")
     assert a.status(sid, 31).status_code == 200  # and the player goes on

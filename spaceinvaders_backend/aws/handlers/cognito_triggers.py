@@ -15,6 +15,7 @@ roles and preferred role and adds Gamer. Managers are added to Manager by the op
 from __future__ import annotations
 
 from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
 
 from ..config import SERVICE, client
 
@@ -45,10 +46,16 @@ def handler(event: dict, context) -> dict:
     if source == "PreSignUp_SignUp":
         event["response"]["autoConfirmUser"] = True
     elif source == "PostConfirmation_ConfirmSignUp":
-        client("cognito-idp").admin_add_user_to_group(
-            UserPoolId=event["userPoolId"], Username=event["userName"], GroupName=GAMER
-        )
-        logger.info("joined the Gamer group", extra={"username": event["userName"]})
+        try:
+            client("cognito-idp").admin_add_user_to_group(
+                UserPoolId=event["userPoolId"], Username=event["userName"], GroupName=GAMER
+            )
+        except ClientError as exc:
+            # Throttled in a sign-up rush (after botocore's retries): the sign-up still succeeds, and every
+            # token carries Gamer anyway (pre token generation, below).
+            logger.warning("not added to the Gamer group", extra={"username": event["userName"], "error": str(exc)})
+        else:
+            logger.info("joined the Gamer group", extra={"username": event["userName"]})
     elif source.startswith("TokenGeneration_"):
         return with_gamer(event)
     return event
