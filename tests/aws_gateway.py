@@ -329,6 +329,8 @@ class RestApi:
         if integration["type"] == "aws_proxy":
             return self._proxy(integration, method, path, body, query, context)
         templates = integration.get("requestTemplates", {})
+        # NEVER, and WHEN_NO_TEMPLATES once a template exists, answer an unmapped content type with 415
+        # (https://docs.aws.amazon.com/apigateway/latest/developerguide/integration-passthrough-behaviors.html).
         if content_type not in templates and integration.get("passthroughBehavior") in ("never", "when_no_templates"):
             return gateway_response("UNSUPPORTED_MEDIA_TYPE", "Unsupported Media Type", self.gateway_responses)
         request = render(

@@ -77,7 +77,7 @@ def test_status_record_is_rebuilt_from_the_validated_fields(paths):
 
 @pytest.mark.parametrize("session_id", ['quote"d', "back\\slash", "it's", "tab\there", "ünï✓", "</script>"])
 def test_any_session_id_makes_a_valid_record(paths, session_id):
-    """The request model refuses such ids first (test_aws_strict_gateway); the record stays valid JSON
+    """The request model refuses such ids first (test_aws_scoreboard, test_bad_status_bodies_are_refused_before_the_stream); the record stays valid JSON
     whatever reaches the template."""
     record = json.loads(base64.b64decode(put_record(paths, status_body(SessionId=session_id))["Data"]))
     assert record["SessionId"] == session_id

@@ -140,6 +140,8 @@ def test_bad_status_bodies_are_refused_before_the_stream(world, manager, fresh_s
         {**good, "Score": "1"},
         {k: v for k, v in good.items() if k != "Timestamp"},
         {**good, "SessionId": ""},
+        # Not the shape of a session id: it would become the archive's partition (docs/aws.md, "The archive").
+        *({**good, "SessionId": text} for text in ("ROOM", "it's", sid + "\n", "x" * 64, "../" + sid, sid + "/x")),
         # The core's strict RFC 3339 (the local server refuses the same): a zone, nothing after it.
         *({**good, "Timestamp": text} for text in NOT_RFC3339),
     ):

@@ -20,7 +20,7 @@ from aws_gateway import (
 )
 from aws_world import FUNCTIONS
 from test_aws_mapping import NAMES, status_body
-from test_aws_template import translate
+from test_aws_template import stage_names, translate
 
 # --- main's forms (83b10e2), as they were -----------------------------------------------------------------
 
@@ -189,3 +189,15 @@ def test_a_refused_ssm_request_is_a_4xx_with_the_services_error_shape():
     spec = api_definition(NAMES)["paths"]["/v1/session"]["get"]["x-amazon-apigateway-integration"]
     answer = integration_response(spec, 400, {"__type": "InvalidAction", "message": "x"}, {})
     assert answer.status == 503
+
+
+# --- 4. one stage ------------------------------------------------------------------------------------------
+
+
+def test_without_openapiversion_sam_makes_a_second_stage():
+    """Main's template (no OpenApiVersion): SAM's deployment also makes the stage "Stage"; this branch's
+    template makes its one stage."""
+    old = copy.deepcopy(load_template())
+    del old["Resources"]["Api"]["Properties"]["OpenApiVersion"]
+    assert sorted(map(str, stage_names(translate(old)))) == sorted(["Stage", str({"Ref": "Env"})])
+    assert stage_names(translate(load_template())) == [{"Ref": "Env"}]

@@ -180,9 +180,17 @@ def test_request_models_have_the_core_bounds(template, model, struct):
 def test_one_stage_only(translated):
     """Without OpenApiVersion SAM also makes the stage "Stage", serving the whole API without the stage's
     throttling, logs or WAF (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/sam-resource-api.html)."""
-    stages = [r for r in translated["Resources"].values() if r["Type"] == "AWS::ApiGateway::Stage"]
-    assert len(stages) == 1
-    assert stages[0]["Properties"]["StageName"] == {"Ref": "Env"}
+    assert stage_names(translated) == [{"Ref": "Env"}]
+
+
+def stage_names(translated: dict) -> list:
+    """Every stage the template makes: its Stage resources, and a Deployment's `StageName` (how SAM makes
+    "Stage": https://docs.aws.amazon.com/apigateway/latest/api/API_CreateDeployment.html, stageName)."""
+    resources = translated["Resources"].values()
+    return [r["Properties"]["StageName"] for r in resources if r["Type"] == "AWS::ApiGateway::Stage"] + [
+        r["Properties"]["StageName"] for r in resources
+        if r["Type"] == "AWS::ApiGateway::Deployment" and "StageName" in r["Properties"]
+    ]
 
 
 def test_the_translated_api_definition_is_one_api_gateway_imports(translated):
