@@ -382,11 +382,19 @@ class ServerTrust:
         if ask is None or not await ask(identity):
             raise UnknownServerError(unknown_message(self.origin, presented), origin=self.origin,
                                      presented=presented)
-        # What the user saw is what every connection must present from now on.
-        if self.known is not None:
-            self._remembered = context.known = self.known.remember(self.origin, presented, "asked")
-        context.pin_to(presented)
+        self.accept(presented)
         return "trusted"
+
+    def accept(self, fingerprint: str) -> None:
+        """The user trusts the certificate they were shown (`UnknownServerError.presented`): from now on
+        every connection must present exactly it, and it is remembered."""
+        context = self.context
+        if context is None:
+            return
+        fingerprint = normalize_fingerprint(fingerprint)
+        if self.known is not None:
+            self._remembered = context.known = self.known.remember(self.origin, fingerprint, "asked")
+        context.pin_to(fingerprint)
 
 
 def _host_port(base_url: str) -> tuple[str, int]:

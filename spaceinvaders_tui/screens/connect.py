@@ -45,14 +45,15 @@ THIS_MACHINE = "this machine"
 
 
 def room_label(room: Room | None, local_url: str) -> Text:
-    """One line of the rooms list: name, address, session, players (fits 80 columns)."""
+    """One line of the rooms list: name, address, session, players (fits 80 columns with the list's frame)."""
     if room is None:
-        return Text.assemble((f"{THIS_MACHINE:<18}", "bold"), f" {local_url}")
-    session = room.session or "no session open"
-    players = "" if room.players is None else f"{room.players}" + (f"/{room.seats}" if room.seats else "")
-    plain = "" if room.secure else "  (plain HTTP)"
-    return Text.assemble((f"{room.name[:18]:<18}", "bold"), f" {room.where:<21} ", (f"{session[:22]:<22}", "italic"),
-                         f" {players:>9} players" if players else "", plain)
+        return Text.assemble((f"{THIS_MACHINE:<16}", "bold"), f" {local_url}")
+    players = ""
+    if room.session and room.players is not None:
+        players = f"{room.players}" + (f"/{room.seats}" if room.seats else "") + " players"
+    return Text.assemble((f"{room.name[:16]:<16}", "bold"), f" {room.where:<21} ",
+                         (f"{(room.session or 'no session open')[:20]:<20}", "italic"), f" {players:>15}",
+                         "" if room.secure else " (plain HTTP)")
 
 
 class ConnectScreen(Screen[None]):
@@ -63,7 +64,7 @@ class ConnectScreen(Screen[None]):
     ]
     DEFAULT_CSS = """
     ConnectScreen #message { width: auto; max-width: 80; padding: 1 2; }
-    ConnectScreen #rooms { display: none; width: 80; max-height: 12; margin: 0 0; }
+    ConnectScreen #rooms { display: none; width: 80; max-height: 12; }
     ConnectScreen #rooms.-shown { display: block; }
     """
 
