@@ -56,6 +56,12 @@ def readable(fingerprint: str) -> str:
     return ":".join(fingerprint[i:i + 2] for i in range(0, len(fingerprint), 2)).upper()
 
 
+def readable_halves(fingerprint: str) -> tuple[str, str]:
+    """The readable fingerprint in two lines of 16 pairs, for screens of 80 columns."""
+    text = readable(fingerprint)
+    return text[:48], text[48:]
+
+
 def fingerprint_of(der: bytes) -> str:
     return hashlib.sha256(der).hexdigest()
 
@@ -176,6 +182,11 @@ class FingerprintChangedError(ServerTrustError):
         self.expected = expected
 
 
+def _shown(fingerprint: str) -> str:
+    first, second = readable_halves(fingerprint)
+    return f"  {first}\n  {second}"
+
+
 def forget_command(origin: str) -> str:
     return f"spaceinvaders forget-server {origin}"
 
@@ -183,9 +194,9 @@ def forget_command(origin: str) -> str:
 def changed_message(origin: str, presented: str, known: KnownServer) -> str:
     return (
         f"REFUSED: the server at {origin} presents a certificate with SHA-256 fingerprint\n"
-        f"  {readable(presented)}\n"
+        f"{_shown(presented)}\n"
         f"but on {known.since[:10] or 'an earlier day'} you trusted this one for that address:\n"
-        f"  {readable(known.fingerprint)}\n"
+        f"{_shown(known.fingerprint)}\n"
         "Either someone on this network is posing as the server, or its operator made a new certificate "
         "(e.g. a new data directory). Ask the operator for the fingerprint `spaceinvaders-server serve` "
         "printed at its start. Only if it is the new one above, forget the old one and connect again:\n"
@@ -196,8 +207,8 @@ def changed_message(origin: str, presented: str, known: KnownServer) -> str:
 def not_pinned_message(origin: str, presented: str, pin: str) -> str:
     return (
         f"REFUSED: the server at {origin} presents a certificate with SHA-256 fingerprint\n"
-        f"  {readable(presented)}\n"
-        f"not the one you were given:\n  {readable(pin)}\n"
+        f"{_shown(presented)}\n"
+        f"not the one you were given:\n{_shown(pin)}\n"
         "Check the address and the fingerprint against what `spaceinvaders-server serve` printed at its start "
         "(or the room's name); someone on this network may be posing as the server."
     )
@@ -206,7 +217,7 @@ def not_pinned_message(origin: str, presented: str, pin: str) -> str:
 def unknown_message(origin: str, presented: str) -> str:
     return (
         f"The server at {origin} has a certificate no authority vouches for (self-signed), with SHA-256 "
-        f"fingerprint\n  {readable(presented)}\n"
+        f"fingerprint\n{_shown(presented)}\n"
         "Compare it with the one `spaceinvaders-server serve` printed at its start; if they match, connect "
         f"with it pinned: --fingerprint {presented}  (or the join URL ending in #sha256={presented})"
     )

@@ -111,6 +111,8 @@ class ManagerApp(App[None]):
         """Trust on first use: the fingerprint, once; a yes is remembered (api_client/trust.py)."""
         from rich.text import Text
 
+        from api_client.trust import readable_halves
+
         from .screens.dialogs import ConfirmScreen
 
         def answered(yes: bool | None) -> None:
@@ -120,7 +122,11 @@ class ManagerApp(App[None]):
             else:
                 self.notify("Not connected: the server's certificate is not trusted — press r to be asked again",
                             severity="error", title="Connect", timeout=30)
-        question = Text(f"{required}\n\nTrust this certificate for {required.origin} and remember it?")
+        first, second = readable_halves(required.fingerprint)
+        question = Text(f"The server at {required.origin} has a certificate that no authority vouches for. "
+                        f"Its SHA-256 fingerprint:\n\n  {first}\n  {second}\n\nCompare it with the fingerprint the "
+                        "server printed when it started. Only if they are the same, trust it: this console then "
+                        "remembers it and refuses any other certificate at this address.")
         self.push_screen(ConfirmScreen(question, yes="Trust"), answered)
 
     @work(exclusive=True, group="connect", exit_on_error=False)

@@ -29,5 +29,6 @@ def run(args: argparse.Namespace) -> int:
     if not known.forget(origin):
         print(f"{origin} is not among the servers trusted in {known.path}", file=sys.stderr)
         return 1
-    print(f"Forgot {origin}. The next connection shows its fingerprint again: compare it with the server's.")
+    print(f"Forgot {origin}. The next connection trusts it anew (the join URL, the room, or your yes): compare "
+          "the fingerprint with the one the server printed.")
     return 0

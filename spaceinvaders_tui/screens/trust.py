@@ -9,7 +9,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-from api_client.trust import ServerIdentity
+from api_client.trust import ServerIdentity, readable_halves
 
 from .dialogs import DIALOG_CSS
 
@@ -23,13 +23,6 @@ Its SHA-256 fingerprint:
 Compare it with the fingerprint the server printed when it started (ask
 whoever runs it). Only if they are the same, trust it: this machine then
 remembers it and refuses any other certificate at this address."""
-
-
-def fingerprint_lines(fingerprint: str) -> tuple[str, str]:
-    """The readable fingerprint in two halves, so it fits 80 columns."""
-    pairs = [fingerprint[i:i + 2].upper() for i in range(0, len(fingerprint), 2)]
-    half = len(pairs) // 2
-    return ":".join(pairs[:half]) + ":", ":".join(pairs[half:])
 
 
 class TrustScreen(ModalScreen[bool]):
@@ -46,7 +39,7 @@ class TrustScreen(ModalScreen[bool]):
         self.identity = identity
 
     def compose(self) -> ComposeResult:
-        first, second = fingerprint_lines(self.identity.fingerprint)
+        first, second = readable_halves(self.identity.fingerprint)
         with Vertical():
             yield Static("A SERVER SEEN FOR THE FIRST TIME", classes="heading")
             yield Static(QUESTION.format(origin=self.identity.origin, first=first, second=second), markup=False)
