@@ -90,7 +90,6 @@ def _serve(args) -> int:
     settings = Settings(data_dir=args.data_dir, idle_timeout_seconds=args.idle_timeout,
                         stream_interval_seconds=args.stream_interval, head_timeout_seconds=args.head_timeout,
                         body_timeout_seconds=args.body_timeout, max_connections=args.max_connections)
-    database.prepare_data_dir(settings.data_dir)  # the certificate made on first start lives there
     try:
         room = network.plan(args.host, args.port, settings.data_dir, tls_on_loopback=args.tls, cert=args.tls_cert,
                             key=args.tls_key, insecure_http=args.insecure_http, advertise=not args.no_advertise,

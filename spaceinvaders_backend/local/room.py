@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import tls
+from . import database, tls
 from .advertise import Advertiser, default_room_name, room_state
 
 API_PATH = "/v1"
@@ -61,6 +61,7 @@ def plan(host: str, port: int, data_dir: Path, *, tls_on_loopback: bool = False,
         raise RoomError("--insecure-http cannot go with --tls, --tls-cert or --tls-key")
     certificate = None
     if wants_tls or not (loopback or insecure_http):
+        database.prepare_data_dir(data_dir)  # a certificate made on first start is kept there
         try:
             certificate = tls.server_certificate(data_dir, host, cert, key)
         except tls.TlsError as exc:
