@@ -82,6 +82,8 @@ def with_fingerprint(url: str, fingerprint: str | None) -> str:
     if fingerprint is None:
         return url
     base, _ = split_url(url)
+    if not base.lower().startswith("https://"):
+        raise ValueError(f"a fingerprint pins an https:// server's certificate, not {base}")
     return f"{base}#{FRAGMENT_KEY}={normalize_fingerprint(fingerprint)}"
 
 

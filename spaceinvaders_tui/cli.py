@@ -107,12 +107,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.room and (args.api or args.fingerprint):
         parser.error("--room finds the address and the fingerprint: it goes without --api and --fingerprint")
     if args.fingerprint:
-        from api_client.trust import normalize_fingerprint
+        from api_client.trust import with_fingerprint
 
         try:
-            normalize_fingerprint(args.fingerprint)
+            with_fingerprint(args.api or os.environ.get("SPACEINVADERS_API") or DEFAULT_API, args.fingerprint)
         except ValueError as error:
-            parser.error(str(error))
+            parser.error(f"--fingerprint: {error}")
     return play(args)
 
 

@@ -48,6 +48,8 @@ def test_fingerprints_are_read_in_the_forms_people_paste():
     assert split_url("http://127.0.0.1:8080/v1") == ("http://127.0.0.1:8080/v1", None)
     assert with_fingerprint(f"https://h:1/v1#sha256={OTHER}", fp) == f"https://h:1/v1#sha256={fp}"
     assert with_fingerprint("https://h:1/v1", None) == "https://h:1/v1"
+    with pytest.raises(ValueError, match="https"):
+        with_fingerprint("http://h:1/v1", fp)  # a pin on plain HTTP would protect nothing
     assert origin_of("https://10.0.0.5/v1") == "10.0.0.5:443"
     assert origin_of("https://[fd00::5]:8443/v1") == "[fd00::5]:8443"
 
