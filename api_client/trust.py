@@ -19,10 +19,8 @@ import asyncio
 import contextlib
 import hashlib
 import json
-import os
 import re
 import ssl
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -34,6 +32,7 @@ import httpx
 import platformdirs
 
 from .errors import APIConnectionError
+from .tokens import write_private_json
 
 FRAGMENT_KEY = "sha256"
 _HEX = re.compile(r"[0-9a-f]{64}")
@@ -146,18 +145,7 @@ class KnownServers:
         return [known for origin in sorted(self._read()) if (known := self.get(origin)) is not None]
 
     def _write(self, data: dict[str, Any]) -> None:
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(self.directory, 0o700)
-        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix=".known-", suffix=".tmp")  # 0600
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, indent=1, sort_keys=True)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_private_json(self.path, data)
 
 
 # --- refusals -------------------------------------------------------------------------------------

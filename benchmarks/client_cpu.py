@@ -249,6 +249,14 @@ async def main_tls(players: int, seconds: float) -> list[dict[str, object]]:
             async def signed_in(clients: list[SpaceInvadersClient], pairs) -> list[SpaceInvadersClient]:
                 for client, (name, _) in zip(clients, pairs, strict=True):
                     assert await client.resume(name)
+                # Seated again: a server left idle while the other one is measured frees seats after 60 s.
+                gate = asyncio.Semaphore(20)
+
+                async def seat(client: SpaceInvadersClient) -> None:
+                    async with gate:
+                        await client.allocate()
+
+                await asyncio.gather(*(seat(client) for client in clients))
                 return clients
 
             for round_number in range(1, ROUNDS + 1):
