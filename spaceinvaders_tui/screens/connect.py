@@ -58,7 +58,7 @@ def room_label(room: Room | None, local_url: str) -> Text:
 
 class ConnectScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "retry", "Look again"),
+        Binding("r", "retry", "Try again"),
         Binding("o", "offline", "Play offline"),
         Binding("q", "app.interrupt", "Quit"),
     ]
