@@ -14,15 +14,16 @@ from api_client.trust import ServerIdentity, readable_halves
 from .dialogs import DIALOG_CSS
 
 QUESTION = """\
-The server at {origin} has a certificate that no authority vouches for.
-Its SHA-256 fingerprint:
+The server at {origin} has a certificate
+that no authority vouches for. Its SHA-256 fingerprint:
 
     {first}
     {second}
 
-Compare it with the fingerprint the server printed when it started (ask
-whoever runs it). Only if they are the same, trust it: this machine then
-remembers it and refuses any other certificate at this address."""
+Compare it with the fingerprint the server printed when it
+started (ask whoever runs it). Only if they are the same, trust
+it: this machine then remembers it and refuses any other
+certificate at this address."""
 
 
 class TrustScreen(ModalScreen[bool]):
