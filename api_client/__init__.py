@@ -50,8 +50,19 @@ from .poller import ScoreboardPoller
 from .pool import ClientPool, lean_http_client
 from .publisher import PublisherStats, StatusPublisher
 from .retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy, Safety
+from .rooms import Room, RoomNotFound, browse, find_room
 from .tokens import Tokens, TokenStore
 from .transport import Http11Transport
+from .trust import (
+    FingerprintChangedError,
+    KnownServers,
+    ServerIdentity,
+    ServerTrust,
+    ServerTrustError,
+    UnknownServerError,
+    ssl_context_for,
+    with_fingerprint,
+)
 from .watcher import SessionWatcher
 
 __all__ = [
@@ -71,10 +82,12 @@ __all__ = [
     "ClockOffset",
     "CognitoSignIn",
     "ConflictError",
+    "FingerprintChangedError",
     "GameStatus",
     "GameType",
     "GamerCannotPlay",
     "Http11Transport",
+    "KnownServers",
     "LocalSignIn",
     "MalformedResponseError",
     "NoSeatsAvailable",
@@ -88,11 +101,16 @@ __all__ = [
     "RankedEntry",
     "RateLimitError",
     "RetryPolicy",
+    "Room",
+    "RoomNotFound",
     "Safety",
     "ScoreEntry",
     "Scoreboard",
     "ScoreboardPoller",
     "ServerError",
+    "ServerIdentity",
+    "ServerTrust",
+    "ServerTrustError",
     "ServiceUnavailableError",
     "Session",
     "SessionAlreadyOpen",
@@ -109,7 +127,12 @@ __all__ = [
     "TokenStore",
     "Tokens",
     "TransportError",
+    "UnknownServerError",
     "UnprocessableError",
     "UnsupportedMediaTypeError",
+    "browse",
+    "find_room",
     "lean_http_client",
+    "ssl_context_for",
+    "with_fingerprint",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, Self, TypeVar
@@ -30,6 +31,7 @@ from .models import (
 )
 from .retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy, Safety
 from .tokens import Tokens, TokenStore
+from .trust import KnownServers, ServerTrust
 
 M = TypeVar("M", bound=BaseModel)
 _DEFAULT_STORE: Any = object()
@@ -75,7 +77,9 @@ class SpaceInvadersClient:
 
     Pass `http` to share one `httpx.AsyncClient` between clients (see `ClientPool` for many players in one
     process); the client then leaves it open on `aclose()`. Tokens are kept in `token_store` (the user's
-    config directory by default; None keeps them in memory only).
+    config directory by default; None keeps them in memory only). An https server is trusted as `trust`
+    says (default: the URL's `#sha256=` pin, else what was trusted before beside the tokens, else the
+    authorities; see `trust.py`); `await client.trust.check(ask)` settles it before signing in.
     """
 
     def __init__(
@@ -89,10 +93,15 @@ class SpaceInvadersClient:
         sign_in_backend: SignInBackend | None = None,
         cognito_factory: Callable[..., Any] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        trust: ServerTrust | None = None,
     ) -> None:
-        self.core = ApiCore(base_url, http=http, timeout=timeout, retry=retry, sleep=sleep)
-        self.base_url = self.core.base_url
         self._store = TokenStore() if token_store is _DEFAULT_STORE else token_store
+        # Trust is remembered where tokens are: a client that keeps no tokens on disk remembers no servers.
+        if trust is None:
+            known = KnownServers(self._store.directory) if self._store is not None else None
+            trust = ServerTrust(base_url, known=known)
+        self.core = ApiCore(base_url, http=http, timeout=timeout, retry=retry, sleep=sleep, trust=trust)
+        self.base_url = self.core.base_url
         self._backend = sign_in_backend
         self._cognito_factory = cognito_factory
         self._config: ApiConfig | None = None
@@ -106,6 +115,16 @@ class SpaceInvadersClient:
 
     async def aclose(self) -> None:
         await self.core.aclose()
+
+    @property
+    def trust(self) -> ServerTrust:
+        return self.core.trust
+
+    @property
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context of every connection to this server (None for http://): a WebSocket to the same
+        server uses it too, so it is held to the same certificate."""
+        return self.core.trust.context
 
     # --- sign-in -----------------------------------------------------------------------------------
     async def config(self) -> ApiConfig:

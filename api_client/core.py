@@ -22,6 +22,7 @@ from .errors import (
     make_error,
 )
 from .retry import DEFAULT_RETRY, RetryPolicy, Safety
+from .trust import FingerprintChangedError, PinMismatch, ServerTrust
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 USER_AGENT = "spaceinvaders-api-client/0.1"
@@ -45,6 +46,12 @@ class ApiResponse:
 
 
 def _transport_error(exc: httpx.TransportError) -> TransportError:
+    cause: BaseException | None = exc
+    while cause is not None:  # the TLS handshake refused the server's certificate (trust.py)
+        if isinstance(cause, PinMismatch):
+            return FingerprintChangedError(str(cause), origin=cause.origin, presented=cause.presented,
+                                           expected=cause.expected)
+        cause = cause.__cause__ or cause.__context__
     # Connect and pool failures happen before a byte is sent, so any call may be retried after them.
     unsent = isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
     kind = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
@@ -78,10 +85,14 @@ class ApiCore:
         retry: RetryPolicy = DEFAULT_RETRY,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        trust: ServerTrust | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        # The URL may pin the server's certificate (`#sha256=...`): every connection it opens is held to it.
+        self.trust = trust or ServerTrust(base_url, known=None)
+        self.base_url = self.trust.base_url
         self._owns_http = http is None
-        self.http = http or httpx.AsyncClient(timeout=timeout, trust_env=False)
+        verify = self.trust.context or True
+        self.http = http or httpx.AsyncClient(timeout=timeout, trust_env=False, verify=verify)
         self.timeout = timeout
         self.retry = retry
         self._sleep = sleep

@@ -8,6 +8,7 @@ shared client stays under half of that whatever the player count.
 
 from __future__ import annotations
 
+import ssl
 from typing import Self
 
 import httpx
@@ -17,6 +18,7 @@ from .core import DEFAULT_TIMEOUT
 from .retry import DEFAULT_RETRY, RetryPolicy
 from .tokens import TokenStore
 from .transport import Http11Transport
+from .trust import KnownServers, ServerTrust
 
 # Idle keep-alive connections a pool keeps per server: one per player in flight. With fewer, a stall that
 # puts more requests in flight makes every later request open a new connection, and a run of 600 bots fell
@@ -25,15 +27,21 @@ POOL_IDLE_CONNECTIONS = 4096
 
 
 def lean_http_client(
-    timeout: httpx.Timeout = DEFAULT_TIMEOUT, max_idle: int = POOL_IDLE_CONNECTIONS
+    timeout: httpx.Timeout = DEFAULT_TIMEOUT, max_idle: int = POOL_IDLE_CONNECTIONS,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> httpx.AsyncClient:
-    """An `httpx.AsyncClient` over `Http11Transport`, without the environment lookups we never need."""
-    transport = Http11Transport(max_idle_per_origin=max_idle)
+    """An `httpx.AsyncClient` over `Http11Transport`, without the environment lookups we never need.
+
+    `ssl_context` holds https connections to a server's trust (`ServerTrust.context`)."""
+    transport = Http11Transport(max_idle_per_origin=max_idle, ssl_context=ssl_context)
     return httpx.AsyncClient(transport=transport, timeout=timeout, trust_env=False)
 
 
 class ClientPool:
-    """Makes `SpaceInvadersClient`s (one per player, each with its own tokens) over one shared HTTP client."""
+    """Makes `SpaceInvadersClient`s (one per player, each with its own tokens) over one shared HTTP client.
+
+    They share one `ServerTrust` too: the URL's `#sha256=` pin, or `trust`; what was trusted before is
+    used only with a `token_store` (kept beside it), as for a single client."""
 
     def __init__(
         self,
@@ -42,17 +50,20 @@ class ClientPool:
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         retry: RetryPolicy = DEFAULT_RETRY,
         token_store: TokenStore | None = None,
+        trust: ServerTrust | None = None,
     ) -> None:
-        self.base_url = base_url
         self._store = token_store
-        self.http = lean_http_client(timeout)
+        known = KnownServers(token_store.directory) if token_store is not None else None
+        self.trust = trust or ServerTrust(base_url, known=known)
+        self.base_url = self.trust.base_url
+        self.http = lean_http_client(timeout, ssl_context=self.trust.context)
         self._retry = retry
         self.clients: list[SpaceInvadersClient] = []
 
     def client(self) -> SpaceInvadersClient:
         """A new player's client; tokens stay in memory unless the pool was given a `token_store`."""
         client = SpaceInvadersClient(
-            self.base_url, http=self.http, retry=self._retry, token_store=self._store
+            self.base_url, http=self.http, retry=self._retry, token_store=self._store, trust=self.trust
         )
         self.clients.append(client)
         return client

@@ -1,6 +1,6 @@
 """Client CPU per status post against the local server, next to raw httpx and a do-nothing baseline.
 
-    .venv/bin/python benchmarks/client_cpu.py [--players 200] [--seconds 10] [--rounds 3] [--uvloop]
+    .venv/bin/python benchmarks/client_cpu.py [--players 200] [--seconds 10] [--rounds 3] [--uvloop] [--tls]
 
 Starts `spaceinvaders-server serve` on a free port with a throw-away data directory, signs up the
 players, opens a session and seats them, then runs each shape for `--seconds` with every player posting
@@ -16,6 +16,13 @@ Shapes:
 - publisher-default: our `StatusPublisher`s, one `SpaceInvadersClient` (default transport) per player;
 - publisher-pool: our `StatusPublisher`s over `ClientPool` (one shared client on `Http11Transport`);
 - publisher-aiohttp: the same over httpx-aiohttp's `AiohttpTransport`, when httpx-aiohttp is installed.
+
+--tls: the room's HTTPS instead. A second server runs `serve --tls` (its self-signed certificate, as a room's
+server off loopback), the players are made on both, and each round runs baseline, publisher-pool over plain
+HTTP, publisher-pool-tls (the same over HTTPS, pinned to the certificate's fingerprint, as the bots are) and
+publisher-default-tls (one pinned client per player, as a game is). Each TLS row also counts the TLS
+handshakes its clients made against the posts: connections are kept alive, so a handshake per connection,
+not per post. Target: 200 players over TLS under half a core.
 """
 
 from __future__ import annotations
@@ -40,10 +47,10 @@ ROUNDS = 3  # --rounds
 PASSWORD = "bench-password"
 
 
-def start_server(data_dir: Path) -> tuple[ServerProcess, str]:
-    server = ServerProcess(data_dir).start()
+def start_server(data_dir: Path, tls: bool = False) -> tuple[ServerProcess, str]:
+    server = ServerProcess(data_dir, serve_args=["--tls"] if tls else []).start()
     server.create_manager("boss", PASSWORD)
-    return server, server.base_url
+    return server, server.pinned_url
 
 
 async def prepare(base: str, store: TokenStore, players: int) -> tuple[str, list[tuple[str, str]]]:
@@ -104,10 +111,12 @@ def body(session_id: str, name: str, n: int) -> bytes:
     ).encode()
 
 
-async def measure(label: str, run: Awaitable[int], results: list[dict[str, object]]) -> None:
+async def measure(label: str, run: Awaitable[int], results: list[dict[str, object]],
+                  handshakes: Callable[[], int] | None = None) -> None:
     cpu, wall = time.process_time(), time.perf_counter()
     posts = await run
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    shook = handshakes() if handshakes else None
     row = {
         "shape": label,
         "posts": posts,
@@ -115,10 +124,13 @@ async def measure(label: str, run: Awaitable[int], results: list[dict[str, objec
         "cpu_ms_per_post": round(cpu / max(posts, 1) * 1000, 3),
         "cores": round(cpu / wall, 3),
     }
+    if shook is not None:
+        row["handshakes"] = shook
     results.append(row)
     print(
-        f"{label:>18}: {row['cpu_ms_per_post']:6.3f} ms CPU/post  {row['cores']:5.2f} cores  "
-        f"{row['posts_per_s']:5d} posts/s  ({posts} posts)",
+        f"{label:>21}: {row['cpu_ms_per_post']:6.3f} ms CPU/post  {row['cores']:5.2f} cores  "
+        f"{row['posts_per_s']:5d} posts/s  ({posts} posts"
+        + (f", {shook} TLS handshakes" if shook is not None else "") + ")",
         flush=True,
     )
 
@@ -130,21 +142,26 @@ def summary(results: list[dict[str, object]]) -> list[dict[str, object]]:
     for shape in shapes:
         rows = [row for row in results if row["shape"] == shape]
         row = {"shape": shape, "rounds": len(rows)}
-        for key in ("cpu_ms_per_post", "cores", "posts_per_s"):
-            row[key] = statistics.median(float(r[key]) for r in rows)  # type: ignore[arg-type]
+        for key in ("cpu_ms_per_post", "cores", "posts_per_s", "handshakes"):
+            if key in rows[0]:
+                row[key] = statistics.median(float(r[key]) for r in rows)  # type: ignore[arg-type]
         medians.append(row)
-    default = next((m["cpu_ms_per_post"] for m in medians if m["shape"] == "publisher-default"), None)
+    base = "publisher-default" if any(m["shape"] == "publisher-default" for m in medians) else "publisher-pool"
+    default = next((m["cpu_ms_per_post"] for m in medians if m["shape"] == base), None)
     print(f"\nmedians over {medians[0]['rounds'] if medians else 0} round(s):")
     for m in medians:
-        ratio = f"{m['cpu_ms_per_post'] / default:5.2f} of publisher-default" if default else ""
+        ratio = f"{m['cpu_ms_per_post'] / default:5.2f} of {base}" if default else ""
+        shook = f"  {m['handshakes']:.0f} handshakes" if "handshakes" in m else ""
         print(
-            f"{m['shape']:>18}: {m['cpu_ms_per_post']:6.3f} ms CPU/post  {m['cores']:5.2f} cores  "
-            f"{m['posts_per_s']:5.0f} posts/s  {ratio}"
+            f"{m['shape']:>21}: {m['cpu_ms_per_post']:6.3f} ms CPU/post  {m['cores']:5.2f} cores  "
+            f"{m['posts_per_s']:5.0f} posts/s  {ratio}{shook}"
         )
     return medians
 
 
-async def main(players: int, seconds: float) -> list[dict[str, object]]:
+async def main(players: int, seconds: float, tls: bool = False) -> list[dict[str, object]]:
+    if tls:
+        return await main_tls(players, seconds)
     with tempfile.TemporaryDirectory() as tmp:
         proc, base = start_server(Path(tmp) / "data")
         try:
@@ -213,6 +230,58 @@ async def run_shapes(
     return results
 
 
+async def main_tls(players: int, seconds: float) -> list[dict[str, object]]:
+    """Plain HTTP and TLS in the same run: two servers, the same players on each."""
+    with tempfile.TemporaryDirectory() as tmp:
+        plain_proc, plain = start_server(Path(tmp) / "plain")
+        tls_proc, secure = start_server(Path(tmp) / "tls", tls=True)
+        try:
+            print(f"preparing {players} players on {plain} and on {secure} ...", flush=True)
+            plain_store, tls_store = TokenStore(Path(tmp) / "plain-tokens"), TokenStore(Path(tmp) / "tls-tokens")
+            plain_session, plain_pairs = await prepare(plain, plain_store, players)
+            tls_session, tls_pairs = await prepare(secure, tls_store, players)
+            results: list[dict[str, object]] = []
+
+            async def nothing(i: int, n: int) -> None:
+                body(plain_session, plain_pairs[i][0], n)
+                await asyncio.sleep(0)
+
+            async def signed_in(clients: list[SpaceInvadersClient], pairs) -> list[SpaceInvadersClient]:
+                for client, (name, _) in zip(clients, pairs, strict=True):
+                    assert await client.resume(name)
+                # Seated again: a server left idle while the other one is measured frees seats after 60 s.
+                gate = asyncio.Semaphore(20)
+
+                async def seat(client: SpaceInvadersClient) -> None:
+                    async with gate:
+                        await client.allocate()
+
+                await asyncio.gather(*(seat(client) for client in clients))
+                return clients
+
+            for round_number in range(1, ROUNDS + 1):
+                print(f"round {round_number} of {ROUNDS}", flush=True)
+                await measure("baseline", paced(players, seconds, nothing), results)
+                async with ClientPool(plain, token_store=plain_store) as pool:
+                    pooled = await signed_in([pool.client() for _ in plain_pairs], plain_pairs)
+                    await measure("publisher-pool", publishers(pooled, plain_session, seconds), results)
+                async with ClientPool(secure, token_store=tls_store) as pool:
+                    pooled = await signed_in([pool.client() for _ in tls_pairs], tls_pairs)
+                    context = pool.trust.context
+                    start = context.handshakes
+                    await measure("publisher-pool-tls", publishers(pooled, tls_session, seconds), results,
+                                  lambda context=context, start=start: context.handshakes - start)
+                own = await signed_in([SpaceInvadersClient(secure, token_store=tls_store) for _ in tls_pairs],
+                                      tls_pairs)
+                contexts = [client.trust.context for client in own]
+                await measure("publisher-default-tls", publishers(own, tls_session, seconds), results,
+                              lambda contexts=contexts: sum(c.handshakes for c in contexts))
+            return results
+        finally:
+            tls_proc.stop()
+            plain_proc.stop()
+
+
 def other_transports() -> list[tuple[str, httpx.AsyncBaseTransport]]:
     """Transports compared with `ClientPool`'s, shared the same way; each only when installed."""
     found: list[tuple[str, httpx.AsyncBaseTransport]] = []
@@ -260,13 +329,14 @@ if __name__ == "__main__":
     parser.add_argument("--rounds", type=int, default=ROUNDS, help="rounds of every shape; medians reported")
     parser.add_argument("--uvloop", action="store_true", help="run this process on uvloop")
     parser.add_argument("--json", type=Path, help="also write every round and the medians here")
+    parser.add_argument("--tls", action="store_true", help="the room's HTTPS against plain HTTP (see above)")
     args = parser.parse_args()
     ROUNDS = args.rounds
     if args.uvloop:
         import uvloop
 
         uvloop.install()
-    rows = asyncio.run(main(args.players, args.seconds))
+    rows = asyncio.run(main(args.players, args.seconds, args.tls))
     medians = summary(rows)
     if args.json:
         args.json.write_text(json.dumps({"rounds": rows, "medians": medians}, indent=2))

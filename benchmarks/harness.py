@@ -1,6 +1,7 @@
 """Shared set-up for the server benchmarks: a server process with a do-nothing endpoint, and players."""
 from __future__ import annotations
 
+import ssl
 import sys
 import time
 from pathlib import Path
@@ -19,8 +20,15 @@ PASSWORD = "bench-password"
 class BenchServer(ServerProcess):
     """The server with a do-nothing endpoint (noop_server.py), on a free port: `with BenchServer(dir) as s`."""
 
-    def __init__(self, data_dir: Path) -> None:
-        super().__init__(data_dir, program=[sys.executable, str(HERE / "noop_server.py")])
+    def __init__(self, data_dir: Path, tls: bool = False) -> None:
+        super().__init__(data_dir, program=[sys.executable, str(HERE / "noop_server.py")],
+                         serve_args=["--tls"] if tls else [])
+
+
+
+def verify_for(server: ServerProcess) -> ssl.SSLContext | bool:
+    """What a plain httpx client needs to talk to `server`: for --tls, its own certificate as the only authority."""
+    return ssl.create_default_context(cafile=str(server.cert_path)) if server.tls else True
 
 
 def make_players(server: ServerProcess, count: int, session_name: str = "BENCH") -> tuple[str, list[tuple[str, str]]]:
@@ -40,7 +48,7 @@ def make_players(server: ServerProcess, count: int, session_name: str = "BENCH")
     minter = TokenService(settings.data_dir, settings.id_token_lifetime_seconds)
     tokens = [(n, minter.issue(n, subs[n], [GAMER]).IdToken) for n in names]
 
-    with httpx.Client(base_url=server.base_url, timeout=10) as http:
+    with httpx.Client(base_url=server.base_url, timeout=10, verify=verify_for(server)) as http:
         manager = http.post("/auth/signin", json={"Username": "bench-manager", "Password": PASSWORD}).json()
         opened = http.post("/manager/session", headers={"Authorization": manager["IdToken"]},
                            json={"SessionName": session_name, "GameType": "MULTIPLE_TRIALS",

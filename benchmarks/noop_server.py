@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from spaceinvaders_backend.local import server
+from spaceinvaders_backend.local import database, server, tls
 from spaceinvaders_backend.local.app import create_app
 from spaceinvaders_backend.local.http import Body
 from spaceinvaders_backend.local.settings import Settings
@@ -33,9 +33,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--tls", action="store_true", help="HTTPS with the data directory's certificate")
     args = parser.parse_args()
     settings = Settings(data_dir=args.data_dir)
-    server.run(with_noop(create_app(settings)), "127.0.0.1", args.port, settings)
+    certificate = None
+    if args.tls:
+        database.prepare_data_dir(args.data_dir)
+        certificate = tls.server_certificate(args.data_dir, "127.0.0.1")
+    server.run(with_noop(create_app(settings)), "127.0.0.1", args.port, settings, tls=certificate)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
 
-from .backends import BackendError, ManagerBackend, SignInRequired
+from .backends import BackendError, ManagerBackend, SignInRequired, TrustRequired
 from .live import LiveBoard
 from .screens.board import BoardScreen
 from .screens.dialogs import SignInScreen
@@ -79,6 +79,9 @@ class ManagerApp(App[None]):
         except SignInRequired as error:
             self.ask_sign_in(str(error))
             return
+        except TrustRequired as error:
+            self.ask_trust(error)
+            return
         except BackendError as error:
             self.notify(f"{error} — press r to try again", severity="error", title="Connect", markup=False,
                         timeout=30)
@@ -103,6 +106,28 @@ class ManagerApp(App[None]):
             else:
                 self.sign_in(*credentials)
         self.push_screen(SignInScreen(reason, self.backend.label, self.username), answered)
+
+    def ask_trust(self, required: TrustRequired) -> None:
+        """Trust on first use: the fingerprint, once; a yes is remembered (api_client/trust.py)."""
+        from rich.text import Text
+
+        from api_client.trust import readable_halves
+
+        from .screens.dialogs import ConfirmScreen
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.backend.trust_certificate(required.fingerprint)  # type: ignore[attr-defined]
+                self.connect()
+            else:
+                self.notify("Not connected: the server's certificate is not trusted — press r to be asked again",
+                            severity="error", title="Connect", timeout=30)
+        first, second = readable_halves(required.fingerprint)
+        question = Text(f"The server at {required.origin} has a certificate that no authority vouches for. "
+                        f"Its SHA-256 fingerprint:\n\n  {first}\n  {second}\n\nCompare it with the fingerprint the "
+                        "server printed when it started. Only if they are the same, trust it: this console then "
+                        "remembers it and refuses any other certificate at this address.")
+        self.push_screen(ConfirmScreen(question, yes="Trust"), answered)
 
     @work(exclusive=True, group="connect", exit_on_error=False)
     async def sign_in(self, username: str, password: str) -> None:

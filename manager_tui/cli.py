@@ -22,8 +22,14 @@ def parser() -> argparse.ArgumentParser:
     where = p.add_mutually_exclusive_group()
     where.add_argument("--api", metavar="URL",
                        help=f"the local server's API (default {DEFAULT_API})")
+    where.add_argument("--room", metavar="NAME",
+                       help="the room of that name on this network (its server announces itself; the certificate "
+                            "is pinned from the announcement)")
     where.add_argument("--aws", action="store_true",
                        help="work on an AWS deployment's resources directly with boto3")
+    p.add_argument("--fingerprint", metavar="SHA256",
+                   help="the local server's certificate fingerprint as it printed it (or #sha256=... in --api); "
+                        "without one a certificate no authority vouches for is shown once and asked about")
     p.add_argument("--env", default="prod", help="AWS: the stack's environment (SSM names under /<env>/)")
     p.add_argument("--region", help="AWS: the region (default: your profile's)")
     p.add_argument("--profile", help="AWS: a named profile of your AWS configuration")
@@ -69,15 +75,33 @@ def make_backend(args: argparse.Namespace) -> ManagerBackend:
         except botocore.exceptions.ProfileNotFound as error:
             raise BackendError(str(error)) from error
         return AwsBackend(args.env, session, retry_mode=args.retry_mode, credentials=credentials)
+    from api_client import RoomNotFound, find_room, with_fingerprint
+
     from .backends.local import LocalBackend
 
-    return LocalBackend(args.api or DEFAULT_API, username=args.username)
+    if args.room:
+        try:
+            room = asyncio.run(find_room(args.room))
+        except RoomNotFound as error:
+            raise BackendError(str(error)) from error
+        except OSError as error:
+            raise BackendError(f"cannot listen for rooms on this network: {error}") from error
+        backend = LocalBackend(room.url, username=args.username)
+        backend.client.trust.how = "room"
+        return backend
+    try:
+        api = with_fingerprint(args.api or DEFAULT_API, args.fingerprint)
+    except ValueError as error:
+        raise BackendError(str(error)) from error
+    return LocalBackend(api, username=args.username)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.countdown < 0 or args.countdown > 600:
         parser().error("--countdown is 0 to 600 seconds")
+    if args.fingerprint and (args.aws or args.room):
+        parser().error("--fingerprint goes with --api (--room finds the fingerprint itself)")
     if args.cognito_api and not args.aws:
         parser().error("--sign-in goes with --aws (the local server signs in through --api)")
     try:

@@ -61,7 +61,14 @@ def _positive(kind: type) -> object:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="spaceinvaders-bots", description=__doc__, epilog=EPILOG,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--api", required=True, metavar="URL", help="the API's base URL, e.g. http://127.0.0.1:8080/v1")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--api", metavar="URL", help="the API's base URL, e.g. http://127.0.0.1:8080/v1 (an https "
+                       "URL may pin the server's certificate: ...#sha256=<fingerprint>)")
+    where.add_argument("--room", metavar="NAME",
+                       help="the room of that name on this network (address and certificate from its announcement)")
+    p.add_argument("--fingerprint", metavar="SHA256",
+                   help="the server's certificate fingerprint as it printed it; bots cannot be asked, so a "
+                        "certificate no authority vouches for is refused without it")
     p.add_argument("-n", "--count", type=_positive(int), default=30, help="bots (default 30)")
     p.add_argument("-r", "--spawn-rate", type=_positive(float), default=50.0, metavar="R",
                    help="bots started per second (default 50)")
@@ -111,9 +118,7 @@ def _options(args: argparse.Namespace, p: argparse.ArgumentParser) -> RunOptions
     except (ValueError, OSError) as error:
         p.error(str(error))
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(2**31)
-    api = args.api.rstrip("/")
-    if not re.match(r"https?://", api):
-        p.error("--api is an http:// or https:// URL")
+    api = _server(args, p)
     host = None
     if args.manager and not args.worker:
         password = os.environ.get(PASSWORD_VARIABLE) or getpass.getpass(f"Password for manager {args.manager}: ")
@@ -128,6 +133,36 @@ def _options(args: argparse.Namespace, p: argparse.ArgumentParser) -> RunOptions
         worker_args += ["--duration", str(args.duration)]
     return RunOptions(config, args.duration, args.processes, args.csv_prefix, args.json_output, args.quiet,
                       args.max_failures, args.worker, args.stop_on_eof, host, worker_args)
+
+
+def _server(args: argparse.Namespace, p: argparse.ArgumentParser) -> str:
+    """The API's URL, pinned to the server's certificate when a fingerprint is known (--fingerprint, the URL's
+    #sha256=, the room's announcement); refused, before any bot starts, when the server cannot be trusted."""
+    from api_client import RoomNotFound, ServerTrust, ServerTrustError, find_room, with_fingerprint
+
+    if args.room:
+        if args.fingerprint:
+            p.error("--room finds the fingerprint itself: --fingerprint goes with --api")
+        try:
+            api = asyncio.run(find_room(args.room)).url
+        except (RoomNotFound, OSError) as error:
+            p.exit(1, f"spaceinvaders-bots: {error}\n")
+    else:
+        if not re.match(r"https?://", args.api):
+            p.error("--api is an http:// or https:// URL")
+        try:
+            api = with_fingerprint(args.api.rstrip("/"), args.fingerprint)
+        except ValueError as error:
+            p.error(str(error))
+    if args.worker:
+        return api  # the coordinating process checked it
+    try:
+        asyncio.run(ServerTrust(api, known=None).check())
+    except ServerTrustError as error:
+        p.exit(1, f"spaceinvaders-bots: {error}\n")
+    except SpaceInvadersError:
+        pass  # unreachable for now: the bots retry as they join
+    return api
 
 
 def _loop_factory():

@@ -176,7 +176,8 @@ async def run(options: RunOptions, console: Console) -> int:
     """Run the bots until the duration passes or they are stopped; print the results; the exit status."""
     loop = asyncio.get_running_loop()
     config = options.swarm
-    info = RunInfo(config.api, config.count, config.seed, config.skill, options.duration, options.processes,
+    shown = config.api.partition("#")[0]  # the certificate's pin is no news in a summary
+    info = RunInfo(shown, config.count, config.seed, config.skill, options.duration, options.processes,
                    max_failures=options.max_failures)
     started = time.monotonic()
     if options.host is not None:

@@ -119,7 +119,8 @@ class Swarm:
                             break
                         except TimeoutError:
                             pass
-                    client = TimedClient(config.api, http=pool.http, token_store=directory.token_store(plan.name),
+                    client = TimedClient(config.api, http=pool.http, trust=pool.trust,
+                                         token_store=directory.token_store(plan.name),
                                          wall_clock=time.time,
                                          on_post=lambda seconds: self.stats.record_post(seconds * 1000))
                     bot = Bot(plan, client, arena, self.stats, gate)

@@ -25,12 +25,22 @@ keys while playing:
   q                      quit (asks first); ctrl+c quits at once. Either frees your seat.
 
 server address:
-  --api URL, else $SPACEINVADERS_API, else {DEFAULT_API} (where `spaceinvaders-server serve`
-  listens). When nothing answers there, the game says how to start a server and offers offline play.
+  --api URL, else $SPACEINVADERS_API. Without either, the game looks for rooms on this network
+  (servers started with `spaceinvaders-server serve --host 0.0.0.0` announce themselves) and asks
+  {DEFAULT_API} (where a server on this machine listens); it lists what it found. When nothing
+  answers, it says how to start a server and offers offline play.
+
+trusting the server (HTTPS):
+  A certificate valid under your system's authorities is trusted. Else the fingerprint the server
+  printed pins it: in the URL (https://HOST:PORT/v1#sha256=...), with --fingerprint, or from the
+  room's announcement. With neither, the game shows the fingerprint once and asks; what you trust
+  is remembered per server (known_servers.json beside the tokens), and a server presenting another
+  certificate later is refused. `spaceinvaders forget-server HOST:PORT` forgets one.
 
 files:
   sign-in tokens       tokens.json in the user's config directory (a second start goes straight
                        to the lobby; sign out there with s)
+  trusted servers      known_servers.json, beside the tokens
   best score           best.json in the user's data directory
   (both in --data-dir DIR instead, when given)
 
@@ -42,7 +52,10 @@ environment:
 
 # Other programs under `spaceinvaders`: name -> (module with add_arguments(parser) and run(args) -> int, help).
 # Imported only when run, so playing never pays for them.
-LAZY_COMMANDS: dict[str, tuple[str, str]] = {"demo": ("spaceinvaders_tui.demo", "everything on one machine")}
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("spaceinvaders_tui.demo", "everything on one machine"),
+    "forget-server": ("spaceinvaders_tui.forget_server", "forget a server's trusted certificate"),
+}
 
 
 def _themes() -> list[str]:
@@ -54,7 +67,11 @@ def _themes() -> list[str]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spaceinvaders", description=DESCRIPTION, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--api", metavar="URL", help=f"the server's API (default: $SPACEINVADERS_API or {DEFAULT_API})")
+    parser.add_argument("--api", metavar="URL", help=f"the server's API (default: $SPACEINVADERS_API, else a room found on this "
+                                                    f"network or {DEFAULT_API})")
+    parser.add_argument("--room", metavar="NAME", help="join the room of that name on this network")
+    parser.add_argument("--fingerprint", metavar="SHA256",
+                        help="the server's certificate fingerprint, as it printed it (pins the certificate)")
     parser.add_argument("--offline", action="store_true", help="play without a server")
     parser.add_argument("--ascii", action="store_true",
                         help="ASCII characters only, for terminals without Unicode (the default when the "
@@ -87,6 +104,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.theme not in _themes():
         parser.error(f"unknown theme {args.theme!r}; pick one of {', '.join(_themes())}")
+    if args.room and (args.api or args.fingerprint):
+        parser.error("--room finds the address and the fingerprint: it goes without --api and --fingerprint")
+    if args.fingerprint:
+        from api_client.trust import with_fingerprint
+
+        try:
+            with_fingerprint(args.api or os.environ.get("SPACEINVADERS_API") or DEFAULT_API, args.fingerprint)
+        except ValueError as error:
+            parser.error(f"--fingerprint: {error}")
     return play(args)
 
 
@@ -98,15 +124,19 @@ def run_command(name: str, argv: list[str]) -> int:
 
 
 def play(args: argparse.Namespace) -> int:
+    from api_client.trust import with_fingerprint
+
     from .app import SpaceInvadersApp
     from .link import release_seat
     from .settings import GameSettings
 
-    given = args.api or os.environ.get("SPACEINVADERS_API")
+    given = None if args.room else args.api or os.environ.get("SPACEINVADERS_API")
     frame_log = os.environ.get("SPACEINVADERS_FRAME_LOG")
     settings = GameSettings(
-        api_url=given or DEFAULT_API,
+        api_url=with_fingerprint(given or DEFAULT_API, args.fingerprint),
         api_given=bool(given),
+        discover=not given and not args.offline,
+        room=args.room,
         offline=args.offline,
         ascii_only=args.ascii or not _unicode_terminal(),
         theme=args.theme,

@@ -11,6 +11,8 @@ from .link import DEFAULT_API
 class GameSettings:
     api_url: str = DEFAULT_API
     api_given: bool = False  # the address came from --api or SPACEINVADERS_API (not the default guess)
+    discover: bool = False  # no address given: look for rooms on the network first (the command line only)
+    room: str | None = None  # --room: the room to find on the network and join
     offline: bool = False  # play without a server
     ascii_only: bool = False  # no Unicode art, for terminals without it
     theme: str = "arcade"

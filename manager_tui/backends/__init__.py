@@ -27,6 +27,16 @@ class SignInRequired(BackendError):
     """The backend needs the manager's username and password before it can do anything."""
 
 
+class TrustRequired(BackendError):
+    """The server's certificate is vouched for by no authority and pinned by nothing: the manager is asked
+    (trust on first use); `trust_certificate(fingerprint)` on the backend, then connect again."""
+
+    def __init__(self, message: str, origin: str, fingerprint: str) -> None:
+        super().__init__(message)
+        self.origin = origin
+        self.fingerprint = fingerprint
+
+
 @dataclass(frozen=True)
 class OpenRequest:
     """What the manager fills in to open a session."""

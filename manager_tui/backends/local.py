@@ -11,11 +11,13 @@ from api_client import (
     ApiError,
     AuthenticationError,
     ClockOffset,
+    ServerTrustError,
     Session,
     SpaceInvadersClient,
     SpaceInvadersError,
     TokenStore,
     TransportError,
+    UnknownServerError,
 )
 
 from . import (
@@ -27,6 +29,7 @@ from . import (
     ProgressCallback,
     Seats,
     SignInRequired,
+    TrustRequired,
     idle_players,
 )
 from .files import written_atomically
@@ -62,10 +65,22 @@ class LocalBackend:
             raise BackendError(describe(error)) from error
 
     async def connect(self) -> None:
+        try:  # the server's certificate, before any password or token goes to it (api_client/trust.py)
+            await self.client.trust.check()
+        except UnknownServerError as error:
+            raise TrustRequired(str(error), error.origin, error.presented or "") from error
+        except ServerTrustError as error:
+            raise BackendError(str(error)) from error
+        except SpaceInvadersError as error:
+            raise BackendError(describe(error)) from error
         if not await self._run(self.client.resume(self._username)):
             raise SignInRequired("no remembered manager tokens for this server")
         if MANAGER not in self.client.groups:
             raise SignInRequired("the remembered account is not a manager; sign in as one")
+
+    def trust_certificate(self, fingerprint: str) -> None:
+        """The manager compared the fingerprint and trusts it: remembered, and required from now on."""
+        self.client.trust.accept(fingerprint)
 
     async def sign_in(self, username: str, password: str) -> None:
         tokens = await self._run(self.client.sign_in(username, password))

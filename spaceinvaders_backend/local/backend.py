@@ -54,6 +54,9 @@ class LocalBackend:
         self._seq = 0
         self._lock = asyncio.Lock()  # session and seat changes; status posts do not take it
         self._tasks: list[asyncio.Task] = []
+        # Told when the current session or its seats change (the room's advertisement, local/advertise.py).
+        self.on_change: Callable[[], None] = lambda: None
+        self.seats.on_change = lambda: self.on_change()
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -189,6 +192,7 @@ class LocalBackend:
             await self.stream.ensure_loaded(session.session_id)
         else:
             self.session = session
+        self.on_change()
 
     async def open_session(self, name: str, game_type: str, synchronized: bool, timeout: int | None,
                            seats: int) -> Session:

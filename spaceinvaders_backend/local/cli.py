@@ -15,6 +15,19 @@ def _data_dir(parser: argparse.ArgumentParser) -> None:
                         help="where the database and signing key live (default: %(default)s)")
 
 
+def _room_options(serve: argparse.ArgumentParser) -> None:
+    room = serve.add_argument_group(
+        "the room's network", "Off loopback the server speaks HTTPS, with your certificate or one it makes "
+        "on first start in the data directory, and advertises itself on the network (mDNS).")
+    room.add_argument("--tls-cert", type=Path, metavar="PEM", help="your certificate (chain), with --tls-key")
+    room.add_argument("--tls-key", type=Path, metavar="PEM", help="its unencrypted private key")
+    room.add_argument("--tls", action="store_true", help="HTTPS on loopback too (tests, benchmarks)")
+    room.add_argument("--insecure-http", action="store_true",
+                      help="plain HTTP off loopback: passwords and tokens readable on the network")
+    room.add_argument("--no-advertise", action="store_true", help="do not announce the room on the network")
+    room.add_argument("--room-name", metavar="NAME", help="the room's name on the network (default: this host's)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spaceinvaders-server", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -34,6 +47,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="connections served at once; more wait in the accept queue")
     serve.add_argument("--access-log", action="store_true", help="log every request")
     _data_dir(serve)
+    _room_options(serve)
 
     manager = sub.add_parser("create-manager", help="make a Manager account (the only way to get one)")
     manager.add_argument("--username", required=True)
@@ -62,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(args) -> int:
+    from . import room as network
     from . import server
     from .app import create_app
 
@@ -75,9 +90,17 @@ def _serve(args) -> int:
     settings = Settings(data_dir=args.data_dir, idle_timeout_seconds=args.idle_timeout,
                         stream_interval_seconds=args.stream_interval, head_timeout_seconds=args.head_timeout,
                         body_timeout_seconds=args.body_timeout, max_connections=args.max_connections)
-    print(f"Space Invaders local server on http://{args.host}:{args.port}/v1 (data in {settings.data_dir})",
-          flush=True)
-    server.run(create_app(settings), args.host, args.port, settings, access_log=args.access_log)
+    try:
+        room = network.plan(args.host, args.port, settings.data_dir, tls_on_loopback=args.tls, cert=args.tls_cert,
+                            key=args.tls_key, insecure_http=args.insecure_http, advertise=not args.no_advertise,
+                            name=args.room_name)
+    except network.RoomError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(network.banner(room, settings.data_dir), flush=True)
+    app = create_app(settings)
+    server.run(app, args.host, args.port, settings, access_log=args.access_log, tls=room.certificate,
+               advertiser=room.advertiser(app.backend))
     return 0
 
 

@@ -2,9 +2,11 @@
 start it: wait until it answers, stop it cleanly, kill it (-9) and start it again on the same data."""
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -35,7 +37,9 @@ class ServerProcess:
         self.port = port or free_port()
         self.serve_args = list(serve_args)
         self.program = list(program)
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        # `--tls` or `--tls-cert`: HTTPS on loopback, with the data directory's certificate or the operator's.
+        self.tls = "--tls" in self.serve_args or "--tls-cert" in self.serve_args
+        self.base_url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}/v1"
         self.log_path = log_path or data_dir.parent / f"server-{self.port}.log"
         self.proc: subprocess.Popen | None = None
 
@@ -56,9 +60,33 @@ class ServerProcess:
         self.kill()
         raise RuntimeError(f"server did not start in time: {self.log_path.read_text()[-2000:]}")
 
+    @property
+    def cert_path(self) -> Path:
+        """The certificate the server presents (its own, made in the data directory, unless given one)."""
+        args = self.serve_args
+        if "--tls-cert" in args:
+            return Path(args[args.index("--tls-cert") + 1])
+        return self.data_dir / "tls-certificate.pem"
+
+    @property
+    def fingerprint(self) -> str:
+        """SHA-256 of the certificate's DER, as the server prints it and clients pin it."""
+        der = ssl.PEM_cert_to_DER_cert(self.cert_path.read_text())
+        return hashlib.sha256(der).hexdigest()
+
+    @property
+    def pinned_url(self) -> str:
+        """The join URL: the base URL pinned to the certificate (`#sha256=...`)."""
+        return f"{self.base_url}#sha256={self.fingerprint}" if self.tls else self.base_url
+
     def healthy(self) -> bool:
+        context = None
+        if self.tls:  # /health carries nothing secret: any certificate will do for asking it
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
         try:
-            with urllib.request.urlopen(f"{self.base_url}/health", timeout=0.5) as answer:
+            with urllib.request.urlopen(f"{self.base_url}/health", timeout=0.5, context=context) as answer:
                 return answer.status == 200
         except (OSError, urllib.error.URLError):
             return False

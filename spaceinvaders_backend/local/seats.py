@@ -5,9 +5,13 @@ tells it when a player's last life went (`trial_ended`). Both are given the same
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from ..core.sessions import FINISHED, PLAYING
+
+
+def _nothing() -> None:
+    pass
 
 
 class Seats:
@@ -18,6 +22,7 @@ class Seats:
         self._last_seen: dict[str, float] = {}
         self._posted: set[str] = set()  # posted since taking the seat
         self._last_life: dict[str, int] = {}  # username -> seq of its newest Lives-0 post
+        self.on_change: Callable[[], None] = _nothing  # seats taken or freed (the room's advertisement)
 
     def reset(self, session_id: str, stored: Iterable[tuple[str, str | None, bool]], now: float) -> None:
         """The seats of a session that just became current, from its stored (username, state, played)."""
@@ -31,6 +36,7 @@ class Seats:
                 self._last_seen[username] = now  # a restart gives everyone a fresh idle allowance
             if played:
                 self._posted.add(username)
+        self.on_change()
 
     def state(self, username: str) -> str | None:
         return self._state.get(username)
@@ -78,6 +84,7 @@ class Seats:
         self._state[username] = PLAYING
         self._seated_at[username] = self._last_seen[username] = now
         self._posted.discard(username)
+        self.on_change()
 
     def leave(self, username: str, state: str | None) -> None:
         """The seat is freed; the player is then FINISHED or nothing (`core.sessions.seat_after_leaving`)."""
@@ -86,6 +93,7 @@ class Seats:
         else:
             self._state[username] = state
         self._seated_at.pop(username, None)
+        self.on_change()
 
     def trial_ended(self, session_id: str, username: str, received_at: float) -> bool:
         """The processor saw a player's last life (received at `received_at`): free the seat, unless they

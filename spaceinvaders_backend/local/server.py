@@ -6,6 +6,8 @@ byte-a-second socket is closed, and so is a keep-alive connection idle that long
 `max_head_bytes` gets a 431 and is never buffered, and at most `max_connections` connections are served
 at once (more wait in the kernel's accept queue). The app bounds the time a body may take (`http.py`).
 HTTP/1.1 only: in automatic mode the server waits for the protocol preface with no timeout at all.
+With a certificate (`tls.py`) granian speaks HTTPS itself (TLS 1.3 at least); with an `Advertiser`
+(`advertise.py`) the room is announced on its network while the server runs.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from granian.constants import HTTPModes, Interfaces
 from granian.http import HTTP1Settings
@@ -21,6 +23,10 @@ from granian.log import LogLevels
 from granian.server.embed import Server
 
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .advertise import Advertiser
+    from .tls import ServerCertificate
 
 log = logging.getLogger("spaceinvaders.server")
 # Descriptors kept for the database, the signing key, the log and the listening socket.
@@ -48,7 +54,8 @@ def _not_experimental(record: logging.LogRecord) -> bool:
     return "is experimental" not in record.getMessage()
 
 
-def build(app: Any, host: str, port: int, settings: Settings, access_log: bool = False) -> Server:
+def build(app: Any, host: str, port: int, settings: Settings, access_log: bool = False,
+          tls: ServerCertificate | None = None) -> Server:
     bound = connection_bound(settings.max_connections)
     if bound < settings.max_connections:
         log.warning("serving at most %d connections (the process's descriptor limit)", bound)
@@ -58,21 +65,31 @@ def build(app: Any, host: str, port: int, settings: Settings, access_log: bool =
         http1_settings=HTTP1Settings(header_read_timeout=int(settings.head_timeout_seconds * 1000),
                                      keep_alive=True, max_buffer_size=settings.max_head_bytes),
         log_level=LogLevels.info, log_access=access_log,
+        ssl_cert=tls.cert_path if tls else None, ssl_key=tls.key_path if tls else None,
     )
     logging.getLogger("_granian").addFilter(_not_experimental)  # after the server set up its logging
     return server
 
 
-def run(app: Any, host: str, port: int, settings: Settings, access_log: bool = False) -> None:
+def run(app: Any, host: str, port: int, settings: Settings, access_log: bool = False,
+        tls: ServerCertificate | None = None, advertiser: Advertiser | None = None) -> None:
     """Serve until SIGINT or SIGTERM, then stop cleanly (the app's lifespan shutdown runs)."""
-    server = build(app, host, port, settings, access_log)
+    server = build(app, host, port, settings, access_log, tls)
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C interrupts the loop instead
                 loop.add_signal_handler(sig, server.stop)
-        await server.serve()
+        announcing = loop.create_task(_advertise(advertiser)) if advertiser else None
+        try:
+            await server.serve()
+        finally:
+            if announcing is not None and advertiser is not None:
+                announcing.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await announcing
+                await advertiser.stop()
 
     try:
         import uvloop
@@ -80,3 +97,13 @@ def run(app: Any, host: str, port: int, settings: Settings, access_log: bool = F
         asyncio.run(main())
     else:
         uvloop.run(main())
+
+
+async def _advertise(advertiser: Advertiser) -> None:
+    """Announce the room beside serving (probing the name takes a second); serving goes on without it."""
+    try:
+        await advertiser.start()
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - no multicast here, say: players can still type the join command
+        log.warning("could not advertise the room on the network (%s); players use the join command", exc)

@@ -15,6 +15,7 @@ from api_client import (
     SpaceInvadersError,
     TransportError,
 )
+from api_client.trust import ServerTrustError
 
 KEYS = """\
 ←  →  or  a  d  or  h  l    move the cannon (hold to keep moving)
@@ -54,6 +55,8 @@ def describe(error: BaseException) -> str:
         return f"Not allowed: {error.message}"
     if isinstance(error, ConflictError):
         return f"Refused: {error.message}"
+    if isinstance(error, ServerTrustError):
+        return str(error)  # what to check, in the client's own words (api_client/trust.py)
     if isinstance(error, TransportError):
         return "Cannot reach the server (is it running? is the network up?)."
     if isinstance(error, SpaceInvadersError):

@@ -1,16 +1,31 @@
-"""The first screen: find the server, resume a kept sign-in, or say how to start a server."""
+"""The first screen: find the server (a room on this network, or the address given), settle whether to
+trust it, resume a kept sign-in, or say how to start a server.
+
+Started without an address (`spaceinvaders` alone), it listens for rooms on the network for a moment
+while asking this machine's default address; the rooms heard are listed (name, address, session,
+players) and picking one pins the certificate its advertisement names. Whatever the way in, the
+server's certificate is settled before anything is sent (`ServerTrust.check`): a valid chain, the pinned
+or remembered fingerprint, or the player's yes to the fingerprint shown (trust on first use). A changed
+fingerprint is refused here, with what to check.
+"""
 from __future__ import annotations
 
 from typing import ClassVar
 
-from textual import work
+from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Center, Middle
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
 
 from api_client import SpaceInvadersError
+from api_client.rooms import BROWSE_SECONDS, FIND_SECONDS, Room, RoomNotFound, browse, matching
+from api_client.trust import ServerIdentity, ServerTrustError
+
+from ..link import Link
 
 NO_SERVER = """\
 No Space Invaders server answers at {where}.
@@ -19,11 +34,26 @@ To play in a session, start the local server in another terminal:
 
     spaceinvaders-server serve
 
-or give the address of your room's server:
+or give the address of your room's server (the command it printed):
 
-    spaceinvaders --api http://HOST:PORT/v1     (or SPACEINVADERS_API)
+    spaceinvaders --api 'https://HOST:PORT/v1#sha256=...'
 
 Or play offline now: your scores stay on this machine."""
+
+NO_ROOM = "No room answered on this network, and no server on this machine.\n\n"
+THIS_MACHINE = "this machine"
+
+
+def room_label(room: Room | None, local_url: str) -> Text:
+    """One line of the rooms list: name, address, session, players (fits 80 columns with the list's frame)."""
+    if room is None:
+        return Text.assemble((f"{THIS_MACHINE:<16}", "bold"), f" {local_url}")
+    players = ""
+    if room.session and room.players is not None:
+        players = f"{room.players}" + (f"/{room.seats}" if room.seats else "") + " players"
+    return Text.assemble((f"{room.name[:16]:<16}", "bold"), f" {room.where:<21} ",
+                         (f"{(room.session or 'no session open')[:20]:<20}", "italic"), f" {players:>15}",
+                         "" if room.secure else " (plain HTTP)")
 
 
 class ConnectScreen(Screen[None]):
@@ -34,19 +64,31 @@ class ConnectScreen(Screen[None]):
     ]
     DEFAULT_CSS = """
     ConnectScreen #message { width: auto; max-width: 80; padding: 1 2; }
+    ConnectScreen #rooms { display: none; width: 80; max-height: 12; }
+    ConnectScreen #rooms.-shown { display: block; }
     """
 
     unreachable = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rooms: list[Room | None] = []  # as listed; None is this machine's default address
+        self.searched = False
 
     def compose(self) -> ComposeResult:
         with Middle():
             yield Static("SPACE INVADERS", classes="title")
             with Center():
                 yield Static("", id="message", markup=False)
+            with Center():
+                yield OptionList(id="rooms")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.connect()
+        if self.app.settings.discover:
+            self.search()
+        else:
+            self.connect()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("retry", "offline"):
@@ -56,17 +98,93 @@ class ConnectScreen(Screen[None]):
     def _show(self, text: str, unreachable: bool) -> None:
         self.unreachable = unreachable
         self.query_one("#message", Static).update(text)
+        self.query_one("#rooms", OptionList).set_class(False, "-shown")
         self.refresh_bindings()
 
-    @work(exclusive=True)
+    # --- finding the room ------------------------------------------------------------------------------
+
+    @work(exclusive=True, group="connect")
+    async def search(self) -> None:
+        import asyncio
+
+        self.searched = True
+        wanted = self.app.settings.room
+        link = self.app.link
+        self._show("Looking for rooms on this network ..." if wanted is None
+                   else f"Looking for the room {wanted!r} on this network ...", False)
+        seconds = FIND_SECONDS if wanted else BROWSE_SECONDS
+        until = (lambda name: name.lower() == wanted.lower()) if wanted else None
+        found, local = await asyncio.gather(browse(seconds, until=until), link.probe(), return_exceptions=True)
+        rooms: list[Room] = [] if isinstance(found, BaseException) else found
+        note = f"(Could not listen on the network: {found})\n\n" if isinstance(found, Exception) else ""
+        local_answers = local is True
+        if wanted is not None:
+            try:
+                self.use(matching(rooms, wanted))
+            except RoomNotFound as error:
+                self._show(f"{note}{error}", True)
+            return
+        if not rooms:
+            if local_answers:
+                self.connect()  # as before rooms existed: the server on this machine
+            else:
+                where = f"the local server's default address, {link.base_url}"
+                self._show(note + NO_ROOM + NO_SERVER.format(where=where), True)
+            return
+        self.rooms = [*rooms, None] if local_answers else list(rooms)
+        self._list_rooms(link.base_url)
+
+    def _list_rooms(self, local_url: str) -> None:
+        count = len(self.rooms)
+        self._show(f"{count} room{'s' * (count != 1)} found. Pick one (arrows, enter):", True)
+        options = self.query_one("#rooms", OptionList)
+        options.clear_options()
+        options.add_options([Option(room_label(room, local_url)) for room in self.rooms])
+        options.set_class(True, "-shown")
+        options.highlighted = 0
+        options.focus()
+
+    @on(OptionList.OptionSelected, "#rooms")
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        room = self.rooms[event.option_index]
+        if room is None:
+            self.connect()
+        else:
+            self.use(room)
+
+    def use(self, room: Room) -> None:
+        """Play in `room`: a new link to it, pinned to the certificate its advertisement names."""
+        old = self.app.link
+        link = Link(room.url, token_store=self.app.token_store)
+        link.client.trust.how = "room"
+        self.app.link = link
+        if old is not None:
+            self.run_worker(old.aclose(), group="close")
+        self.connect()
+
+    # --- connecting ------------------------------------------------------------------------------------
+
+    async def _ask(self, identity: ServerIdentity) -> bool:
+        from .trust import TrustScreen
+
+        return bool(await self.app.push_screen_wait(TrustScreen(identity)))
+
+    @work(exclusive=True, group="connect")
     async def connect(self) -> None:
         from .lobby import LobbyScreen
         from .sign_in import SignInScreen
 
         link = self.app.link
         self._show(f"Connecting to {link.base_url} ...", False)
+        try:
+            await link.client.trust.check(ask=self._ask)
+        except ServerTrustError as error:
+            self._show(str(error), True)
+            return
+        except SpaceInvadersError:
+            pass  # the server does not answer: said below
         if not await link.probe():
-            given = self.app.settings.api_given
+            given = self.app.settings.api_given or link.base_url != self.app.settings.api_url
             where = link.base_url if given else f"the local server's default address, {link.base_url}"
             self._show(NO_SERVER.format(where=where), True)
             return
@@ -78,7 +196,10 @@ class ConnectScreen(Screen[None]):
         self.app.switch_screen(LobbyScreen() if resumed else SignInScreen())
 
     def action_retry(self) -> None:
-        self.connect()
+        if self.searched and self.app.settings.discover:
+            self.search()
+        else:
+            self.connect()
 
     def action_offline(self) -> None:
         from .play import PlayScreen
