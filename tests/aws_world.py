@@ -13,12 +13,11 @@ from typing import Any, Self
 
 import boto3
 from aws_gateway import LambdaContext, RestApi
-from aws_lambda_powertools.utilities import parameters
 from aws_stack import MOTO_CONFIG, create_stack
 from moto import mock_aws
 from moto.dynamodb.responses import DynamoHandler
 
-from spaceinvaders_backend.aws import config
+from spaceinvaders_backend.aws import config, session_store
 from spaceinvaders_backend.aws.handlers import authorizer, scoreboard, seats, sweeper, websocket
 from spaceinvaders_backend.aws.items import attrs, plain
 
@@ -105,7 +104,7 @@ class MotoWorld:
 
 def _clear_caches() -> None:
     config.client.cache_clear()
-    parameters.clear_caches()
+    session_store.clear_cache()
     authorizer._verifiers.clear()
 
 

@@ -1,24 +1,21 @@
 """DynamoDB items of `docs/aws.md` and the core's data: sessions, seats and players' boards.
 
-The functions use the low-level client (transactions need it), so items travel in DynamoDB's typed form;
-`attrs()` and `plain()` convert, with numbers as int or float on our side and Decimal on the wire.
+The stores use the low-level client (transactions need it), so items travel in DynamoDB's typed form;
+`attrs()` and `plain()` convert, with numbers as int or float on our side. The functions and the
+manager's console read and write through this one codec.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from math import isfinite
 from typing import Any
-
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from ..core.ranking import Entry
 from ..core.scoreboard import PlayerBoard
 from ..core.sessions import FINISHED, PLAYING, Session
 from ..core.timeutil import parse_iso
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 
 OPEN = "OPEN"
 CLOSED = "CLOSED"
@@ -27,35 +24,66 @@ STORED_STATE = {PLAYING: "PLAYING", FINISHED: "FINISHED"}
 CORE_STATE = {v: k for k, v in STORED_STATE.items()}
 
 
-def _to_wire(value: Any) -> Any:
+# --- the one DynamoDB codec (by hand: boto3's TypeDeserializer makes a Decimal of every number, several
+# times slower on the manager's board of thousands of players read every 1.5 s) ------------------------
+
+
+def typed(value: Any) -> dict[str, Any]:
+    """A plain value as a DynamoDB attribute value."""
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int):
+        return {"N": str(value)}
     if isinstance(value, float):
-        return Decimal(repr(value))
-    if isinstance(value, dict):
-        return {k: _to_wire(v) for k, v in value.items()}
+        if not isfinite(value):
+            raise ValueError(f"DynamoDB has no number {value}")
+        return {"N": str(Decimal(repr(value)))}
+    if isinstance(value, str):
+        return {"S": value}
+    if value is None:
+        return {"NULL": True}
     if isinstance(value, (list, tuple)):
-        return [_to_wire(v) for v in value]
-    return value
-
-
-def _from_wire(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        return {"L": [typed(v) for v in value]}
     if isinstance(value, dict):
-        return {k: _from_wire(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_from_wire(v) for v in value]
-    return value
+        return {"M": {k: typed(v) for k, v in value.items()}}
+    raise TypeError(f"no DynamoDB type for {type(value).__name__}")
+
+
+def _number(text: str) -> int | float:
+    return int(text) if text.lstrip("-").isdigit() else float(text)
+
+
+def value_of(attribute: dict[str, Any]) -> Any:
+    """A DynamoDB attribute value as a plain value (numbers as int or float)."""
+    ((kind, value),) = attribute.items()
+    if kind == "S":
+        return value
+    if kind == "N":
+        return _number(value)
+    if kind == "BOOL":
+        return bool(value)
+    if kind == "NULL":
+        return None
+    if kind == "L":
+        return [value_of(v) for v in value]
+    if kind == "M":
+        return {k: value_of(v) for k, v in value.items()}
+    if kind in ("SS", "BS", "B"):
+        return value
+    if kind == "NS":
+        return [_number(v) for v in value]
+    raise ValueError(f"unknown DynamoDB type {kind}")
 
 
 def attrs(values: dict[str, Any]) -> dict[str, Any]:
     """Plain values -> typed attribute values (`{"S": ...}`), for items, keys and expression values."""
-    return {k: _serializer.serialize(_to_wire(v)) for k, v in values.items()}
+    return {k: typed(v) for k, v in values.items()}
 
 
 def plain(item: dict[str, Any] | None) -> dict[str, Any] | None:
     if item is None:
         return None
-    return {k: _from_wire(_deserializer.deserialize(v)) for k, v in item.items()}
+    return {k: value_of(v) for k, v in item.items()}
 
 
 # --- sessions ---------------------------------------------------------------------------------------------
@@ -82,18 +110,26 @@ def session_from_document(doc: dict[str, Any]) -> Session:
 
 @dataclass(frozen=True)
 class StoredSession:
-    """A Sessions item: the session, its status as stored and its occupied seats."""
+    """A Sessions item: the session, its status as stored, its occupied seats and records counted."""
 
     session: Session
     status: str
     occupied: int
+    records: int = 0
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> StoredSession:
         values = plain(item)
         return cls(
-            session_from_document(values), values.get("Status", OPEN), int(values.get("OccupiedSeats", 0))
+            session_from_document(values),
+            values.get("Status", OPEN),
+            int(values.get("OccupiedSeats", 0)),
+            int(values.get("RecordCount", 0)),
         )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == OPEN
 
 
 # --- seats ------------------------------------------------------------------------------------------------

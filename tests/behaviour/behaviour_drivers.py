@@ -1,6 +1,6 @@
 """Two ways to play the same game, for the behaviour suite: over HTTP against the local server, and against
 the AWS handlers on moto (the REST API of the template, the stream pumped into the scoreboard function, the
-manager's operations as docs/aws.md writes them). Each answers as the contract does: status codes and JSON.
+manager's operations through the stores its console runs). Each answers as the contract does: status codes and JSON.
 """
 
 from __future__ import annotations
@@ -138,10 +138,10 @@ class AwsDriver:
     name = "aws"
 
     def __init__(self, world) -> None:
-        from aws_docs_manager import DocsManager  # tests/ support, imported with moto only when needed
+        from aws_manager import StoreManager  # tests/ support, imported with moto only when needed
 
         self.world = world
-        self.manager = DocsManager(world.stack)
+        self.manager = StoreManager(world.stack)
 
     def player(self) -> Player:
         return Player(*self.world.user())
