@@ -48,8 +48,8 @@ class StackNames:
     websocket_endpoint: str = ""  # https://<api>.execute-api.<region>.amazonaws.com/<stage>
     start_function: str = ""  # the function that pushes a start (the manager asks it)
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT_SECONDS
-    # (service, endpoint_url) -> a boto3 client: the functions' shared ones, or the manager's own.
-    clients: Callable[..., Any] = field(default=client, compare=False, repr=False)
+    # (service, endpoint_url) -> a boto3 client: the manager's own; None for the functions' shared ones.
+    clients: Callable[..., Any] | None = field(default=None, compare=False, repr=False)
 
     @property
     def session_parameter(self) -> str:
@@ -57,7 +57,8 @@ class StackNames:
         return f"/{self.env}/session"
 
     def client(self, service: str, endpoint_url: str | None = None) -> Any:
-        return self.clients(service, endpoint_url) if endpoint_url else self.clients(service)
+        make = client if self.clients is None else self.clients
+        return make(service, endpoint_url) if endpoint_url else make(service)  # one cache key per client
 
     @classmethod
     def from_environ(cls) -> StackNames:

@@ -261,21 +261,28 @@ def test_a_connection_naming_no_sessions_id_is_refused(world):
         assert json.loads(answer["body"])["errorCode"] == "ValidationError"
 
 
-def test_the_managers_direct_invocation_pushes_the_stored_start(world, manager, names):
-    opened = manager.reopen(unique("S"), "MULTIPLE_TRIALS", synchronized=True)
-    started = manager.start(countdown=4)  # the item, SSM, then the invocation (moto runs no code)
-    cid = unique("c")
-    websocket.handler(ws_event("$connect", cid, "someone", "Gamer", session_id=opened["SessionId"]), LambdaContext())
-    counts = websocket.handler(
-        {"SessionId": started["SessionId"], "SynchronizeTime": "forged"}, LambdaContext()
-    )
-    assert counts == {"sent": 1, "gone": 0}
-    assert json.loads(pushed()[cid])["SynchronizeTime"] == started["SynchronizeTime"]
+def test_the_managers_start_asks_the_start_function_which_pushes_the_stored_start(world, manager, names):
+    sid = manager.reopen(unique("S"), "MULTIPLE_TRIALS", synchronized=True)["SessionId"]
+    waiting, late = unique("c"), unique("c")
+    websocket.handler(ws_event("$connect", waiting, "someone", "Gamer", session_id=sid), LambdaContext())
+    started = manager.start(countdown=4)  # the item, SSM, then the function invoked (asynchronously)
+    for _ in range(250):
+        if pushed().get(waiting):
+            break
+        time.sleep(0.02)
+    expected = {"action": "start", "SessionId": sid, "SynchronizeTime": started["SynchronizeTime"]}
+    assert json.loads(pushed()[waiting]) == expected
+    # An invocation naming another SynchronizeTime still pushes the one the Sessions item holds.
+    websocket.handler(ws_event("$connect", late, "someone", "Gamer", session_id=sid), LambdaContext())
+    counts = websocket.handler({"SessionId": sid, "SynchronizeTime": "forged"}, LambdaContext())
+    assert counts == {"sent": 2, "gone": 0}
+    assert json.loads(pushed()[late]) == expected
     assert websocket.handler({"SessionId": "nope", "SynchronizeTime": "x"}, LambdaContext()) == {
         "sent": 0,
         "gone": 0,
     }
-    websocket.handler(ws_event("$disconnect", cid), LambdaContext())
+    for cid in (waiting, late):
+        websocket.handler(ws_event("$disconnect", cid), LambdaContext())
 
 
 def test_connections_that_are_gone_are_forgotten(world, names):
