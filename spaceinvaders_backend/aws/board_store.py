@@ -16,19 +16,17 @@ RANKING_INDEX = "Ranking"
 BOARD_ATTRIBUTES = ("Nickname", "Score", "Shots", "Level", "Lives", "UpdatedAt", "ArrivedAt")
 
 
-def ranking(names: StackNames, session_id: str, attributes: tuple[str, ...] = BOARD_ATTRIBUTES) -> list[dict[str, Any]]:
+def ranking(
+    names: StackNames, session_id: str, attributes: tuple[str, ...] = BOARD_ATTRIBUTES
+) -> list[dict[str, Any]]:
     """Every player of the session, best first (all pages), as plain values."""
     placeholders = {f"#a{i}": a for i, a in enumerate(attributes)}  # Level, Lives... are reserved words
-    pages = (
-        names.client("dynamodb")
-        .get_paginator("query")
-        .paginate(
-            TableName=names.scoreboard,
-            IndexName=RANKING_INDEX,
-            KeyConditionExpression="#k = :s",
-            ProjectionExpression=", ".join(placeholders),
-            ExpressionAttributeNames={**placeholders, "#k": "SessionId"},
-            ExpressionAttributeValues=attrs({":s": session_id}),
-        )
+    items = names.query(
+        TableName=names.scoreboard,
+        IndexName=RANKING_INDEX,
+        KeyConditionExpression="#k = :s",
+        ProjectionExpression=", ".join(placeholders),
+        ExpressionAttributeNames={**placeholders, "#k": "SessionId"},
+        ExpressionAttributeValues=attrs({":s": session_id}),
     )
-    return [plain(item) for page in pages for item in page["Items"]]
+    return [plain(item) for item in items]

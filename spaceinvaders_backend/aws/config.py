@@ -60,6 +60,11 @@ class StackNames:
         make = client if self.clients is None else self.clients
         return make(service, endpoint_url) if endpoint_url else make(service)  # one cache key per client
 
+    def query(self, **request: Any) -> list[dict[str, Any]]:
+        """Every item a DynamoDB Query answers, all pages."""
+        pages = self.client("dynamodb").get_paginator("query").paginate(**request)
+        return [item for page in pages for item in page["Items"]]
+
     @classmethod
     def from_environ(cls) -> StackNames:
         env = os.environ

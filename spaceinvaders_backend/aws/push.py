@@ -43,18 +43,14 @@ def forget_connection(names: StackNames, connection_id: str) -> None:
 
 def connection_ids(names: StackNames, session_id: str) -> list[str]:
     """The connections waiting for this session's start."""
-    pages = (
-        names.client("dynamodb")
-        .get_paginator("query")
-        .paginate(
-            TableName=names.connections,
-            IndexName=BY_SESSION_INDEX,
-            KeyConditionExpression="SessionId = :s",
-            ExpressionAttributeValues=attrs({":s": session_id}),
-            ProjectionExpression="ConnectionId",
-        )
+    items = names.query(
+        TableName=names.connections,
+        IndexName=BY_SESSION_INDEX,
+        KeyConditionExpression="SessionId = :s",
+        ExpressionAttributeValues=attrs({":s": session_id}),
+        ProjectionExpression="ConnectionId",
     )
-    return [item["ConnectionId"]["S"] for page in pages for item in page["Items"]]
+    return [item["ConnectionId"]["S"] for item in items]
 
 
 def start_message(session_id: str, synchronize_time: str) -> bytes:

@@ -247,22 +247,16 @@ def leave(
 
 def idle_players(names: StackNames, session_id: str, idle_before: float) -> list[str]:
     """Players seated in the session with no sign of life since `idle_before`."""
-    pages = (
-        names.client("dynamodb")
-        .get_paginator("query")
-        .paginate(
-            TableName=names.seats,
-            KeyConditionExpression="SessionId = :s",
-            FilterExpression="#st = :playing AND LastSeen < :idle",
-            ExpressionAttributeNames={"#st": "State"},
-            ExpressionAttributeValues=attrs(
-                {":s": session_id, ":playing": STORED_STATE[PLAYING], ":idle": idle_before}
-            ),
-            ProjectionExpression="Username",
-            ConsistentRead=True,
-        )
+    items = names.query(
+        TableName=names.seats,
+        KeyConditionExpression="SessionId = :s",
+        FilterExpression="#st = :playing AND LastSeen < :idle",
+        ExpressionAttributeNames={"#st": "State"},
+        ExpressionAttributeValues=attrs({":s": session_id, ":playing": STORED_STATE[PLAYING], ":idle": idle_before}),
+        ProjectionExpression="Username",
+        ConsistentRead=True,
     )
-    return [item["Username"]["S"] for page in pages for item in page["Items"]]
+    return [item["Username"]["S"] for item in items]
 
 
 def finish_trial(names: StackNames, session: Session, username: str, arrived_at: float) -> bool:
@@ -327,15 +321,11 @@ def mark_played(names: StackNames, session: Session, username: str, seat: Seat, 
 
 def seats(names: StackNames, session_id: str) -> list[tuple[str, Seat]]:
     """Every seat of the session (the manager's watch): (username, seat), in username order."""
-    pages = (
-        names.client("dynamodb")
-        .get_paginator("query")
-        .paginate(
-            TableName=names.seats,
-            KeyConditionExpression="SessionId = :s",
-            ExpressionAttributeValues=attrs({":s": session_id}),
-            ProjectionExpression="Username, #st, Played, AllocatedAt, LastAllocateAt, LastSeen, LeftAt",
-            ExpressionAttributeNames={"#st": "State"},
-        )
+    items = names.query(
+        TableName=names.seats,
+        KeyConditionExpression="SessionId = :s",
+        ExpressionAttributeValues=attrs({":s": session_id}),
+        ProjectionExpression="Username, #st, Played, AllocatedAt, LastAllocateAt, LastSeen, LeftAt",
+        ExpressionAttributeNames={"#st": "State"},
     )
-    return [(item["Username"]["S"], Seat.from_item(item)) for page in pages for item in page["Items"]]
+    return [(item["Username"]["S"], Seat.from_item(item)) for item in items]
