@@ -63,14 +63,13 @@ class StoreManager:
         return session_store.close(self.names, time.time()).document()
 
     def board(self, session_id: str) -> list[dict]:
-        fields = ("Nickname", "Score", "Shots", "Level", "Lives")
-        return [{k: line[k] for k in fields} for line in board_store.ranking(self.names, session_id, fields)]
+        return [line.entry() for line in board_store.ranking(self.names, session_id)]
 
     def seats(self, session_id: str) -> dict:
         seats = seat_store.seats(self.names, session_id)
         stored = session_store.read(self.names, session_id)
         return {
-            "playing": {name for name, seat in seats if seat.state == PLAYING},
-            "finished": {name for name, seat in seats if seat.state == FINISHED},
+            "playing": {seat.username for seat in seats if seat.state == PLAYING},
+            "finished": {seat.username for seat in seats if seat.state == FINISHED},
             "occupied": stored.occupied,
         }

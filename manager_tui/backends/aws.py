@@ -172,21 +172,25 @@ class AwsBackend:
         delays = []
         since = self._delay[2] if self._delay and self._delay[0] == session_id else 0.0
         for line in ranking:
-            entries.append(ScoreEntry(Nickname=line["Nickname"], Score=line["Score"], Shots=line["Shots"],
-                                      Level=line["Level"], Lives=line["Lives"]))
-            updated, arrived = line.get("UpdatedAt"), line.get("ArrivedAt")
+            entries.append(ScoreEntry(Nickname=line.nickname, Score=line.score, Shots=line.shots,
+                                      Level=line.level, Lives=line.lives))
+            updated, arrived = line.updated_at, line.arrived_at
             if updated is not None and arrived is not None:
                 newest = max(newest, updated)
                 if updated > since:
                     delays.append(updated - arrived)
         delay = max(delays) if delays else (self._delay[1] if since else None)
         self._delay = (session_id, delay, max(newest, since))
-        playing = frozenset(name for name, seat in seats if seat.state == PLAYING)
-        finished = frozenset(name for name, seat in seats if seat.state == FINISHED)
-        idle = idle_players({name: seat.last_seen for name, seat in seats if seat.state == PLAYING}, now)
+        finished, last_seen = [], {}  # last_seen: the playing ones
+        for seat in seats:
+            if seat.state == PLAYING:
+                last_seen[seat.username] = seat.last_seen
+            elif seat.state == FINISHED:
+                finished.append(seat.username)
         return Board(
             session=as_session(stored.session.document()), entries=entries, fetched_at=now,
-            seats=Seats(stored.session.total_seats, stored.occupied, playing, finished, idle),
+            seats=Seats(stored.session.total_seats, stored.occupied, frozenset(last_seen), frozenset(finished),
+                        idle_players(last_seen, now)),
             records=stored.records, delay=delay)
 
     async def free_seat(self, session_id: str, username: str) -> None:

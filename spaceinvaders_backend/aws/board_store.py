@@ -6,21 +6,17 @@ here every 1.5 s (`GET /scoreboard`'s top 10 is the same query, made by API Gate
 
 from __future__ import annotations
 
-from typing import Any
-
 from .config import StackNames
-from .items import attrs, plain
+from .items import BoardLine, attrs
 
 RANKING_INDEX = "Ranking"
 # What a board line needs, and when it was written and arrived (the console shows the delay).
 BOARD_ATTRIBUTES = ("Nickname", "Score", "Shots", "Level", "Lives", "UpdatedAt", "ArrivedAt")
 
 
-def ranking(
-    names: StackNames, session_id: str, attributes: tuple[str, ...] = BOARD_ATTRIBUTES
-) -> list[dict[str, Any]]:
-    """Every player of the session, best first (all pages), as plain values."""
-    placeholders = {f"#a{i}": a for i, a in enumerate(attributes)}  # Level, Lives... are reserved words
+def ranking(names: StackNames, session_id: str) -> list[BoardLine]:
+    """Every player of the session, best first (all pages)."""
+    placeholders = {f"#a{i}": a for i, a in enumerate(BOARD_ATTRIBUTES)}  # Level, Lives... are reserved words
     items = names.query(
         TableName=names.scoreboard,
         IndexName=RANKING_INDEX,
@@ -29,4 +25,4 @@ def ranking(
         ExpressionAttributeNames={**placeholders, "#k": "SessionId"},
         ExpressionAttributeValues=attrs({":s": session_id}),
     )
-    return [plain(item) for item in items]
+    return [BoardLine.from_item(item) for item in items]

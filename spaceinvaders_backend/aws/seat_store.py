@@ -20,7 +20,7 @@ from ..core.errors import ApiError
 from ..core.sessions import FINISHED, PLAYING, Session
 from . import session_store
 from .config import StackNames
-from .items import OPEN, STORED_STATE, Seat, StoredSession, attrs
+from .items import OPEN, STORED_STATE, Seat, SeatLine, StoredSession, attrs
 
 ATTEMPTS = 8
 KEEP_PLAYING = "Keep playing."
@@ -319,13 +319,13 @@ def mark_played(names: StackNames, session: Session, username: str, seat: Seat, 
         pass  # the seat moved on meanwhile; its new state stands
 
 
-def seats(names: StackNames, session_id: str) -> list[tuple[str, Seat]]:
-    """Every seat of the session (the manager's watch): (username, seat), in username order."""
+def seats(names: StackNames, session_id: str) -> list[SeatLine]:
+    """Every seat of the session (the manager's watch), in username order."""
     items = names.query(
         TableName=names.seats,
         KeyConditionExpression="SessionId = :s",
         ExpressionAttributeValues=attrs({":s": session_id}),
-        ProjectionExpression="Username, #st, Played, AllocatedAt, LastAllocateAt, LastSeen, LeftAt",
+        ProjectionExpression="Username, #st, AllocatedAt, LastSeen",
         ExpressionAttributeNames={"#st": "State"},
     )
-    return [(item["Username"]["S"], Seat.from_item(item)) for item in items]
+    return [SeatLine.from_item(item) for item in items]

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
 import time
 
 import boto3
@@ -130,3 +132,13 @@ async def test_a_freed_seat_stays_as_the_handlers_leave_it(aws):
     item = aws.dynamodb.get_item(TableName=aws.stack.tables["Sessions"],
                                  Key={"SessionId": {"S": session.SessionId}})["Item"]
     assert item["OccupiedSeats"] == {"N": "0"}
+
+
+def test_the_console_needs_no_powertools():
+    """The stores the console shares with the functions import boto3 and the core only: Powertools is the
+    functions' dependency (the aws extra), not the manager's."""
+    code = ("import sys; sys.modules['aws_lambda_powertools'] = None\n"
+            "import manager_tui.backends.aws, spaceinvaders_backend.aws.session_store\n"
+            "assert 'aws_lambda_powertools' not in {m.split('.')[0] for m in sys.modules if sys.modules[m]}\n")
+    finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert finished.returncode == 0, finished.stderr
