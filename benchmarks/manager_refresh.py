@@ -209,6 +209,47 @@ def local_round_set(players: int, seconds: float, rounds: int, work: Path) -> di
 
 
 # --- AWS on moto ----------------------------------------------------------------------------------------
+class RecordedDynamoDB:
+    """A DynamoDB client that answers the board's reads (the Ranking and Seats queries, the session's item)
+    from answers recorded once from a real one."""
+
+    def __init__(self, real, tables: dict[str, str]) -> None:
+        self.real = real
+        self.tables = tables
+        self.answers: dict[str, object] = {}
+
+    @staticmethod
+    def _key(operation: str, kwargs: dict) -> str:
+        return operation + json.dumps(kwargs, sort_keys=True, default=str)
+
+    def record(self, session_id: str) -> None:
+        from spaceinvaders_backend.aws import board_store, seat_store, session_store
+        from spaceinvaders_backend.aws.config import StackNames
+
+        names = StackNames.from_tables("bench", self.tables, lambda service, endpoint=None: self)
+        board_store.ranking(names, session_id)
+        seat_store.seats(names, session_id)
+        session_store.read(names, session_id)
+
+    def get_item(self, **kwargs):
+        key = self._key("get_item", kwargs)
+        if key not in self.answers:
+            self.answers[key] = self.real.get_item(**kwargs)
+        return self.answers[key]
+
+    def get_paginator(self, operation: str):
+        recorded = self
+
+        class Pages:
+            def paginate(self, **kwargs):
+                key = recorded._key(operation, kwargs)
+                if key not in recorded.answers:
+                    recorded.answers[key] = list(recorded.real.get_paginator(operation).paginate(**kwargs))
+                return recorded.answers[key]
+
+        return Pages()
+
+
 def aws_round_set(players: int, seconds: float, rounds: int) -> tuple[dict[str, float], float]:
     import boto3
     from aws_stack import MOTO_CONFIG, REGION, create_stack
@@ -218,7 +259,7 @@ def aws_round_set(players: int, seconds: float, rounds: int) -> tuple[dict[str, 
     from api_client import GameType
     from manager_tui.backends import OpenRequest
     from manager_tui.backends.aws import AwsBackend
-    from manager_tui.backends.aws_items import item_of
+    from spaceinvaders_backend.aws.items import attrs
 
     with mock_aws(config=MOTO_CONFIG):
         stack = create_stack(env="bench")
@@ -240,17 +281,18 @@ def aws_round_set(players: int, seconds: float, rounds: int) -> tuple[dict[str, 
         for start in range(0, len(items), 25):
             batch: dict[str, list] = {}
             for table, item in items[start:start + 25]:
-                batch.setdefault(stack.tables[table], []).append({"PutRequest": {"Item": item_of(item)}})
+                batch.setdefault(stack.tables[table], []).append({"PutRequest": {"Item": attrs(item)}})
             dynamodb.batch_write_item(RequestItems=batch)
         dynamodb.update_item(TableName=stack.tables["Sessions"], Key={"SessionId": {"S": sid}},
                              UpdateExpression="SET OccupiedSeats = :n, RecordCount = :n",
                              ExpressionAttributeValues={":n": {"N": str(players)}})
 
+        recorded = RecordedDynamoDB(backend._client("dynamodb"), stack.tables)
         raw = []
         for _ in range(3):  # the baseline: moto answering the same pages to plain boto3
+            recorded.answers.clear()
             started = time.perf_counter()
-            pages = {"ranking": backend._ranking(sid), "seats": backend._seats(sid),
-                     "session": backend._get_session(sid)}
+            recorded.record(sid)
             raw.append(time.perf_counter() - started)
         print(f"{'  baseline: plain boto3 Query pages':<34} {statistics.median(raw) * 1e3:6.1f} ms", flush=True)
         with_moto = [asyncio.run(measure(AwsBackend("bench", boto3.Session(region_name=REGION)), sid,
@@ -263,16 +305,11 @@ def aws_round_set(players: int, seconds: float, rounds: int) -> tuple[dict[str, 
         gc.freeze()
 
         class Replayed(AwsBackend):
-            """moto's answers, recorded once and handed back at once: the console's own work per refresh."""
+            """moto's answers, recorded once and handed back at once: the console's own work per refresh
+            (the stores' decoding included)."""
 
-            def _ranking(self, session_id: str) -> list:
-                return pages["ranking"]
-
-            def _seats(self, session_id: str) -> list:
-                return pages["seats"]
-
-            def _get_session(self, session_id: str) -> dict:
-                return pages["session"]
+            def _client(self, service: str):
+                return recorded if service == "dynamodb" else super()._client(service)
 
         results = [asyncio.run(measure(Replayed("bench", boto3.Session(region_name=REGION)), sid, seconds))
                    for _ in range(rounds)]

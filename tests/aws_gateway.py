@@ -250,9 +250,32 @@ class LambdaContext:
         return 30_000
 
 
+EMULATED_WEBSOCKET_API = "emulatedws"  # the WebSocket API's id while `tests/aws_websocket.py` serves it
+
+
+def websocket_api_id(stack) -> str:
+    url = stack.parameters[f"/{stack.env}/websocketurl"]
+    if url.startswith("wss://") and ".execute-api." in url:
+        return url.removeprefix("wss://").split(".", 1)[0]
+    return EMULATED_WEBSOCKET_API
+
+
+def deployed_websocket_url(stack) -> str:
+    """The URL the template's `/config` names: the stage of its WebSocket API."""
+    return f"wss://{websocket_api_id(stack)}.execute-api.{stack.region}.amazonaws.com/{stack.env}"
+
+
+def point_at_emulated_websocket(definition: dict, stack) -> dict:
+    """Where the stack's WebSocket API is emulated on 127.0.0.1, what `/config` names is that address, as a
+    deployed stack's `/config` names its own stage (the template builds it from the API's id)."""
+    url = stack.parameters[f"/{stack.env}/websocketurl"]
+    if websocket_api_id(stack) != EMULATED_WEBSOCKET_API:
+        return definition
+    return json.loads(json.dumps(definition).replace(deployed_websocket_url(stack), url))
+
+
 def stack_names(stack, functions: Iterable[str] = ()) -> dict[str, str]:
     """What the template's `!Sub`, `!Ref` and `!GetAtt` resolve to on the moto stack."""
-    websocket_url = stack.parameters[f"/{stack.env}/websocketurl"]
     return {
         "Env": stack.env,
         "AWS::Region": stack.region,
@@ -265,7 +288,7 @@ def stack_names(stack, functions: Iterable[str] = ()) -> dict[str, str]:
         "UserPool.ProviderName": f"cognito-idp.{stack.region}.amazonaws.com/{stack.user_pool_id}",
         "UserPoolClient": stack.client_id,
         "IdentityPool": stack.identity_pool_id,
-        "WebSocketApi": websocket_url.removeprefix("wss://").split(".", 1)[0],
+        "WebSocketApi": websocket_api_id(stack),
         **{f"{fn}.Arn": f"arn:aws:lambda:{stack.region}:123456789012:function:{fn}" for fn in functions},
     }
 
@@ -276,7 +299,7 @@ class RestApi:
     def __init__(self, stack, functions: dict[str, Any], template: dict | None = None) -> None:
         self.stack = stack
         self.functions = functions  # logical id of a Lambda function -> its handler
-        self.definition = api_definition(stack_names(stack, functions), template)
+        self.definition = point_at_emulated_websocket(api_definition(stack_names(stack, functions), template), stack)
         check_definition(self.definition)  # what API Gateway would refuse to create is not served either
         self.gateway_responses = (template or load_template())["Resources"]["Api"]["Properties"]["GatewayResponses"]
         self.tokens = CognitoTokens(stack.region, stack.user_pool_id, stack.client_id)

@@ -28,10 +28,12 @@ TABLE_KEYS: dict[str, tuple[str, str | None]] = {
     "Seats": ("SessionId", "Username"),
     "Scoreboard": ("SessionId", "Nickname"),
     "Connections": ("ConnectionId", None),
+    "Current": ("Name", None),
 }
 # Global secondary indexes: table -> {index name: (partition key, sort key)}; every attribute projected.
 TABLE_INDEXES: dict[str, dict[str, tuple[str, str]]] = {
     "Scoreboard": {RANKING_INDEX: ("SessionId", "RankKey")},
+    "Connections": {"BySession": ("SessionId", "ConnectionId")},
 }
 
 
@@ -60,6 +62,7 @@ class AwsStack:
             "SEATS_TABLE": self.tables["Seats"],
             "SCOREBOARD_TABLE": self.tables["Scoreboard"],
             "CONNECTIONS_TABLE": self.tables["Connections"],
+            "CURRENT_TABLE": self.tables["Current"],
             "DEAD_LETTER_QUEUE_URL": self.tables["DeadLetterQueue"],
             "WEBSOCKET_ENDPOINT": self.parameters[f"/{self.env}/websocketurl"].replace("wss://", "https://"),
             "IDLE_TIMEOUT_SECONDS": "60",

@@ -1,5 +1,6 @@
 """A deployed stack on moto for the AWS tests: the resources (`aws_stack`), the functions' environment,
-signed-in users, the REST API (`aws_gateway`) and the Kinesis event source mapping (`StreamPump`)."""
+signed-in users, the REST API (`aws_gateway`), the WebSocket API (`aws_websocket`, started on demand) and
+the Kinesis event source mapping (`StreamPump`)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ from typing import Any, Self
 
 import boto3
 from aws_gateway import LambdaContext, RestApi
-from aws_lambda_powertools.utilities import parameters
 from aws_stack import MOTO_CONFIG, create_stack
+from aws_websocket import WebSocketApi
 from moto import mock_aws
+from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.dynamodb.responses import DynamoHandler
 
-from spaceinvaders_backend.aws import config
+from spaceinvaders_backend.aws import config, session_store
 from spaceinvaders_backend.aws.handlers import authorizer, scoreboard, seats, sweeper, websocket
 from spaceinvaders_backend.aws.items import attrs, plain
 
@@ -43,6 +45,24 @@ def _atomic_call_action(self, *args, **kwargs):
         return _unlocked_call_action(self, *args, **kwargs)
 
 
+# moto runs no Lambda code (no Docker): a direct invocation of the start function (the manager's start)
+# runs its handler here, in a thread of its own when the invocation is asynchronous, as Lambda would.
+_unpatched_invoke = LambdaSimpleBackend.invoke
+_invoked: list[threading.Thread] = []
+
+
+def _run_start_function(self, function_name, qualifier, body, headers, response_headers):
+    if not function_name.rsplit(":", 1)[-1].endswith("-start"):
+        return _unpatched_invoke(self, function_name, qualifier, body, headers, response_headers)
+    event = json.loads(body or "{}")
+    if headers.get("x-amz-invocation-type", "RequestResponse") == "Event":
+        thread = threading.Thread(target=websocket.handler, args=(event, LambdaContext()), daemon=True)
+        _invoked.append(thread)
+        thread.start()
+        return b""
+    return json.dumps(websocket.handler(event, LambdaContext())).encode()
+
+
 def unique(prefix: str = "u") -> str:
     return f"{prefix}{uuid.uuid4().hex[:12]}"
 
@@ -54,10 +74,12 @@ class MotoWorld:
         self.env = env
         self._mock = mock_aws(config=MOTO_CONFIG)
         self._saved_environ: dict[str, str | None] = {}
+        self._websocket: WebSocketApi | None = None
 
     def __enter__(self) -> Self:
         self._mock.start()
         DynamoHandler.call_action = _atomic_call_action
+        LambdaSimpleBackend.invoke = _run_start_function
         _clear_caches()
         self.stack = create_stack(env=self.env)
         for key, value in self.stack.function_environment().items():
@@ -69,13 +91,34 @@ class MotoWorld:
         self.pump = StreamPump(self.stack)
         return self
 
+    def websocket(self) -> WebSocketApi:
+        """The stack's WebSocket API, served on 127.0.0.1 (once per world): the functions push through its
+        `@connections` endpoint and `/config` names its URL, as a deployed stack's would."""
+        if self._websocket is None:
+            self._websocket = WebSocketApi(FUNCTIONS, stage=self.env, region=self.stack.region).__enter__()
+            os.environ["WEBSOCKET_ENDPOINT"] = self._websocket.management_endpoint
+            name = f"/{self.env}/websocketurl"
+            self.stack.parameters[name] = self._websocket.url
+            boto3.client("ssm", region_name=self.stack.region).put_parameter(
+                Name=name, Value=self._websocket.url, Type="String", Overwrite=True
+            )
+            self.api = RestApi(self.stack, FUNCTIONS)  # its /config names the emulated API from now on
+        return self._websocket
+
     def __exit__(self, *exc) -> None:
+        if self._websocket is not None:
+            self._websocket.__exit__(*exc)
+            self._websocket = None
         for key, value in self._saved_environ.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+        for thread in _invoked:
+            thread.join(10)
+        _invoked.clear()
         DynamoHandler.call_action = _unlocked_call_action
+        LambdaSimpleBackend.invoke = _unpatched_invoke
         _clear_caches()
         self._mock.stop()
 
@@ -105,7 +148,7 @@ class MotoWorld:
 
 def _clear_caches() -> None:
     config.client.cache_clear()
-    parameters.clear_caches()
+    session_store.clear_cache()
     authorizer._verifiers.clear()
 
 

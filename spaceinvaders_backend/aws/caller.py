@@ -39,5 +39,13 @@ class Caller:
             raise ApiError(403, "Forbidden", f"This needs the {name} group.")
 
     def require_self(self, username: str) -> None:
-        if username != self.username:
+        """The name in a body must be the caller's, in any case: the user pool is case-insensitive, so
+        `alice` signed in to the account `Alice` is the same user (seats and boards are keyed by the
+        token's `cognito:username`, never by what the body spells)."""
+        if not same_user(username, self.username):
             raise ApiError(403, "Forbidden", "Username must be your own.")
+
+
+def same_user(a: str, b: str) -> bool:
+    """Usernames as the pool compares them (`UsernameConfiguration.CaseSensitive: false`)."""
+    return a.casefold() == b.casefold()

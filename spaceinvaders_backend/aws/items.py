@@ -1,24 +1,21 @@
 """DynamoDB items of `docs/aws.md` and the core's data: sessions, seats and players' boards.
 
-The functions use the low-level client (transactions need it), so items travel in DynamoDB's typed form;
-`attrs()` and `plain()` convert, with numbers as int or float on our side and Decimal on the wire.
+The stores use the low-level client (transactions need it), so items travel in DynamoDB's typed form;
+`attrs()` and `plain()` convert, with numbers as int or float on our side. The functions and the
+manager's console read and write through this one codec.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
-
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from math import isfinite
+from typing import Any, NamedTuple
 
 from ..core.ranking import Entry
 from ..core.scoreboard import PlayerBoard
 from ..core.sessions import FINISHED, PLAYING, Session
 from ..core.timeutil import parse_iso
-
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 
 OPEN = "OPEN"
 CLOSED = "CLOSED"
@@ -27,35 +24,78 @@ STORED_STATE = {PLAYING: "PLAYING", FINISHED: "FINISHED"}
 CORE_STATE = {v: k for k, v in STORED_STATE.items()}
 
 
-def _to_wire(value: Any) -> Any:
+# --- the one DynamoDB codec (by hand: boto3's TypeDeserializer makes a Decimal of every number, several
+# times slower on the manager's board of thousands of players read every 1.5 s) ------------------------
+
+
+def typed(value: Any) -> dict[str, Any]:
+    """A plain value as a DynamoDB attribute value."""
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, int):
+        return {"N": str(value)}
     if isinstance(value, float):
-        return Decimal(repr(value))
-    if isinstance(value, dict):
-        return {k: _to_wire(v) for k, v in value.items()}
+        if not isfinite(value):
+            raise ValueError(f"DynamoDB has no number {value}")
+        return {"N": str(Decimal(repr(value)))}
+    if isinstance(value, str):
+        return {"S": value}
+    if value is None:
+        return {"NULL": True}
     if isinstance(value, (list, tuple)):
-        return [_to_wire(v) for v in value]
-    return value
-
-
-def _from_wire(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
+        return {"L": [typed(v) for v in value]}
     if isinstance(value, dict):
-        return {k: _from_wire(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_from_wire(v) for v in value]
-    return value
+        return {"M": {k: typed(v) for k, v in value.items()}}
+    raise TypeError(f"no DynamoDB type for {type(value).__name__}")
+
+
+def _number(text: str) -> int | float:
+    return float(text) if "." in text or "e" in text or "E" in text else int(text)
+
+
+def value_of(attribute: dict[str, Any]) -> Any:
+    """A DynamoDB attribute value as a plain value (numbers as int or float)."""
+    text = attribute.get("S")  # the common kinds first, without unpacking the one-key dict
+    if text is not None:
+        return text
+    number = attribute.get("N")
+    if number is not None:
+        return _number(number)
+    ((kind, value),) = attribute.items()
+    if kind == "BOOL":
+        return bool(value)
+    if kind == "NULL":
+        return None
+    if kind == "L":
+        return [value_of(v) for v in value]
+    if kind == "M":
+        return {k: value_of(v) for k, v in value.items()}
+    if kind in ("SS", "BS", "B"):
+        return value
+    if kind == "NS":
+        return [_number(v) for v in value]
+    raise ValueError(f"unknown DynamoDB type {kind}")
 
 
 def attrs(values: dict[str, Any]) -> dict[str, Any]:
     """Plain values -> typed attribute values (`{"S": ...}`), for items, keys and expression values."""
-    return {k: _serializer.serialize(_to_wire(v)) for k, v in values.items()}
+    return {k: typed(v) for k, v in values.items()}
 
 
 def plain(item: dict[str, Any] | None) -> dict[str, Any] | None:
     if item is None:
         return None
-    return {k: _from_wire(_deserializer.deserialize(v)) for k, v in item.items()}
+    values = {}
+    for name, attribute in item.items():  # strings and numbers inline: the manager's board is 5,000 items
+        text = attribute.get("S")
+        if text is None:
+            number = attribute.get("N")
+            if number is None:
+                values[name] = value_of(attribute)
+                continue
+            text = float(number) if "." in number or "e" in number or "E" in number else int(number)
+        values[name] = text
+    return values
 
 
 # --- sessions ---------------------------------------------------------------------------------------------
@@ -82,18 +122,26 @@ def session_from_document(doc: dict[str, Any]) -> Session:
 
 @dataclass(frozen=True)
 class StoredSession:
-    """A Sessions item: the session, its status as stored and its occupied seats."""
+    """A Sessions item: the session, its status as stored, its occupied seats and records counted."""
 
     session: Session
     status: str
     occupied: int
+    records: int = 0
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> StoredSession:
         values = plain(item)
         return cls(
-            session_from_document(values), values.get("Status", OPEN), int(values.get("OccupiedSeats", 0))
+            session_from_document(values),
+            values.get("Status", OPEN),
+            int(values.get("OccupiedSeats", 0)),
+            int(values.get("RecordCount", 0)),
         )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == OPEN
 
 
 # --- seats ------------------------------------------------------------------------------------------------
@@ -116,17 +164,18 @@ class Seat:
 
     @classmethod
     def from_item(cls, item: dict[str, Any] | None) -> Seat | None:
-        values = plain(item)
-        if values is None:
+        if item is None:
             return None
-        allocated = float(values.get("AllocatedAt", 0.0))
+        allocated = _seconds(item, "AllocatedAt", 0.0)
+        state, last_seen = _state_and_last_seen(item)
+        left_at = item.get("LeftAt")
         return cls(
-            state=CORE_STATE.get(values.get("State")),
-            played=bool(values.get("Played", False)),
+            state=state,
+            played=bool(item.get("Played", {}).get("BOOL", False)),
             allocated_at=allocated,
-            last_allocate_at=float(values.get("LastAllocateAt", allocated)),
-            last_seen=float(values.get("LastSeen", allocated)),
-            left_at=None if values.get("LeftAt") is None else float(values["LeftAt"]),
+            last_allocate_at=_seconds(item, "LastAllocateAt", allocated),
+            last_seen=last_seen,
+            left_at=None if left_at is None else float(left_at["N"]),
         )
 
     def held_at(self, t: float) -> bool:
@@ -134,6 +183,31 @@ class Seat:
         if t < self.allocated_at - CLOCK_SLACK_SECONDS:
             return False
         return self.state == PLAYING or (self.left_at is not None and t <= self.left_at)
+
+
+class SeatLine(NamedTuple):
+    """A seat as the manager's watch lists them, thousands every 1.5 s (a tuple: cheap to build)."""
+
+    username: str
+    state: str | None
+    last_seen: float
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> SeatLine:
+        state, last_seen = _state_and_last_seen(item)
+        return cls(item["Username"]["S"], state, last_seen)
+
+
+def _seconds(item: dict[str, Any], name: str, default: float) -> float:
+    attribute = item.get(name)
+    return default if attribute is None else float(attribute["N"])
+
+
+def _state_and_last_seen(item: dict[str, Any]) -> tuple[str | None, float]:
+    """A seat's state (the core's), and its last sign of life: `LastSeen`, or its allocation before any."""
+    state = item.get("State")
+    seen = item.get("LastSeen") or item.get("AllocatedAt")
+    return None if state is None else CORE_STATE.get(state["S"]), 0.0 if seen is None else float(seen["N"])
 
 
 # --- players' boards --------------------------------------------------------------------------------------
@@ -145,6 +219,38 @@ def _entry(nickname: str, values: list | None) -> Entry | None:
 
 def _numbers(entry: Entry | None) -> list[int] | None:
     return None if entry is None else [entry.score, entry.shots, entry.level, entry.lives]
+
+
+class BoardLine(NamedTuple):
+    """A player's line of a board as the Ranking index answers it (the manager's watch: thousands every
+    1.5 s, so decoded straight from the typed item into a tuple). `updated_at`/`arrived_at`: when the
+    scoreboard function wrote it and when its record reached Kinesis (epoch seconds), if known."""
+
+    nickname: str
+    score: int
+    shots: int
+    level: int
+    lives: int
+    updated_at: float | None = None
+    arrived_at: float | None = None
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> BoardLine:
+        updated, arrived = item.get("UpdatedAt"), item.get("ArrivedAt")
+        return cls(
+            item["Nickname"]["S"],
+            int(item["Score"]["N"]),
+            int(item["Shots"]["N"]),
+            int(item["Level"]["N"]),
+            int(item["Lives"]["N"]),
+            None if updated is None else float(updated["N"]),
+            None if arrived is None else float(arrived["N"]),
+        )
+
+    def entry(self) -> dict[str, Any]:
+        """The contract's board entry."""
+        return {"Nickname": self.nickname, "Score": self.score, "Shots": self.shots, "Level": self.level,
+                "Lives": self.lives}
 
 
 def board_from_item(nickname: str, values: dict[str, Any] | None) -> PlayerBoard:

@@ -1,5 +1,8 @@
 """Seats: taking one and leaving one, each a DynamoDB transaction with the session's `OccupiedSeats`.
 
+`/allocate` and `/deallocate` (the seat function), the idle sweep, the scoreboard function's last life and
+the manager's console all change seats here; `leave` is the one way a seat is freed.
+
 The rules are the core's (`check_allocate`, `seat_after_leaving`); the transactions are conditioned on the
 seat as it was read and on `OccupiedSeats < TotalSeats`, so players racing for the last seat, or one
 player's two requests racing each other, never seat more players than there are seats. A cancelled
@@ -16,8 +19,8 @@ from ..core import sessions as rules
 from ..core.errors import ApiError
 from ..core.sessions import FINISHED, PLAYING, Session
 from . import session_store
-from .config import StackNames, client
-from .items import OPEN, STORED_STATE, Seat, StoredSession, attrs
+from .config import StackNames
+from .items import OPEN, STORED_STATE, Seat, SeatLine, StoredSession, attrs
 
 ATTEMPTS = 8
 KEEP_PLAYING = "Keep playing."
@@ -36,7 +39,7 @@ def busy() -> ApiError:
 
 def read_seat(names: StackNames, session_id: str, username: str) -> Seat | None:
     item = (
-        client("dynamodb")
+        names.client("dynamodb")
         .get_item(TableName=names.seats, Key=_key(session_id, username), ConsistentRead=True)
         .get("Item")
     )
@@ -46,7 +49,7 @@ def read_seat(names: StackNames, session_id: str, username: str) -> Seat | None:
 def has_board(names: StackNames, session_id: str, username: str) -> bool:
     """Whether the player has an entry on the session's board (posted in an earlier seat)."""
     item = (
-        client("dynamodb")
+        names.client("dynamodb")
         .get_item(
             TableName=names.scoreboard,
             Key=attrs({"SessionId": session_id, "Nickname": username}),
@@ -66,8 +69,8 @@ def _backoff(attempt: int) -> None:
     time.sleep(random.uniform(0, 0.02 * 2**attempt))
 
 
-def _transact(items: list[dict]) -> None:
-    ddb = client("dynamodb")
+def _transact(names: StackNames, items: list[dict]) -> None:
+    ddb = names.client("dynamodb")
     try:
         ddb.transact_write_items(TransactItems=items)
     except (ddb.exceptions.TransactionCanceledException, ddb.exceptions.TransactionConflictException) as exc:
@@ -132,6 +135,7 @@ def _take_seat(names: StackNames, stored: StoredSession, username: str, seat: Se
         raise SeatChanged()
     condition, values = _as_read(seat)
     _transact(
+        names,
         [
             {
                 "Update": {
@@ -152,7 +156,7 @@ def _take_seat(names: StackNames, stored: StoredSession, username: str, seat: Se
 
 
 def _keep_playing(names: StackNames, session_id: str, username: str, at: float) -> None:
-    ddb = client("dynamodb")
+    ddb = names.client("dynamodb")
     try:
         ddb.update_item(
             TableName=names.seats,
@@ -185,6 +189,19 @@ def deallocate(names: StackNames, username: str, now: Callable[[], float] = time
     raise busy()
 
 
+def free(names: StackNames, session_id: str, username: str, now: Callable[[], float] = time.time) -> str:
+    """The manager frees a player's seat in any session: what `/deallocate` does for the player."""
+    stored = session_store.read(names, session_id)
+    if stored is None:
+        raise ApiError(404, "NoSuchSession", f"There is no session {session_id}.")
+    for attempt in range(ATTEMPTS):
+        try:
+            return leave(names, stored.session, username, now())
+        except SeatChanged:
+            _backoff(attempt)
+    raise busy()
+
+
 def leave(
     names: StackNames, session: Session, username: str, at: float, idle_before: float | None = None
 ) -> str:
@@ -210,6 +227,7 @@ def leave(
         condition += " AND LastSeen < :idle"
         values[":idle"] = idle_before
     _transact(
+        names,
         [
             {
                 "Update": {
@@ -229,22 +247,16 @@ def leave(
 
 def idle_players(names: StackNames, session_id: str, idle_before: float) -> list[str]:
     """Players seated in the session with no sign of life since `idle_before`."""
-    pages = (
-        client("dynamodb")
-        .get_paginator("query")
-        .paginate(
-            TableName=names.seats,
-            KeyConditionExpression="SessionId = :s",
-            FilterExpression="#st = :playing AND LastSeen < :idle",
-            ExpressionAttributeNames={"#st": "State"},
-            ExpressionAttributeValues=attrs(
-                {":s": session_id, ":playing": STORED_STATE[PLAYING], ":idle": idle_before}
-            ),
-            ProjectionExpression="Username",
-            ConsistentRead=True,
-        )
+    items = names.query(
+        TableName=names.seats,
+        KeyConditionExpression="SessionId = :s",
+        FilterExpression="#st = :playing AND LastSeen < :idle",
+        ExpressionAttributeNames={"#st": "State"},
+        ExpressionAttributeValues=attrs({":s": session_id, ":playing": STORED_STATE[PLAYING], ":idle": idle_before}),
+        ProjectionExpression="Username",
+        ConsistentRead=True,
     )
-    return [item["Username"]["S"] for page in pages for item in page["Items"]]
+    return [item["Username"]["S"] for item in items]
 
 
 def finish_trial(names: StackNames, session: Session, username: str, arrived_at: float) -> bool:
@@ -262,6 +274,7 @@ def finish_trial(names: StackNames, session: Session, username: str, arrived_at:
         condition += " AND LastAllocateAt <= :t"
     try:
         _transact(
+            names,
             [
                 {
                     "Update": {
@@ -284,7 +297,7 @@ def finish_trial(names: StackNames, session: Session, username: str, arrived_at:
 def mark_played(names: StackNames, session: Session, username: str, seat: Seat, seen_at: float) -> None:
     """The processor applied records from this seat: refresh `LastSeen` and `Played` (a seat left before
     its records were processed, in a single-trial session, becomes FINISHED: the player did play)."""
-    ddb = client("dynamodb")
+    ddb = names.client("dynamodb")
     if seat.state == PLAYING:
         update, condition = "SET LastSeen = :t, Played = :yes", "#st = :playing AND AllocatedAt = :alloc"
         values = {":t": seen_at, ":yes": True, ":playing": STORED_STATE[PLAYING], ":alloc": seat.allocated_at}
@@ -304,3 +317,15 @@ def mark_played(names: StackNames, session: Session, username: str, seat: Seat, 
         )
     except ddb.exceptions.ConditionalCheckFailedException:
         pass  # the seat moved on meanwhile; its new state stands
+
+
+def seats(names: StackNames, session_id: str) -> list[SeatLine]:
+    """Every seat of the session (the manager's watch), in username order."""
+    items = names.query(
+        TableName=names.seats,
+        KeyConditionExpression="SessionId = :s",
+        ExpressionAttributeValues=attrs({":s": session_id}),
+        ProjectionExpression="Username, #st, AllocatedAt, LastSeen",
+        ExpressionAttributeNames={"#st": "State"},
+    )
+    return [SeatLine.from_item(item) for item in items]

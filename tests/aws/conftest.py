@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from aws_docs_manager import DocsManager
+from aws_manager import StoreManager
 from aws_world import MotoWorld, unique
 
 from spaceinvaders_backend.aws.config import StackNames
@@ -19,9 +19,9 @@ def world(request):
 
 
 @pytest.fixture(scope="module")
-def manager(world) -> DocsManager:
-    """The manager's operations of docs/aws.md on this module's stack."""
-    return DocsManager(world.stack)
+def manager(world) -> StoreManager:
+    """The manager's operations (the stores it shares with the functions) on this module's stack."""
+    return StoreManager(world.stack)
 
 
 @pytest.fixture(scope="module")

@@ -4,18 +4,19 @@ its authorizer (only a Manager starts), the Cognito triggers."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
-from aws_docs_manager import DocsManager
 from aws_gateway import LambdaContext
 from aws_world import unique
 from botocore.stub import ANY, Stubber
 from moto.apigatewaymanagementapi.models import apigatewaymanagementapi_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from spaceinvaders_backend.aws import config, push, seat_store
+from spaceinvaders_backend.aws import config, push, seat_store, session_store
 from spaceinvaders_backend.aws.handlers import authorizer, cognito_triggers, sweeper, websocket
+from spaceinvaders_backend.core.errors import ApiError
 from spaceinvaders_backend.core.timeutil import parse_iso
 
 
@@ -80,27 +81,71 @@ def test_a_due_session_is_closed_by_the_manager_before_opening_the_next(world, m
     assert world.item("Sessions", SessionId=opened["SessionId"])["NextSessionId"] == following["SessionId"]
 
 
-def test_only_one_session_opens_after_another(world, manager):
+def test_only_one_session_opens_after_another(world, manager, monkeypatch):
     manager.reopen(unique("S"), "MULTIPLE_TRIALS")
-    with pytest.raises(Exception, match="close it first"):
+    with pytest.raises(ApiError, match="close it first"):
         manager.open(unique("X"), "MULTIPLE_TRIALS")
-    closed = manager.close()
-    first = manager.open(unique("A"), "MULTIPLE_TRIALS")
-    # a second manager who read the closed session before the first opened: its transaction is refused
-    stale = DocsManager(world.stack)
-    stale.current = lambda: {**closed, "Status": "CLOSED"}
-    with pytest.raises(Exception, match="another session opened"):
-        stale.open(unique("B"), "MULTIPLE_TRIALS")
-    assert manager.current()["SessionId"] == first["SessionId"]
+    manager.close()
+    # Two managers read the same closed session, then both open: the Current item names only one of the two.
+    barrier = threading.Barrier(2, timeout=10)
+    read = session_store.read
+
+    def read_then_wait(*args, **kwargs):
+        stored = read(*args, **kwargs)
+        if threading.current_thread().name.startswith("opener") and not getattr(local, "waited", False):
+            local.waited = True
+            barrier.wait()
+        return stored
+
+    local = threading.local()
+    monkeypatch.setattr(session_store, "read", read_then_wait)
+    answers: dict[str, object] = {}
+
+    def opener(name: str) -> None:
+        try:
+            answers[name] = manager.open(name, "MULTIPLE_TRIALS")["SessionId"]
+        except ApiError as refusal:
+            answers[name] = refusal
+
+    threads = [threading.Thread(target=opener, args=(n,), name=f"opener-{n}") for n in (unique("A"), unique("B"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    opened = [a for a in answers.values() if isinstance(a, str)]
+    refused = [a for a in answers.values() if isinstance(a, ApiError)]
+    assert len(opened) == 1 and len(refused) == 1, answers
+    assert refused[0].code == "SessionAlreadyOpen"  # decided again on the new current session
+    assert manager.current()["SessionId"] == opened[0]
+
+
+def test_the_same_name_opened_twice_in_a_second_gets_the_cores_suffix(world, manager, monkeypatch):
+    """core.sessions.new_session_id: `-2` after an id already taken, on AWS as on the local server."""
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now)  # both opens within the same second
+    first = manager.reopen("TWICE", "MULTIPLE_TRIALS")["SessionId"]
+    manager.close()
+    second = manager.open("TWICE", "MULTIPLE_TRIALS")["SessionId"]
+    assert second == f"{first}-2"
+    manager.close()
+    manager.open(unique("OTHER"), "MULTIPLE_TRIALS")
+    manager.close()
+    # Ids taken by older sessions (not the current one) are skipped too: the transaction finds them.
+    assert manager.open("TWICE", "MULTIPLE_TRIALS")["SessionId"] == f"{first}-3"
 
 
 # --- the WebSocket start ----------------------------------------------------------------------------------
 
 
 def ws_event(
-    route: str, connection: str, username: str = "", groups: str = "", body: dict | None = None
+    route: str,
+    connection: str,
+    username: str = "",
+    groups: str = "",
+    body: dict | None = None,
+    session_id: str | None = None,
 ) -> dict:
-    return {
+    event = {
         "requestContext": {
             "routeKey": route,
             "connectionId": connection,
@@ -109,6 +154,9 @@ def ws_event(
         },
         "body": json.dumps(body) if body is not None else None,
     }
+    if route == "$connect":
+        event["queryStringParameters"] = None if session_id is None else {"sessionId": session_id}
+    return event
 
 
 def pushed() -> dict[str, bytes]:
@@ -146,22 +194,28 @@ def test_authorizer_lets_only_valid_id_tokens_connect(world):
             authorizer.handler({**event, "headers": {"Authorization": bad}}, LambdaContext())
 
 
-def test_only_a_manager_starts_and_everybody_connected_hears_it(world, manager, names):
+def test_only_a_manager_starts_and_the_sessions_connections_hear_it(world, manager, names):
     opened = manager.reopen(unique("S"), "MULTIPLE_TRIALS", synchronized=True)
+    sid = opened["SessionId"]
     gamer, _ = world.user()
     boss, _ = world.user(groups=("Gamer", "Manager"))
     connections = [unique("c") for _ in range(3)]
+    elsewhere, nowhere = unique("other"), unique("none")
     for cid in connections:
-        assert websocket.handler(ws_event("$connect", cid, gamer, "Gamer"), LambdaContext()) == {
-            "statusCode": 200
-        }
+        answer = websocket.handler(ws_event("$connect", cid, gamer, "Gamer", session_id=sid), LambdaContext())
+        assert answer == {"statusCode": 200}
+    websocket.handler(ws_event("$connect", elsewhere, gamer, "Gamer", session_id="OLD1"), LambdaContext())
+    websocket.handler(ws_event("$connect", nowhere, gamer, "Gamer"), LambdaContext())
     assert world.item("Connections", ConnectionId=connections[0])["Username"] == gamer
+    assert world.item("Connections", ConnectionId=connections[0])["SessionId"] == sid
+    assert "SessionId" not in world.item("Connections", ConnectionId=nowhere)
+    assert sorted(push.connection_ids(names, sid)) == sorted(connections)  # the index, not a Scan
 
     refused = websocket.handler(
         ws_event("start", connections[0], gamer, "Gamer", {"action": "start"}), LambdaContext()
     )
     assert refused["statusCode"] == 403 and json.loads(refused["body"])["errorCode"] == "Forbidden"
-    assert "SynchronizeTime" not in world.item("Sessions", SessionId=opened["SessionId"])
+    assert "SynchronizeTime" not in world.item("Sessions", SessionId=sid)
     assert not any(pushed().get(c) for c in connections)
 
     started = websocket.handler(
@@ -172,20 +226,19 @@ def test_only_a_manager_starts_and_everybody_connected_hears_it(world, manager, 
     )
     assert started["statusCode"] == 200, started
     answer = json.loads(started["body"])
-    synchronize_time = world.item("Sessions", SessionId=opened["SessionId"])["SynchronizeTime"]
+    synchronize_time = world.item("Sessions", SessionId=sid)["SynchronizeTime"]
     assert answer["Session"]["SynchronizeTime"] == synchronize_time
     assert parse_iso(synchronize_time) == pytest.approx(time.time() + 3, abs=2)
-    assert (
-        json.loads(
-            world.stack.session_client("ssm").get_parameter(Name=f"/{world.stack.env}/session")["Parameter"][
-                "Value"
-            ]
-        )["SynchronizeTime"]
-        == synchronize_time
-    )
-    expected = {"action": "start", "SessionId": opened["SessionId"], "SynchronizeTime": synchronize_time}
+    ssm = world.stack.session_client("ssm")
+    published = json.loads(ssm.get_parameter(Name=f"/{world.stack.env}/session")["Parameter"]["Value"])
+    assert published["SynchronizeTime"] == synchronize_time
+    expected = {"action": "start", "SessionId": sid, "SynchronizeTime": synchronize_time}
     for cid in connections:
         assert json.loads(pushed()[cid]) == expected
+    assert elsewhere not in pushed() and nowhere not in pushed()  # only this session's connections
+    asked = websocket.handler(ws_event("session", nowhere, gamer, "Gamer", {"action": "session"}), LambdaContext())
+    assert json.loads(asked["body"]) == {"action": "session", "Session": published}
+
     manager.reopen(unique("S"), "MULTIPLE_TRIALS", synchronized=False)
     free = websocket.handler(
         ws_event("start", "boss-connection", boss, "Manager", {"action": "start"}), LambdaContext()
@@ -195,33 +248,48 @@ def test_only_a_manager_starts_and_everybody_connected_hears_it(world, manager, 
         ws_event("dance", connections[0], gamer, "Gamer", {"action": "dance"}), LambdaContext()
     )
     assert other["statusCode"] == 400
-    for cid in connections:
+    for cid in (*connections, elsewhere, nowhere):
         websocket.handler(ws_event("$disconnect", cid), LambdaContext())
     assert world.item("Connections", ConnectionId=connections[0]) is None
 
 
-def test_the_managers_direct_invocation_pushes_the_stored_start(world, manager, names):
-    manager.reopen(unique("S"), "MULTIPLE_TRIALS", synchronized=True)
-    started = manager.start(countdown=4)  # docs/aws.md: item, SSM, then invoke (moto runs no code)
-    cid = unique("c")
-    websocket.handler(ws_event("$connect", cid, "someone", "Gamer"), LambdaContext())
-    counts = websocket.handler(
-        {"SessionId": started["SessionId"], "SynchronizeTime": "forged"}, LambdaContext()
-    )
-    assert counts["sent"] >= 1
-    assert json.loads(pushed()[cid])["SynchronizeTime"] == started["SynchronizeTime"]
+def test_a_connection_naming_no_sessions_id_is_refused(world):
+    name, _ = world.user()
+    for bad in ("", "a b", "x" * 65, "S1;DROP"):
+        answer = websocket.handler(ws_event("$connect", unique("c"), name, "Gamer", session_id=bad), LambdaContext())
+        assert answer["statusCode"] == 400, bad
+        assert json.loads(answer["body"])["errorCode"] == "ValidationError"
+
+
+def test_the_managers_start_asks_the_start_function_which_pushes_the_stored_start(world, manager, names):
+    sid = manager.reopen(unique("S"), "MULTIPLE_TRIALS", synchronized=True)["SessionId"]
+    waiting, late = unique("c"), unique("c")
+    websocket.handler(ws_event("$connect", waiting, "someone", "Gamer", session_id=sid), LambdaContext())
+    started = manager.start(countdown=4)  # the item, SSM, then the function invoked (asynchronously)
+    for _ in range(250):
+        if pushed().get(waiting):
+            break
+        time.sleep(0.02)
+    expected = {"action": "start", "SessionId": sid, "SynchronizeTime": started["SynchronizeTime"]}
+    assert json.loads(pushed()[waiting]) == expected
+    # An invocation naming another SynchronizeTime still pushes the one the Sessions item holds.
+    websocket.handler(ws_event("$connect", late, "someone", "Gamer", session_id=sid), LambdaContext())
+    counts = websocket.handler({"SessionId": sid, "SynchronizeTime": "forged"}, LambdaContext())
+    assert counts == {"sent": 2, "gone": 0}
+    assert json.loads(pushed()[late]) == expected
     assert websocket.handler({"SessionId": "nope", "SynchronizeTime": "x"}, LambdaContext()) == {
         "sent": 0,
         "gone": 0,
     }
-    websocket.handler(ws_event("$disconnect", cid), LambdaContext())
+    for cid in (waiting, late):
+        websocket.handler(ws_event("$disconnect", cid), LambdaContext())
 
 
 def test_connections_that_are_gone_are_forgotten(world, names):
     cid = unique("gone")
-    websocket.handler(ws_event("$connect", cid, "someone", "Gamer"), LambdaContext())
-    assert push.connection_ids(names) == [cid]
-    api = config.client("apigatewaymanagementapi", endpoint_url=names.websocket_endpoint)
+    websocket.handler(ws_event("$connect", cid, "someone", "Gamer", session_id="S1"), LambdaContext())
+    assert push.connection_ids(names, "S1") == [cid]
+    api = config.client("apigatewaymanagementapi", names.websocket_endpoint)
     with Stubber(
         api
     ) as stub:  # moto's connections never go away: answer as API Gateway does for a closed one
@@ -231,7 +299,7 @@ def test_connections_that_are_gone_are_forgotten(world, names):
             http_status_code=410,
             expected_params={"ConnectionId": cid, "Data": ANY},
         )
-        assert push.push_start(names, "S", "2026-01-01T00:00:00.000Z") == {"sent": 0, "gone": 1}
+        assert push.push_start(names, "S1", "2026-01-01T00:00:00.000Z") == {"sent": 0, "gone": 1}
     assert world.item("Connections", ConnectionId=cid) is None
 
 

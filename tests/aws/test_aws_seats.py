@@ -3,10 +3,16 @@ transactions under contention, the errors of the contract."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections import Counter
 
-from spaceinvaders_backend.aws import seat_store
+import boto3
+from aws_calls import record_function_clients
+from aws_world import unique
+
+from manager_tui.backends.aws import AwsBackend
+from spaceinvaders_backend.aws import seat_store, session_store
 from spaceinvaders_backend.aws.config import StackNames
 
 
@@ -139,3 +145,56 @@ def test_manager_frees_a_seat_with_the_same_transaction(world, manager, fresh_se
     stored = seat_store.session_store.read(names, sid)
     assert seat_store.leave(names, stored.session, name, 1.0) == "Seat freed."
     assert manager.seats(sid)["occupied"] == 0
+
+
+def test_the_seat_paths_read_the_current_session_from_dynamodb_never_ssm(world, manager, monkeypatch, fresh_session):
+    """SSM serves ~40 GetParameter calls a second for the whole account: a room allocating at once would be
+    throttled. The seat function finds the current session in the Current table."""
+    sid = fresh_session()
+    session_store.clear_cache()  # a cold container
+    calls = record_function_clients(monkeypatch)
+    name, token = world.user()
+    assert allocate(world, token, name).status == 200
+    assert allocate(world, token, name).json() == {"successMessage": "Keep playing."}
+    assert world.api.post("/v1/deallocate", {"Username": name}, token).status == 200
+    assert "ssm" not in calls.services()
+    assert ("dynamodb:GetItem", f"table/{world.stack.tables['Current']}") in calls.permissions()
+    assert manager.seats(sid)["occupied"] == 0
+
+
+def test_usernames_compare_as_the_pool_does_and_seats_are_keyed_by_the_tokens_name(world, manager, fresh_session):
+    """The pool is case-insensitive: `alice` signed in to `Alice` is Alice; her seat is Alice's."""
+    sid = fresh_session()
+    name, token = world.user(unique("Al"))
+    assert name != name.lower()
+    assert allocate(world, token, name.lower()).status == 200
+    assert manager.seats(sid)["playing"] == {name}  # keyed by cognito:username, not by the body's spelling
+    assert allocate(world, token, name.upper()).json() == {"successMessage": "Keep playing."}
+    assert world.api.post("/v1/deallocate", {"Username": name.lower()}, token).json() == {
+        "successMessage": "Seat freed."
+    }
+    other, _ = world.user(unique("Bo"))
+    assert allocate(world, token, other.lower()).status == 403  # still nobody else
+
+
+def test_the_managers_free_and_the_functions_deallocate_are_one_transaction(world, manager, monkeypatch, fresh_session):
+    """Issue 16: one implementation of leaving a seat. The console's free_seat and /deallocate both run
+    seat_store.leave; if either grew its own copy again, this fails."""
+    sid = fresh_session("SINGLE_TRIAL")
+    (a, ta), (b, tb) = world.user(), world.user()
+    for name, token in ((a, ta), (b, tb)):
+        assert allocate(world, token, name).status == 200
+    left: list[tuple[str, str]] = []
+    leave = seat_store.leave
+
+    def spy(names, session, username, *args, **kwargs):
+        left.append((session.session_id, username))
+        return leave(names, session, username, *args, **kwargs)
+
+    monkeypatch.setattr(seat_store, "leave", spy)
+    assert world.api.post("/v1/deallocate", {"Username": a}, ta).status == 200
+    console = AwsBackend(world.stack.env, boto3.Session(region_name=world.stack.region))
+    asyncio.run(console.connect())
+    asyncio.run(console.free_seat(sid, b))
+    assert left == [(sid, a), (sid, b)]
+    assert manager.seats(sid) == {"playing": set(), "finished": set(), "occupied": 0}

@@ -210,8 +210,8 @@ def test_no_usage_plan_and_no_api_keys(translated):
     assert not kinds & {"AWS::ApiGateway::UsagePlan", "AWS::ApiGateway::ApiKey", "AWS::ApiGateway::UsagePlanKey"}
 
 
-STATEFUL = ("UserPool", "SessionsTable", "SeatsTable", "ScoreboardTable", "StatusStream", "ArchiveBucket",
-            "DeadLetterQueue")
+STATEFUL = ("UserPool", "SessionsTable", "SeatsTable", "ScoreboardTable", "CurrentTable", "StatusStream",
+            "ArchiveBucket", "DeadLetterQueue")
 
 
 def test_what_holds_state_is_kept_when_the_stack_goes_or_replaces_it(translated):
@@ -220,7 +220,7 @@ def test_what_holds_state_is_kept_when_the_stack_goes_or_replaces_it(translated)
         assert resources[logical].get("DeletionPolicy") == "Retain", logical
         assert resources[logical].get("UpdateReplacePolicy") == "Retain", logical
     assert resources["UserPool"]["Properties"]["DeletionProtection"] == "ACTIVE"
-    for table in ("SessionsTable", "SeatsTable", "ScoreboardTable"):
+    for table in ("SessionsTable", "SeatsTable", "ScoreboardTable", "CurrentTable"):
         assert resources[table]["Properties"]["DeletionProtectionEnabled"] is True, table
     # nothing else is kept: a redeploy after a tear-down finds only what docs/aws.md lists
     kept = {k for k, r in resources.items() if r.get("DeletionPolicy") == "Retain"}

@@ -1,16 +1,21 @@
 """Two ways to play the same game, for the behaviour suite: over HTTP against the local server, and against
 the AWS handlers on moto (the REST API of the template, the stream pumped into the scoreboard function, the
-manager's operations as docs/aws.md writes them). Each answers as the contract does: status codes and JSON.
+manager's operations through the stores its console runs). Each answers as the contract does: status codes and JSON.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
+import re
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
+from websockets.sync.client import ClientConnection, connect
 
 from spaceinvaders_backend.core.timeutil import to_iso
 
@@ -37,6 +42,30 @@ def status(session_id: str, nickname: str, score: int, lives: int, shots: int, l
         "Lives": lives,
         "Timestamp": to_iso(ts),
     }
+
+
+def push_socket(websocket_url: str, token: str | None, session_id: str | None) -> ClientConnection:
+    """A waiting player's push connection, as the team's protocol has it: `?sessionId=`, the raw ID token
+    in `Authorization`. A refused upgrade raises `websockets.exceptions.InvalidStatus`."""
+    host = urlsplit(websocket_url).hostname
+    # Test traffic stays on loopback: a URL naming anything else is a broken emulation, not a host to try.
+    assert host is not None and ipaddress.ip_address(host).is_loopback, f"not a loopback URL: {websocket_url}"
+    headers = {} if token is None else {"Authorization": token}
+    query = f"?sessionId={session_id}" if session_id else ""
+    return connect(f"{websocket_url}{query}", additional_headers=headers, open_timeout=10)
+
+
+def next_message(socket: ClientConnection, action: str, timeout: float = 5.0) -> dict:
+    """The next message of this action; others (and the bare text `start`) are skipped, as clients do."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = socket.recv(timeout=max(0.01, deadline - time.monotonic()))
+        try:
+            message = json.loads(text)
+        except ValueError:
+            continue
+        if isinstance(message, dict) and message.get("action") == action:
+            return message
 
 
 class LocalDriver:
@@ -92,6 +121,20 @@ class LocalDriver:
         code, body = self._call("POST", "/manager/session/close", self.manager.token)
         assert code == 200, body
 
+    def start_as(self, p: Player, countdown: float) -> bool:
+        """Whether the server started the session for this user."""
+        code, _ = self._call("POST", "/manager/session/start", p.token, json={"CountdownSeconds": countdown})
+        return code == 200
+
+    def websocket_url(self) -> str:
+        answer = self.http.get("/config")
+        return {p["Name"].rsplit("/", 1)[-1]: p["Value"] for p in answer.json()["Parameters"]}["websocketurl"]
+
+    def session(self, p: Player) -> dict:
+        code, body = self._call("GET", "/session", p.token)
+        assert code == 200, body
+        return body
+
     def allocate(self, p: Player, username: str | None = None) -> tuple[int, Any]:
         return self._call("POST", "/allocate", p.token, json={"Username": username or p.name})
 
@@ -138,10 +181,10 @@ class AwsDriver:
     name = "aws"
 
     def __init__(self, world) -> None:
-        from aws_docs_manager import DocsManager  # tests/ support, imported with moto only when needed
+        from aws_manager import StoreManager  # tests/ support, imported with moto only when needed
 
         self.world = world
-        self.manager = DocsManager(world.stack)
+        self.manager = StoreManager(world.stack)
 
     def player(self) -> Player:
         return Player(*self.world.user())
@@ -156,6 +199,22 @@ class AwsDriver:
 
     def close(self) -> None:
         self.manager.close()
+
+    def start_as(self, p: Player, countdown: float) -> bool:
+        """A user's start over the WebSocket API's `start` route (the manager's console starts with boto3)."""
+        with push_socket(self.websocket_url(), p.token, None) as socket:
+            socket.send(json.dumps({"action": "start", "CountdownSeconds": countdown}))
+            return json.loads(socket.recv(timeout=10)).get("action") == "started"
+
+    def websocket_url(self) -> str:
+        self.world.websocket()  # served on 127.0.0.1 from the first use; /config names it from then on
+        answer = self.world.api.get("/v1/config", None)
+        return {p["Name"].rsplit("/", 1)[-1]: p["Value"] for p in answer.json()["Parameters"]}["websocketurl"]
+
+    def session(self, p: Player) -> dict:
+        answer = self.world.api.get("/v1/session", p.token)
+        assert answer.status == 200, answer.body
+        return answer.json()
 
     def allocate(self, p: Player, username: str | None = None) -> tuple[int, Any]:
         answer = self.world.api.post("/v1/allocate", {"Username": username or p.name}, p.token)
@@ -216,3 +275,17 @@ class Game:
             code, body = self.driver.allocate(p)
             assert code == 200, body
         return players
+
+
+def drivers(request, kind: str):
+    """The driver of one backend for the requesting test module (a generator: set up, yield, tear down)."""
+    if kind == "local":
+        local = LocalDriver(request.getfixturevalue("local_server_module"))
+        yield local
+        local.close_http()
+        return
+    from aws_world import MotoWorld  # moto is imported only for this half
+
+    env = "b" + re.sub(r"[^a-z0-9]", "", request.module.__name__.rsplit(".", 1)[-1].lower())[-19:]
+    with MotoWorld(env) as world:
+        yield AwsDriver(world)

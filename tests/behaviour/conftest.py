@@ -3,24 +3,13 @@ handlers on moto. Each backend is set up once per test module."""
 
 from __future__ import annotations
 
-import re
-
 import pytest
-from behaviour_drivers import AwsDriver, Game, LocalDriver
+from behaviour_drivers import Game, drivers
 
 
 @pytest.fixture(scope="module", params=["local", "aws"])
 def driver(request):
-    if request.param == "local":
-        local = LocalDriver(request.getfixturevalue("local_server_module"))
-        yield local
-        local.close_http()
-        return
-    from aws_world import MotoWorld  # moto is imported only for this half
-
-    env = "b" + re.sub(r"[^a-z0-9]", "", request.module.__name__.rsplit(".", 1)[-1].lower())[-19:]
-    with MotoWorld(env) as world:
-        yield AwsDriver(world)
+    yield from drivers(request, request.param)
 
 
 @pytest.fixture

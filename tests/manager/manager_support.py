@@ -17,9 +17,10 @@ from moto import mock_aws
 from api_client import ApiError, GameStatus, ScoreEntry, Session, SpaceInvadersClient, TokenStore
 from manager_tui.backends import BackendError, Board, ExportProgress, OpenRequest, Seats
 from manager_tui.backends.aws import AwsBackend
-from manager_tui.backends.aws_items import item_of
 from manager_tui.backends.local import LocalBackend
 from manager_tui.session_clock import iso
+from spaceinvaders_backend.aws import seat_store
+from spaceinvaders_backend.aws.items import attrs
 
 MANAGER, PASSWORD = "boss", "boss-pass"
 _names = itertools.count()
@@ -100,24 +101,15 @@ class AwsWorld:
         return self.stack.tables[logical]
 
     async def seat(self, name: str) -> None:
-        session = await self.backend.current_session()
-        assert session is not None
-        now = int(time.time())
-        self.dynamodb.transact_write_items(TransactItems=[
-            {"Put": {"TableName": self._table("Seats"), "Item": item_of({
-                "SessionId": session.SessionId, "Username": name, "State": "PLAYING", "Played": False,
-                "AllocatedAt": now, "LastSeen": now})}},
-            {"Update": {"TableName": self._table("Sessions"), "Key": {"SessionId": {"S": session.SessionId}},
-                        "UpdateExpression": "SET OccupiedSeats = OccupiedSeats + :one",
-                        "ExpressionAttributeValues": {":one": {"N": "1"}}}},
-        ])
+        """What `/allocate` does for the player (the seat function's store, with the console's clients)."""
+        assert (await asyncio.to_thread(seat_store.allocate, self.backend.names, name)).startswith("Seat allocated")
 
     async def post(self, session_id: str, name: str, score: int, shots: int = 1, lives: int = 3) -> None:
         now = time.time()
         sequence = f"{next(self.sequence):020d}"
         record = {"SessionId": session_id, "Nickname": name, "Score": score, "Shots": shots, "Level": 1,
                   "Lives": lives, "Timestamp": iso(now)}
-        self.dynamodb.put_item(TableName=self._table("Scoreboard"), Item=item_of({
+        self.dynamodb.put_item(TableName=self._table("Scoreboard"), Item=attrs({
             **record, "RankKey": rank_key(score, lives, shots, name), "LastSequenceNumber": sequence,
             "ArrivedAt": now - 0.4, "UpdatedAt": now}))
         self.dynamodb.update_item(

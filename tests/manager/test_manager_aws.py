@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
+import time
 
 import boto3
 import botocore.exceptions
@@ -14,6 +17,9 @@ from manager_tui.backends import BackendError, OpenRequest, SignInRequired
 from manager_tui.backends.aws import AwsBackend
 from manager_tui.backends.aws_archive import records_of
 from manager_tui.backends.aws_credentials import CognitoManagerCredentials
+from spaceinvaders_backend.aws import session_store
+from spaceinvaders_backend.core.sessions import new_session_id
+from spaceinvaders_backend.core.timeutil import session_suffix
 
 
 @pytest.fixture
@@ -44,16 +50,31 @@ async def test_start_sets_the_instant_everywhere_and_asks_the_start_function_to_
         published["SynchronizeTime"]
 
 
-async def test_two_managers_cannot_both_open_after_the_same_session(aws):
+async def test_two_managers_cannot_both_open_after_the_same_session(aws, monkeypatch):
     first = await aws.backend.open_session(OpenRequest("ONE", GameType.MULTIPLE_TRIALS, False))
     await aws.backend.close_session()
     await aws.backend.open_session(OpenRequest("TWO", GameType.MULTIPLE_TRIALS, False))
-    ssm = boto3.client("ssm", region_name=aws.stack.region)
-    # The other manager still believes ONE is the current session: its open must fail, not make a second one.
-    ssm.put_parameter(Name="/test/session", Value=json.dumps({"SessionId": first.SessionId}), Type="String",
-                      Overwrite=True)
-    with pytest.raises(BackendError, match="same time"):
+    # The other manager read the current session before TWO opened: ONE, closed. Its transaction names ONE
+    # as the current session, so it fails, and decided again on TWO it is a refusal, not a second session.
+    read_pointer = session_store.current_id
+    stale = iter([first.SessionId])
+    monkeypatch.setattr(session_store, "current_id", lambda names, fresh=False: next(stale, None) or
+                        read_pointer(names, fresh))
+    with pytest.raises(BackendError, match="TWO.* is still open; close it first"):
         await aws.backend.open_session(OpenRequest("THREE", GameType.MULTIPLE_TRIALS, False))
+    statuses = [item["Status"]["S"] for item in aws.dynamodb.scan(TableName=aws.stack.tables["Sessions"])["Items"]]
+    assert statuses.count("OPEN") == 1
+
+
+async def test_the_same_name_twice_in_a_second_gets_the_cores_suffix(aws, monkeypatch):
+    """The core's rule (`new_session_id`), as the local server applies it: `-2`, not a refusal."""
+    now = time.time()
+    monkeypatch.setattr(time, "time", lambda: now)
+    first = await aws.backend.open_session(OpenRequest("ROOM", GameType.MULTIPLE_TRIALS, False))
+    await aws.backend.close_session()
+    second = await aws.backend.open_session(OpenRequest("ROOM", GameType.MULTIPLE_TRIALS, False))
+    assert first.SessionId == "ROOM" + session_suffix(now)
+    assert second.SessionId == new_session_id("ROOM", now, {first.SessionId}) == f"{first.SessionId}-2"
 
 
 async def test_access_denied_is_a_backend_error_with_the_code(aws, monkeypatch):
@@ -111,3 +132,13 @@ async def test_a_freed_seat_stays_as_the_handlers_leave_it(aws):
     item = aws.dynamodb.get_item(TableName=aws.stack.tables["Sessions"],
                                  Key={"SessionId": {"S": session.SessionId}})["Item"]
     assert item["OccupiedSeats"] == {"N": "0"}
+
+
+def test_the_console_needs_no_powertools():
+    """The stores the console shares with the functions import boto3 and the core only: Powertools is the
+    functions' dependency (the aws extra), not the manager's."""
+    code = ("import sys; sys.modules['aws_lambda_powertools'] = None\n"
+            "import manager_tui.backends.aws, spaceinvaders_backend.aws.session_store\n"
+            "assert 'aws_lambda_powertools' not in {m.split('.')[0] for m in sys.modules if sys.modules[m]}\n")
+    finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert finished.returncode == 0, finished.stderr

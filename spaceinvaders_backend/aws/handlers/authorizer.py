@@ -1,7 +1,13 @@
 """The WebSocket API's `$connect` authorizer: only a valid ID token of the user pool may connect.
 
-Its answer passes the username and groups to the routes (`requestContext.authorizer`), where `start`
-checks the Manager group.
+The raw ID token travels in the upgrade request's `Authorization` header, the authorizer's identity source
+(`route.request.header.Authorization`): API Gateway answers 401 without calling this function when the
+header is missing or empty. Not in a query string (API Gateway's access logs and proxies record the URL,
+so a token there would be written down for an hour of use), nor in `Sec-WebSocket-Protocol` (a browser
+work-around our clients do not need, which would have to be echoed by the `$connect` integration).
+
+The answer passes the token's `cognito:username` and groups to the routes (`requestContext.authorizer`),
+where `start` checks the Manager group and `$connect` records the username.
 """
 
 from __future__ import annotations

@@ -20,12 +20,12 @@ app = APIGatewayRestResolver()
 
 
 def _player() -> str:
-    """The caller, a Gamer, naming themselves in the body."""
+    """The caller, a Gamer, naming themselves in the body; their seat is keyed by the token's name."""
     caller = Caller.from_claims(app.current_event.request_context.authorizer.claims)
     caller.require(GAMER_GROUPS, "Gamer")
     body = models.decode((app.current_event.body or "").encode(), models.UsernameBody)
     caller.require_self(body.Username)
-    return body.Username
+    return caller.username
 
 
 @app.post("/v1/allocate")

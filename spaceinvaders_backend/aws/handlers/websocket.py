@@ -1,15 +1,20 @@
 """The StartFunction: the WebSocket API's routes and the manager's direct invocation.
 
-- `$connect` (after the authorizer) records the connection; `$disconnect` forgets it.
+- `$connect` (after the authorizer verified the ID token) records the connection with the token's
+  username and the `?sessionId=` it waits for; `$disconnect` forgets it.
+- `session` `{"action": "session"}` answers on the connection (a route response)
+  `{"action": "session", "Session": <the current session document, or null>}`, read from DynamoDB, so a
+  client that connected after the start still learns it.
 - `start` `{"action": "start", "CountdownSeconds"?}`: a Manager starts the current synchronized session
-  (SynchronizeTime in the Sessions item and SSM), then every connection gets the start. Others get a 403.
-- Invoked directly (`InvocationType=Event`) with `{"SessionId", "SynchronizeTime"}` by a manager that wrote
-  the start itself (docs/aws.md): the stored SynchronizeTime is pushed, if the session is that one.
+  (SynchronizeTime in the Sessions item and SSM), then that session's connections get the start.
+- Invoked directly (`InvocationType=Event`) with `{"SessionId", "SynchronizeTime"}` by the manager's
+  console, which wrote the start itself: the stored SynchronizeTime is pushed, if the session is that one.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 
 from aws_lambda_powertools import Logger, Metrics
@@ -19,22 +24,42 @@ from ...core import models
 from ...core.errors import ApiError
 from .. import push, session_store
 from ..caller import MANAGER_GROUPS, Caller, parse_groups
-from ..config import METRICS_NAMESPACE, SERVICE, StackNames, client
-from ..items import OPEN, attrs
+from ..config import METRICS_NAMESPACE, SERVICE, StackNames
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace=METRICS_NAMESPACE)
-# API Gateway closes a WebSocket after 2 hours; the item expires with it (DynamoDB TTL).
-CONNECTION_LIFETIME_SECONDS = 2 * 3600
+# A SessionId: a SessionName's characters, its time suffix, and `-2`... when the id was taken.
+SESSION_ID = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+ACTIONS = 'The actions are {"action": "session"} and, for Managers, {"action": "start"}.'
 
 
 def _answer(status: int, body: dict) -> dict:
     return {"statusCode": status, "body": json.dumps(body)}
 
 
-def _start(names: StackNames, context: dict, body: str | None) -> dict:
+def _caller(context: dict) -> Caller:
     authorizer = context.get("authorizer") or {}
-    caller = Caller(authorizer.get("username", ""), parse_groups(authorizer.get("groups")))
+    return Caller(authorizer.get("username", ""), parse_groups(authorizer.get("groups")))
+
+
+def _connect(names: StackNames, event: dict) -> dict:
+    context = event["requestContext"]
+    session_id = (event.get("queryStringParameters") or {}).get("sessionId")
+    if session_id is not None and not SESSION_ID.fullmatch(session_id):
+        # A $connect integration's non-2xx answer refuses the upgrade with that status:
+        # https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-connect-route-subprotocol.html
+        return _answer(400, ApiError(400, "ValidationError", "sessionId is not a session's id.").body())
+    push.record_connection(names, context["connectionId"], _caller(context).username, session_id, time.time())
+    return {"statusCode": 200}
+
+
+def _session(names: StackNames) -> dict:
+    stored = session_store.current(names)
+    return _answer(200, {"action": "session", "Session": stored.session.document() if stored else None})
+
+
+def _start(names: StackNames, context: dict, body: str | None) -> dict:
+    caller = _caller(context)
     caller.require(MANAGER_GROUPS, "Manager")
     request = models.decode((body or "{}").encode(), models.StartSession)
     session = session_store.start(names, request.CountdownSeconds, time.time())
@@ -47,30 +72,18 @@ def _start(names: StackNames, context: dict, body: str | None) -> dict:
 
 def _route(names: StackNames, event: dict) -> dict:
     context = event["requestContext"]
-    route, connection_id = context["routeKey"], context["connectionId"]
-    ddb = client("dynamodb")
+    route = context["routeKey"]
     if route == "$connect":
-        username = (context.get("authorizer") or {}).get("username", "")
-        now = int(time.time())
-        ddb.put_item(
-            TableName=names.connections,
-            Item=attrs(
-                {
-                    "ConnectionId": connection_id,
-                    "Username": username,
-                    "ConnectedAt": now,
-                    "ExpiresAt": now + CONNECTION_LIFETIME_SECONDS,
-                }
-            ),
-        )
-        return {"statusCode": 200}
+        return _connect(names, event)
     if route == "$disconnect":
-        ddb.delete_item(TableName=names.connections, Key=attrs({"ConnectionId": connection_id}))
+        push.forget_connection(names, context["connectionId"])
         return {"statusCode": 200}
     try:
+        if route == "session":
+            return _session(names)
         if route == "start":
             return _start(names, context, event.get("body"))
-        raise ApiError(400, "UnknownAction", 'The only action is {"action": "start"} (Managers).')
+        raise ApiError(400, "UnknownAction", ACTIONS)
     except ApiError as err:
         return _answer(err.status, err.body())
 
@@ -78,7 +91,7 @@ def _route(names: StackNames, event: dict) -> dict:
 def _push_stored(names: StackNames, event: dict) -> dict:
     """The manager's direct invocation: push what the Sessions item holds, never what the event claims."""
     stored = session_store.read(names, str(event.get("SessionId", "")))
-    if stored is None or stored.status != OPEN or stored.session.synchronize_time is None:
+    if stored is None or not stored.is_open or stored.session.synchronize_time is None:
         logger.warning("start not pushed: no such open, started session", extra={"event": event})
         return {"sent": 0, "gone": 0}
     synchronize_time = stored.session.document()["SynchronizeTime"]
