@@ -167,7 +167,7 @@ def test_lambda_requirements_cover_the_aws_extra():
     lines = (ROOT / "spaceinvaders_backend" / "aws" / "requirements.txt").read_text().splitlines()
     required = {re.split(r"[<>=\[]", line)[0] for line in lines if line and not line.startswith("#")}
     assert extra <= required
-    assert {"msgspec", "pyjwt"} <= required  # the core's and the authorizer's own needs
+    assert {"msgspec", "pyjwt", "sortedcontainers"} <= required  # the core's (ranking) and the authorizer's own needs
 
 
 def test_sam_config_builds_with_the_lambda_requirements():
