@@ -69,9 +69,9 @@ def make_backend(args: argparse.Namespace) -> ManagerBackend:
         except botocore.exceptions.ProfileNotFound as error:
             raise BackendError(str(error)) from error
         return AwsBackend(args.env, session, retry_mode=args.retry_mode, credentials=credentials)
-    from .backends.local import LocalBackend
+    from .backends.api import ApiBackend
 
-    return LocalBackend(args.api or DEFAULT_API, username=args.username)
+    return ApiBackend(args.api or DEFAULT_API, username=args.username)
 
 
 def main(argv: list[str] | None = None) -> int:

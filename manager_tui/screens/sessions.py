@@ -1,6 +1,7 @@
 """Every session, newest first: pick one to watch or export."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -32,9 +33,10 @@ class SessionsScreen(Screen[str | None]):
         Binding("r", "reload", "Reload", id="sessions.reload"),
     ]
 
-    def __init__(self, backend: ManagerBackend) -> None:
+    def __init__(self, backend: ManagerBackend, export_dir: Path) -> None:
         super().__init__()
         self.backend = backend
+        self.export_dir = export_dir
         self.sessions: list[Session] = []
 
     def compose(self) -> ComposeResult:
@@ -80,7 +82,7 @@ class SessionsScreen(Screen[str | None]):
     def action_export(self) -> None:
         chosen = self._chosen()
         if chosen is not None:
-            self.app.push_screen(ExportScreen(self.backend, chosen, self.app.export_dir))  # type: ignore[attr-defined]
+            self.app.push_screen(ExportScreen(self.backend, chosen, self.export_dir))
 
     def action_back(self) -> None:
         self.dismiss(None)

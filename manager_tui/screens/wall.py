@@ -3,7 +3,8 @@ turn by themselves so that every player is seen in turn; the session's clock; th
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Callable
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -12,17 +13,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Digits
 
-from ..live import BoardRow, printable
+from ..live import BoardRow, LiveBoard, printable
 from ..session_clock import session_phase
 from ..widgets.board_view import DOWN, NEW, UP
 from ..widgets.leaders_chart import LeadersChart
 from ..widgets.podium import Podium
 from ..widgets.session_bar import PHASE_STYLES, clock_of, figures_text, game_text
 from ..widgets.text_panel import TextPanel
-from .messages import BoardRefreshed
-
-if TYPE_CHECKING:
-    from ..app import ManagerApp
 
 PAGE_SECONDS = 6.0
 COLUMN_WIDTH = 36  # the narrowest column of the paged list: two side by side at 80 columns
@@ -94,12 +91,19 @@ class LeaderLine(Horizontal):
 
 
 class WallScreen(Screen[None]):
+    """Draws the app's `live` view (a reactive it watches) when it changes, and its clock every second."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("w,escape", "leave", "Console", id="wall.leave"),
+        Binding("w,escape", "app.switch_mode('console')", "Console", id="wall.leave"),
         Binding("space", "next_page", "Next page", id="wall.next"),
     ]
 
-    app: ManagerApp
+    def __init__(self, *, clock: Callable[[], float]) -> None:
+        super().__init__()
+        self.clock = clock
+        self.live = LiveBoard()
+        self.page = 0
+        self._turned_at = time.monotonic()
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="wall-top"):
@@ -116,10 +120,13 @@ class WallScreen(Screen[None]):
         yield TextPanel(id="wall-foot")
 
     def on_mount(self) -> None:
-        self.page = 0
-        self._turned_at = time.monotonic()
         self.set_interval(1.0, self._tick)
-        self.show()
+        self.watch(self.app, "live", self._live_changed)
+
+    def _live_changed(self, live: LiveBoard) -> None:
+        self.live = live
+        if self.is_current:  # a screen not shown redraws when it is shown again
+            self.show()
 
     def on_screen_resume(self) -> None:
         self.show()
@@ -127,33 +134,28 @@ class WallScreen(Screen[None]):
     def on_resize(self) -> None:
         self.show()
 
-    def on_board_refreshed(self, refreshed: BoardRefreshed) -> None:
-        self.show()
-        self.app.drawn(refreshed)
-
     def _tick(self) -> None:
+        if not self.is_current:
+            return
         if time.monotonic() - self._turned_at >= PAGE_SECONDS:
             self.action_next_page()
         else:
-            self._show_clock(self.app.clock())  # the countdown moves every second, between refreshes
+            self._show_clock(self.clock())  # the countdown moves every second, between refreshes
 
     def action_next_page(self) -> None:
         self.page += 1
         self._turned_at = time.monotonic()
         self.show()
 
-    def action_leave(self) -> None:
-        self.app.action_wall()
-
     def _show_clock(self, now: float) -> None:
-        live = self.app.live
+        live = self.live
         clock = clock_of(live, now)
         self.query_one("#wall-clock-label", TextPanel).show_text(Text(f"{clock[0]} " if clock else "", "bold"))
         self.query_one("#wall-clock", Digits).update(clock[1] if clock else "")
 
     def show(self) -> None:
-        live = self.app.live
-        now = self.app.clock()
+        live = self.live
+        now = self.clock()
         title = Text(no_wrap=False)
         if live.board is None:
             title.append("SPACE INVADERS — waiting for a session", "bold")
@@ -184,6 +186,6 @@ class WallScreen(Screen[None]):
         pages = pages_of(rest, columns * lines)
         self.page %= len(pages)
         region.update(page_text(pages[self.page], columns, lines, width), layout=False)
-        foot = Text(f" page {self.page + 1}/{len(pages)} · {len(rest) + min(3, len(self.app.live.rows))} players"
+        foot = Text(f" page {self.page + 1}/{len(pages)} · {len(rest) + min(3, len(self.live.rows))} players"
                     "   w: console   space: next page   q: quit", "bold")
         self.query_one("#wall-foot", TextPanel).update(foot, layout=False)

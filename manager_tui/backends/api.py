@@ -44,7 +44,9 @@ def describe(error: SpaceInvadersError) -> str:
     return str(error)
 
 
-class LocalBackend:
+class ApiBackend:
+    """The manager's backend through the HTTP API of a server with the manager's paths (the local server)."""
+
     def __init__(self, base_url: str, *, username: str | None = None, token_store: TokenStore | None = None,
                  client: SpaceInvadersClient | None = None) -> None:
         self.client = client or SpaceInvadersClient(base_url, token_store=token_store or TokenStore())
