@@ -22,9 +22,11 @@ from textual.reactive import reactive
 
 from .backends import BackendError, ManagerBackend, SignInRequired
 from .live import LiveBoard
+from .replay import DEFAULT_SPEED
 from .screens.board import BoardScreen
 from .screens.dialogs import SignInScreen
-from .screens.messages import RefreshWanted, SessionChosen
+from .screens.messages import RefreshWanted, ReplayWanted, SessionChosen
+from .screens.replay import ReplayScreen
 from .screens.wall import WallScreen
 
 log = logging.getLogger(__name__)
@@ -49,14 +51,17 @@ class ManagerApp(App[None]):
     def __init__(self, backend: ManagerBackend, *, refresh_seconds: float = REFRESH_SECONDS,
                  countdown_seconds: float = 5.0, export_dir: Path | None = None, wall: bool = False,
                  session_id: str | None = None, username: str | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, replay: str | None = None,
+                 replay_speed: float = DEFAULT_SPEED) -> None:
         super().__init__()
         self.backend = backend
         self.refresh_seconds = refresh_seconds
         self.countdown_seconds = countdown_seconds
         self.export_dir = export_dir or Path.cwd()
         self.start_on_wall = wall
-        self.set_reactive(ManagerApp.session_id, session_id)
+        self.replay_first = replay  # replay this session as soon as connected (--replay)
+        self.replay_speed = replay_speed
+        self.set_reactive(ManagerApp.session_id, replay or session_id)
         self.username = username  # proposed in the sign-in dialog
         self.clock = clock  # wall clock for the session's countdown and time left (fixed in snapshot tests)
         self.connected = False
@@ -69,7 +74,7 @@ class ManagerApp(App[None]):
                                                      export_dir=self.export_dir,
                                                      refresh_seconds=self.refresh_seconds))
         self.add_mode("wall", lambda: WallScreen(clock=self.clock))
-        self.switch_mode("wall" if self.start_on_wall else "console")
+        self.switch_mode("wall" if self.start_on_wall and not self.replay_first else "console")
         self.set_interval(self.refresh_seconds, self.refresh_board, name="board refresh")
         self.connect()
 
@@ -91,6 +96,9 @@ class ManagerApp(App[None]):
             return
         self.connected = True
         self.refresh_board()
+        if self.replay_first is not None:
+            self.post_message(ReplayWanted(self.replay_first))
+            self.replay_first = None
 
     async def _pick_session(self) -> None:
         if self.session_id is not None:
@@ -128,6 +136,21 @@ class ManagerApp(App[None]):
             self.session_id = chosen.session_id
             self.live = LiveBoard()
         self.refresh_board()
+
+    @on(ReplayWanted)
+    def replay_wanted(self, wanted: ReplayWanted) -> None:
+        self.start_replay(wanted.session_id)
+
+    @work(exclusive=True, group="replay", exit_on_error=False)
+    async def start_replay(self, session_id: str) -> None:
+        try:
+            source = await self.backend.replay(session_id)
+        except BackendError as error:
+            self.notify(str(error), severity="error", title="Replay", markup=False)
+            return
+        wall = self.start_on_wall or isinstance(self.screen, WallScreen)
+        self.start_on_wall = False
+        await self.push_screen(ReplayScreen(source, speed=self.replay_speed, wall=wall))
 
     @on(RefreshWanted)
     def refresh_wanted(self) -> None:

@@ -35,6 +35,7 @@ from ..session_clock import iso, session_deadline
 from . import BackendError, Board, ExportProgress, OpenRequest, ProgressCallback, Seats, SignInRequired
 from .aws_archive import write_export
 from .aws_items import item_of, plain, seat_state, session_document, session_id_for
+from .aws_replay import ArchiveReplay
 
 T = TypeVar("T")
 OPEN, CLOSED, PLAYING, FINISHED = "OPEN", "CLOSED", "PLAYING", "FINISHED"
@@ -355,6 +356,13 @@ class AwsBackend:
         except asyncio.CancelledError:
             cancelled.set()
             raise
+
+    async def replay(self, session_id: str) -> ArchiveReplay:
+        item = await self._call(self._get_session, session_id)
+        if item is None:
+            raise BackendError(f"no session {session_id}")
+        session = Session.model_validate(session_document(item))
+        return ArchiveReplay(self._client("s3"), self._table("ArchiveBucket"), session, describe)
 
     async def aclose(self) -> None:
         self._clients.clear()

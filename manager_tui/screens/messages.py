@@ -15,3 +15,11 @@ class SessionChosen(Message):
 class RefreshWanted(Message):
     """Refresh the board now (an action changed it, or the manager pressed r); connect first if needed."""
 
+
+
+class ReplayWanted(Message):
+    """Replay this session from its start."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__()
+        self.session_id = session_id

@@ -1,4 +1,4 @@
-"""Every session, newest first: pick one to watch or export."""
+"""Every session, newest first: pick one to watch, replay or export."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,6 +16,7 @@ from api_client import Session
 from ..backends import BackendError, ManagerBackend
 from ..widgets.session_bar import game_text
 from .export import ExportScreen
+from .messages import ReplayWanted
 
 
 def _when(session: Session, field: str) -> str:
@@ -30,6 +31,7 @@ class SessionsScreen(Screen[str | None]):
         Binding("escape", "back", "Back", id="sessions.back"),
         Binding("enter", "watch", "Watch", id="sessions.watch"),
         Binding("e", "export", "Export", id="sessions.export"),
+        Binding("p", "replay", "Replay", id="sessions.replay"),
         Binding("r", "reload", "Reload", id="sessions.reload"),
     ]
 
@@ -40,7 +42,7 @@ class SessionsScreen(Screen[str | None]):
         self.sessions: list[Session] = []
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("Sessions, newest first — enter: watch, e: export, escape: back", "bold"),
+        yield Static(Text("Sessions, newest first — enter: watch, p: replay, e: export, escape: back", "bold"),
                      classes="title")
         yield DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
         yield Footer()
@@ -83,6 +85,12 @@ class SessionsScreen(Screen[str | None]):
         chosen = self._chosen()
         if chosen is not None:
             self.app.push_screen(ExportScreen(self.backend, chosen, self.export_dir))
+
+    def action_replay(self) -> None:
+        chosen = self._chosen()
+        if chosen is not None:
+            self.app.post_message(ReplayWanted(chosen))
+            self.dismiss(None)
 
     def action_back(self) -> None:
         self.dismiss(None)
