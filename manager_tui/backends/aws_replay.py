@@ -37,6 +37,7 @@ from . import BackendError
 from .aws_archive import archive_prefix, records_of
 
 AHEAD = 4  # objects fetched ahead of the one being indexed
+DEDUPE_SECONDS = 600.0  # twice Firehose's retry duration in the template (300 s)
 FIRST_FRAME_WAIT_SECONDS = 10.0
 
 
@@ -105,12 +106,16 @@ def counted_records(statuses: list[ArchivedStatus], session: CoreSession) -> lis
 
 class ArrivalOrder:
     """Objects' records merged into one arrival order: Firehose's objects follow each other in time but
-    may overlap a little, so a record is let go only once an object that starts after it has been read."""
+    may overlap a little, so a record is let go only once an object that starts after it has been read.
+
+    A record Firehose delivered again (its retries last up to DEDUPE_SECONDS, docs/aws.md's template)
+    counts once: the records let go within that window are remembered by a 64-bit hash of the whole
+    record (a chance of about 1e-8 in a window of 400,000 records that two records share one)."""
 
     def __init__(self) -> None:
         self._held: list[ReplayRecord] = []
-        self._seen_at: float | None = None
-        self._seen: set[ReplayRecord] = set()
+        self._seen: set[int] = set()
+        self._window: deque[tuple[float, int]] = deque()
 
     def add(self, records: list[ReplayRecord]) -> list[ReplayRecord]:
         if not records:
@@ -118,8 +123,8 @@ class ArrivalOrder:
         held = self._held + records
         held.sort(key=lambda r: r.received_at)
         cut = records[0].received_at
-        ready = [r for r in held if r.received_at < cut]
-        self._held = [r for r in held if r.received_at >= cut]
+        split = next((i for i, r in enumerate(held) if r.received_at >= cut), len(held))
+        ready, self._held = held[:split], held[split:]
         return self._once(ready)
 
     def rest(self) -> list[ReplayRecord]:
@@ -127,14 +132,18 @@ class ArrivalOrder:
         return self._once(ready)
 
     def _once(self, records: list[ReplayRecord]) -> list[ReplayRecord]:
-        """A re-delivered record (the same record at the same arrival) counts once."""
-        kept = []
+        kept, seen, window = [], self._seen, self._window
         for r in records:
-            if r.received_at != self._seen_at:
-                self._seen_at, self._seen = r.received_at, set()
-            if r not in self._seen:
-                self._seen.add(r)
-                kept.append(r)
+            key = hash(r)
+            if key in seen:
+                continue
+            seen.add(key)
+            window.append((r.received_at, key))
+            kept.append(r)
+        if kept:
+            oldest = kept[-1].received_at - DEDUPE_SECONDS
+            while window and window[0][0] < oldest:
+                seen.discard(window.popleft()[1])
         return kept
 
 
