@@ -75,10 +75,12 @@ class ManagerApp(App[None]):
                                                      refresh_seconds=self.refresh_seconds))
         self.add_mode("wall", lambda: WallScreen(clock=self.clock))
         self.switch_mode("wall" if self.start_on_wall and not self.replay_first else "console")
-        self.set_interval(self.refresh_seconds, self.refresh_board, name="board refresh")
+        self._refresh_timer = self.set_interval(self.refresh_seconds, self.refresh_board, name="board refresh")
         self.connect()
 
     async def on_unmount(self) -> None:
+        self.connected = False  # no refresh starts on a closed backend
+        self._refresh_timer.stop()
         await self.backend.aclose()
 
     # --- connecting ---------------------------------------------------------------------------------
@@ -186,6 +188,8 @@ class ManagerApp(App[None]):
             self.ask_sign_in(str(error))
             return
         except Exception as error:
+            if not self.connected:
+                return  # the console is closing: its backend was closed under this refresh
             message = str(error) if isinstance(error, BackendError) else f"{type(error).__name__}: {error}"
             if not isinstance(error, BackendError):
                 log.exception("board refresh failed")

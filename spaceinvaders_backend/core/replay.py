@@ -95,8 +95,9 @@ class ReplayIndex:
                 fed = 0
                 if self.start is None:
                     began = self.session.started_at
-                    self.start = min(at, began) if began is not None else at
-                    self._keyframe(self.start)
+                    start = min(at, began) if began is not None else at
+                    self._keyframe(start)
+                    self.start = start  # only now: a reader seeing a start finds its keyframe
                 else:
                     self._keyframe(self.start + self.keyframe_seconds * int((at - self.start) / self.keyframe_seconds))
                 next_keyframe = self._next_keyframe()
@@ -180,7 +181,7 @@ class ReplayCursor:
     def seek(self, at: float) -> float:
         """Move to the moment `at` (clamped to what is indexed); answers the moment shown."""
         index = self.index
-        if index.start is None:
+        if index.start is None or not index.keyframes:
             return at
         limit = index.indexed_to if index.indexed_to is not None else index.start
         at = min(max(at, index.start), limit)
@@ -205,8 +206,9 @@ class ReplayCursor:
 
     def _load(self, keyframe: int) -> None:
         states = _decode(zlib.decompress(self.index.keyframes[keyframe].states))
+        # Ranked when first asked for (one sort after the records up to the moment are played), then kept
+        # in step as the following records are played.
         self.board = SessionBoard(dict(_board(state) for state in states))
-        self.board.ranking  # noqa: B018 - ranked now, then kept in step as records are played
         self._keyframe = keyframe
         self._chunk = self.index.chunk(keyframe)
         self._played = 0

@@ -15,9 +15,10 @@ from aws_docs_manager import DocsManager
 from aws_world import MotoWorld, kinesis_record, run_scoreboard, unique
 
 from manager_tui.backends.aws import AwsBackend
+from manager_tui.backends.aws_replay import Timestamps
 from spaceinvaders_backend.aws import seat_store
 from spaceinvaders_backend.aws.config import StackNames
-from spaceinvaders_backend.core.timeutil import parse_iso, to_iso
+from spaceinvaders_backend.core.timeutil import parse_iso, parse_rfc3339, to_iso
 
 PLAYERS = 8
 
@@ -133,3 +134,16 @@ async def test_the_archive_replay_ends_on_the_board_the_scoreboard_function_stor
     assert frame.Records == len(bodies)  # each record once: the object delivered twice and the poison left out
     await source.aclose()
     await backend.aclose()
+
+
+def test_archive_timestamps_are_the_core_instants_exactly():
+    """The fast path for the common form gives the core's `parse_rfc3339` seconds, float for float."""
+    rng = random.Random(1)
+    timestamps = Timestamps()
+    texts = [to_iso(rng.uniform(0, 4e9)) for _ in range(5_000)]
+    texts += ["2026-11-26T22:15:00.5+01:30", "2026-11-26t22:15:00Z", "2026-11-26T22:15:00.123456789Z"]
+    for text in texts:
+        assert timestamps.epoch(text) == parse_rfc3339(text)[0], text
+    for bad in ("2026-02-30T10:00:00.000Z", "2026-11-26T22:15:00.12xZ", "not a time"):
+        with pytest.raises(ValueError):
+            timestamps.epoch(bad)
