@@ -82,13 +82,14 @@ class ReplayIndex:
         self.records = 0
         self.start: float | None = None  # the first keyframe's moment: the session's start or first record
         self.end: float | None = None  # the newest record's arrival
+        self.latest_ts = float("-inf")  # the latest Timestamp fed
         self.complete = False
 
     # --- building ------------------------------------------------------------------------------------
     def feed(self, records: Iterable[ReplayRecord]) -> None:
         board, closes_at, ids, names = self._board, self.closes_at, self._ids, self.names
         next_keyframe = self._next_keyframe()
-        pending, fed, end = self._pending, 0, self.end
+        pending, fed, end, latest_ts = self._pending, 0, self.end, self.latest_ts
         for name, score, shots, level, lives, ts, at in records:
             if at >= next_keyframe or self.start is None:
                 self.records += fed
@@ -111,7 +112,19 @@ class ReplayIndex:
             fed += 1
             if end is None or at > end:
                 end = self.end = at
+            if ts > latest_ts:
+                latest_ts = self.latest_ts = ts
         self.records += fed
+
+    def reclose(self, session: Session) -> bool:
+        """The session closed (or will, at a deadline) since its indexing began: the index is kept when
+        the close drops none of the records fed so far (then later ones are judged by the new close);
+        answers whether it was kept (if not, index the session again)."""
+        closes_at = session.closes_at()
+        if closes_at is not None and (self.latest_ts > closes_at or (self.end or float("-inf")) > closes_at):
+            return False
+        self.session, self.closes_at = session, closes_at
+        return True
 
     def finish(self) -> None:
         """Every record is fed: the last chunk is closed (a last keyframe holds the final board)."""

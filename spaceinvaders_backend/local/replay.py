@@ -84,12 +84,12 @@ class Replays:
     def _replay(self, session_id: str) -> SessionReplay:
         session = self._sessions(session_id)
         replay = self._replays.get(session_id)
-        if replay is None or replay.session.closes_at() != session.closes_at():
-            # New, or the session closed since it was indexed: its close decides which records count.
+        if replay is None or (replay.session.closes_at() != session.closes_at()
+                              and not replay.index.reclose(session)):
+            # New, or the session closed since and its close drops records already indexed.
             replay = SessionReplay(self.db_path, session)
             self._replays[session_id] = replay
-        elif replay.session != session:
-            replay.session = session  # started since: the index's rules are the same
+        replay.session = session  # closed or started since: read to its end once closed
         self._replays.move_to_end(session_id)
         while len(self._replays) > KEPT_SESSIONS:
             self._replays.popitem(last=False)

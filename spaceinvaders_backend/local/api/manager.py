@@ -37,7 +37,9 @@ class ManagerPaths:
         return (await self.backend.start_session(call.body.CountdownSeconds)).answer()
 
     async def close_session(self, call: Call) -> SessionDocument:
-        return (await self.backend.close_session()).answer()
+        closed = await self.backend.close_session()
+        self.replays.follow(closed.session_id)  # its replay indexed to the end, ready when asked for
+        return closed.answer()
 
     async def sessions(self, call: Call) -> Sessions:
         return Sessions(Sessions=[s.answer() for s in self.backend.session_list()])
