@@ -19,7 +19,7 @@ from .live import HISTORY_POINTS, LiveBoard
 SPEEDS = (1, 2, 5, 10, 15, 30, 60, 120)
 DEFAULT_SPEED = 30  # a 30-minute session in about a minute
 SEEK_SECONDS = 10.0
-FRAME_SECONDS = 0.1  # ten frames a second
+FRAME_SECONDS = 0.09  # about eleven frames a second, so that ten hold when a tick comes late
 
 
 def nearest_speed(speed: float) -> int:
@@ -125,7 +125,8 @@ class ReplayPlayer:
                    for n, s, sh, lv, li in frame.Board]
         finished = frozenset(frame.Finished)
         names = frozenset(e.Nickname for e in entries)
-        board = Board(session=session_at(self.session, frame.At), entries=entries, fetched_at=frame.At,
+        ended = frame.Complete and frame.End is not None and frame.At >= frame.End
+        board = Board(session=self.session if ended else session_at(self.session, frame.At), entries=entries, fetched_at=frame.At,
                       seats=Seats(self.session.TotalSeats or len(names), len(names - finished), names - finished,
                                   finished))
         self.live.apply(board, marked_at=wall_now)

@@ -30,6 +30,11 @@ WALL_KEYS = "space: pause  +/-: speed  ←/→: 10 s  home: start  w: console  q
 
 
 class ReplayScreen(Screen[None]):
+    DEFAULT_CSS = """
+    ReplayScreen #replay-bar { height: auto; padding: 0 1; background: $panel; }
+    ReplayScreen #replay-views { height: 1fr; }
+    ReplayScreen #replay-console { height: 1fr; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         # Priority: the board's own keys (home, end) must not take them while it has the focus.
         Binding("space", "pause", "Pause", priority=True, id="replay.pause"),
@@ -119,11 +124,15 @@ class ReplayScreen(Screen[None]):
             self._fetch()
 
     # --- drawing ---------------------------------------------------------------------------------------
+    def _state(self) -> str:
+        player = self.player
+        state = "■ END" if player.at_end else "❚❚" if player.paused else "▶"
+        return f" REPLAY {state} {player.speed}× "
+
     def _bar_text(self) -> Text:
         player = self.player
         text = Text(no_wrap=False)
-        state = "■ END" if player.at_end else "❚❚" if player.paused else "▶"
-        text.append(f" REPLAY {state} {player.speed}× ", REPLAY_STYLE)
+        text.append(self._state(), REPLAY_STYLE)
         live = player.live
         if live.board is None:
             text.append("  reading the session…", "bold")
@@ -144,19 +153,28 @@ class ReplayScreen(Screen[None]):
         return text
 
     def _draw_bar(self) -> None:
+        if self.on_wall:  # the wall's own title says REPLAY, the state and the speed
+            self.draw()
+            return
         self.query_one("#replay-bar", TextPanel).show_text(self._bar_text())
 
     def draw(self) -> None:
         player = self.player
         live = player.live
-        self._draw_bar()
+        bar = self.query_one("#replay-bar", TextPanel)
+        bar.display = not self.on_wall
+        if not self.on_wall:
+            bar.show_text(self._bar_text())
         if live.board is None:
             return
         at = player.at or 0.0
         drawn_at = time.monotonic()
         if self.on_wall:
-            banner = Text(f" REPLAY {player.speed}× ", REPLAY_STYLE)
+            banner = Text(self._state(), REPLAY_STYLE)
             banner.append(" ")
+            frame = player.frame
+            if player.waiting and frame is not None:
+                banner.append(f"reading the session: {frame.Records:,} records so far…  ", "bold yellow")
             self.query_one(WallView).show(live, at, ("REPLAY", clock_text(player.elapsed())), banner=banner,
                                           keys=WALL_KEYS, final=player.at_end, drawn_at=drawn_at)
             return

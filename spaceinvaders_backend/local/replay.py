@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ from . import database
 KEPT_SESSIONS = 3
 BATCH = 20_000
 FIRST_BATCH_WAIT_SECONDS = 5.0
+FOLLOW_SECONDS = 1.0
 
 _READ = ("SELECT seq, nickname, score, shots, level, lives, ts, received_at FROM status "
          "WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?")
@@ -80,6 +82,7 @@ class Replays:
         self.db_path = db_path
         self._sessions = sessions  # the session document by id (raises the API's 404)
         self._replays: OrderedDict[str, SessionReplay] = OrderedDict()
+        self._followed: dict[str, float] = {}  # session -> when its index was last extended by `follow`
 
     def _replay(self, session_id: str) -> SessionReplay:
         session = self._sessions(session_id)
@@ -95,8 +98,13 @@ class Replays:
             self._replays.popitem(last=False)
         return replay
 
-    def follow(self, session_id: str) -> None:
-        """Keep a session's index up to date as it runs (called as the manager watches it)."""
+    def follow(self, session_id: str, at_once: bool = False) -> None:
+        """Keep a session's index up to date as it runs (called as the manager watches it): at most once
+        a FOLLOW_SECONDS, so a manager polling often costs no more."""
+        now = time.monotonic()
+        if not at_once and now - self._followed.get(session_id, float("-inf")) < FOLLOW_SECONDS:
+            return
+        self._followed[session_id] = now
         self._replay(session_id).extend()
 
     async def frame(self, session_id: str, at: float | None) -> ReplayFrame:

@@ -38,7 +38,7 @@ class ManagerPaths:
 
     async def close_session(self, call: Call) -> SessionDocument:
         closed = await self.backend.close_session()
-        self.replays.follow(closed.session_id)  # its replay indexed to the end, ready when asked for
+        self.replays.follow(closed.session_id, at_once=True)  # its replay read to the end, ready when asked
         return closed.answer()
 
     async def sessions(self, call: Call) -> Sessions:
