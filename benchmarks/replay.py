@@ -1,6 +1,6 @@
 """The replay of a long session (issue 17): time to the first frame, seeks, frames a second and CPU.
 
-    .venv/bin/python benchmarks/replay.py [--players 200] [--minutes 60] [--backend both] [--seconds 10]
+    .venv/bin/python benchmarks/replay.py [--players 200] [--minutes 60] [--backend both] [--seconds 10] [--speed 120]
 
 The session: `--players` posting every 300 ms for `--minutes` (200 x 60: 2.4 million records; about 360 MB
 of JSON lines), scores rising, a last life now and then (MULTIPLE_TRIALS: the player plays again).
@@ -102,15 +102,16 @@ async def source_figures(source, label: str, baseline: float, baseline_name: str
             "seek_max": max(seeks), "last": last}
 
 
-async def console_figures(backend, session_id: str, seconds: float, replay: bool) -> tuple[float, float]:
-    """(frames a second, CPU in cores) of the console replaying at 120x, or watching live (replay=False:
-    its refreshes a second)."""
+async def console_figures(backend, session_id: str, seconds: float, replay: bool,
+                          speed: float = 120) -> tuple[float, float]:
+    """(frames a second, CPU in cores) of the console replaying at `speed`, or watching live
+    (replay=False: its refreshes a second)."""
     from manager_tui import heap
     from manager_tui.app import ManagerApp
     from manager_tui.screens.replay import ReplayScreen
 
     heap.settle()
-    app = ManagerApp(backend, session_id=session_id, replay=session_id if replay else None, replay_speed=120)
+    app = ManagerApp(backend, session_id=session_id, replay=session_id if replay else None, replay_speed=speed)
     async with app.run_test(size=(200, 60)) as pilot:
         if replay:
             while not (isinstance(app.screen, ReplayScreen) and app.screen.player.frame is not None
@@ -141,7 +142,7 @@ def console_line(label: str, fps: float, cpu: float, base_fps: float, base_cpu: 
 
 
 # --- local ----------------------------------------------------------------------------------------------
-def local_run(players: int, minutes: float, seconds: float, work: Path) -> None:
+def local_run(players: int, minutes: float, seconds: float, work: Path, speed: float) -> None:
     from api_client import TokenStore
     from manager_tui.backends.api import ApiBackend
     from spaceinvaders_backend.core.sessions import Session
@@ -199,8 +200,8 @@ def local_run(players: int, minutes: float, seconds: float, work: Path) -> None:
             print("  the last frame equals the stored board", flush=True)
             await backend.aclose()
             base = await console_figures(await signed_in(), sid, seconds, replay=False)
-            fps, cpu = await console_figures(await signed_in(), sid, seconds, replay=True)
-            console_line("console at 120x", fps, cpu, *base)
+            fps, cpu = await console_figures(await signed_in(), sid, seconds, replay=True, speed=speed)
+            console_line(f"console at {speed:g}x", fps, cpu, *base)
 
         asyncio.run(run())
     finally:
@@ -208,7 +209,7 @@ def local_run(players: int, minutes: float, seconds: float, work: Path) -> None:
 
 
 # --- AWS on moto ----------------------------------------------------------------------------------------
-def aws_run(players: int, minutes: float, seconds: float) -> None:
+def aws_run(players: int, minutes: float, seconds: float, speed: float) -> None:
     import boto3
     from aws_stack import MOTO_CONFIG, REGION, create_stack
     from moto import mock_aws
@@ -259,8 +260,8 @@ def aws_run(players: int, minutes: float, seconds: float) -> None:
                                  "the objects alone")
             await source.aclose()
             fps, cpu = await console_figures(AwsBackend("bench", boto3.Session(region_name=REGION)), sid,
-                                             seconds, replay=True)
-            print(f"  {'console at 120x':<44} {fps:6.1f} frames/s  CPU {cpu:.2f} cores (index built)", flush=True)
+                                             seconds, replay=True, speed=speed)
+            print(f"  {f'console at {speed:g}x':<44} {fps:6.1f} frames/s  CPU {cpu:.2f} cores (index built)", flush=True)
 
         asyncio.run(run())
 
@@ -271,12 +272,13 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--seconds", type=float, default=10.0, help="playback measured this long")
     parser.add_argument("--backend", choices=("local", "aws", "both"), default="both")
+    parser.add_argument("--speed", type=float, default=120, help="the console's replay speed (default 120)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if args.backend in ("local", "both"):
-            local_run(args.players, args.minutes, args.seconds, Path(tmp))
+            local_run(args.players, args.minutes, args.seconds, Path(tmp), args.speed)
         if args.backend in ("aws", "both"):
-            aws_run(args.players, args.minutes, args.seconds)
+            aws_run(args.players, args.minutes, args.seconds, args.speed)
 
 
 if __name__ == "__main__":

@@ -205,14 +205,20 @@ class ReplayCursor:
             self._chunk = index.chunk(keyframe)  # the open end of an index still growing
         board, chunk, closes_at, names = self.board, self._chunk, index.closes_at, index.names
         played = self._played
+        taken_names = []
         while played < len(chunk) and chunk[played][6] <= at:
             player, score, shots, level, lives, ts, received_at = chunk[played]
             name = names[player]
             _counts, taken, _ended = board.apply(name, Entry(name, score, shots, level, lives), ts, received_at,
                                                  closes_at)
             if taken:
-                board.place(name)
+                taken_names.append(name)
             played += 1
+        if len(taken_names) > len(board.players) // 4:
+            board.forget_ranking()  # one sort when next asked for beats moving most players one by one
+        else:
+            for name in taken_names:
+                board.place(name)
         self._played = played
         self.at = at
         return at

@@ -72,6 +72,10 @@ class SessionBoard:
             if entry is not None:
                 self._ranking.put(entry)
 
+    def forget_ranking(self) -> None:
+        """Rank anew when next asked for (cheaper than moving most players one by one)."""
+        self._ranking = None
+
     @property
     def ranking(self) -> RankedBoard:
         if self._ranking is None:
