@@ -44,9 +44,9 @@ class ManagerApp(App[None]):
         Binding("shift+tab", "focus_previous", show=False, priority=True),
     ]
     # What the screens watch: the view of the session watched (set anew for another session, mutated by
-    # each refresh) and the session's id.
-    live: reactive[LiveBoard] = reactive(LiveBoard, always_update=True, init=False)
-    session_id: reactive[str | None] = reactive(None, init=False)
+    # each refresh) and the session's id. No repaint of their own: the screens redraw what changed.
+    live: reactive[LiveBoard] = reactive(LiveBoard, always_update=True, init=False, repaint=False)
+    session_id: reactive[str | None] = reactive(None, init=False, repaint=False)
 
     def __init__(self, backend: ManagerBackend, *, refresh_seconds: float = REFRESH_SECONDS,
                  countdown_seconds: float = 5.0, export_dir: Path | None = None, wall: bool = False,

@@ -81,7 +81,9 @@ class BoardScreen(Screen[None]):
     def _live_changed(self, live: LiveBoard) -> None:
         self.live = live
         if self.is_current:  # a screen not shown redraws when it is shown again
-            self.show()
+            # In the screen's own message loop (the change comes from the app's worker), so the screen
+            # paints as soon as it has drawn.
+            self.call_next(self.show)
 
     def on_resize(self) -> None:
         self._layout_chart()
