@@ -301,6 +301,12 @@ class SpaceInvadersClient:
         body = {"Username": username}
         await self._call("POST", "/manager/deallocate", Safety.IDEMPOTENT, json_body=body)
 
+    async def replay_frame(self, session_id: str, at: float | None = None) -> str:
+        """`GET /manager/replay`: the session's board at the moment `at` of its replay (its start for None),
+        as the server's JSON text: the manager decodes it into the core's `ReplayFrame`, the shape's one home."""
+        params = {"sessionId": session_id, **({} if at is None else {"at": repr(float(at))})}
+        return (await self._call("GET", "/manager/replay", Safety.IDEMPOTENT, params=params, text=True)).data
+
     async def export(self, session_id: str, format: str = "jsonl") -> str:
         if format not in ("jsonl", "csv"):
             raise ValueError("format is 'jsonl' or 'csv'")

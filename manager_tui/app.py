@@ -1,28 +1,32 @@
 """`ManagerApp`: the manager's console. It owns the backend, the session watched and its refresh.
 
 One refresh every `refresh_seconds` (1.5 s): the backend's board is fetched in a worker, folded into
-`self.live` (rank changes, figures, history) and the screen on top redraws from it. A refresh still
-running when the next is due is not doubled. A failed refresh keeps the last good board and tells the
-manager in a notification (once per distinct error); nothing a backend raises ends the app.
+`live` (rank changes, figures, history), and `live` (a reactive) tells the screens, which watch it and
+redraw. A refresh still running when the next is due is not doubled. A failed refresh keeps the last good
+board and tells the manager in a notification (once per distinct error); nothing a backend raises ends
+the app. The screens send their wishes up as messages (`screens/messages.py`): another session to watch,
+a refresh now.
 """
 from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
-from textual import work
+from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.reactive import reactive
 
 from .backends import BackendError, ManagerBackend, SignInRequired, TrustRequired
 from .live import LiveBoard
+from .replay import DEFAULT_SPEED
 from .screens.board import BoardScreen
 from .screens.dialogs import SignInScreen
-from .screens.messages import BoardRefreshed
+from .screens.messages import RefreshWanted, ReplayWanted, SessionChosen
+from .screens.replay import ReplayScreen
 from .screens.wall import WallScreen
 
 log = logging.getLogger(__name__)
@@ -39,35 +43,44 @@ class ManagerApp(App[None]):
         Binding("tab", "focus_next", show=False, priority=True),
         Binding("shift+tab", "focus_previous", show=False, priority=True),
     ]
+    # What the screens watch: the view of the session watched (set anew for another session, mutated by
+    # each refresh) and the session's id. No repaint of their own: the screens redraw what changed.
+    live: reactive[LiveBoard] = reactive(LiveBoard, always_update=True, init=False, repaint=False)
+    session_id: reactive[str | None] = reactive(None, init=False, repaint=False)
 
     def __init__(self, backend: ManagerBackend, *, refresh_seconds: float = REFRESH_SECONDS,
                  countdown_seconds: float = 5.0, export_dir: Path | None = None, wall: bool = False,
                  session_id: str | None = None, username: str | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, replay: str | None = None,
+                 replay_speed: float = DEFAULT_SPEED) -> None:
         super().__init__()
         self.backend = backend
         self.refresh_seconds = refresh_seconds
         self.countdown_seconds = countdown_seconds
         self.export_dir = export_dir or Path.cwd()
         self.start_on_wall = wall
-        self.session_id: str | None = session_id
+        self.replay_first = replay  # replay this session as soon as connected (--replay)
+        self.replay_speed = replay_speed
+        self.set_reactive(ManagerApp.session_id, replay or session_id)
         self.username = username  # proposed in the sign-in dialog
         self.clock = clock  # wall clock for the session's countdown and time left (fixed in snapshot tests)
-        self.live = LiveBoard()
         self.connected = False
         self.refreshing = False
-        # (fetch seconds, fetch + apply + next screen update seconds) of recent refreshes, for the benchmark.
-        self.refresh_times: deque[tuple[float, float]] = deque(maxlen=10_000)
 
     def on_mount(self) -> None:
         self.sub_title = self.backend.label
-        self.push_screen(BoardScreen())
-        if self.start_on_wall:
-            self.push_screen(WallScreen())
-        self.set_interval(self.refresh_seconds, self.refresh_board, name="board refresh")
+        self.add_mode("console", lambda: BoardScreen(self.backend, clock=self.clock,
+                                                     countdown_seconds=self.countdown_seconds,
+                                                     export_dir=self.export_dir,
+                                                     refresh_seconds=self.refresh_seconds))
+        self.add_mode("wall", lambda: WallScreen(clock=self.clock))
+        self.switch_mode("wall" if self.start_on_wall and not self.replay_first else "console")
+        self._refresh_timer = self.set_interval(self.refresh_seconds, self.refresh_board, name="board refresh")
         self.connect()
 
     async def on_unmount(self) -> None:
+        self.connected = False  # no refresh starts on a closed backend
+        self._refresh_timer.stop()
         await self.backend.aclose()
 
     # --- connecting ---------------------------------------------------------------------------------
@@ -88,6 +101,9 @@ class ManagerApp(App[None]):
             return
         self.connected = True
         self.refresh_board()
+        if self.replay_first is not None:
+            self.post_message(ReplayWanted(self.replay_first))
+            self.replay_first = None
 
     async def _pick_session(self) -> None:
         if self.session_id is not None:
@@ -139,15 +155,38 @@ class ManagerApp(App[None]):
             return
         self.connect()
 
-    # --- watching -----------------------------------------------------------------------------------
-    def watch_session(self, session_id: str) -> None:
+    # --- what the screens ask for -------------------------------------------------------------------
+    @on(SessionChosen)
+    def follow_session(self, chosen: SessionChosen) -> None:
         """Watch another session: its board starts afresh."""
-        if session_id != self.session_id:
-            self.session_id = session_id
+        if chosen.session_id != self.session_id:
+            self.session_id = chosen.session_id
             self.live = LiveBoard()
-            self.screen.post_message(BoardRefreshed())
         self.refresh_board()
 
+    @on(ReplayWanted)
+    def replay_wanted(self, wanted: ReplayWanted) -> None:
+        self.start_replay(wanted.session_id)
+
+    @work(exclusive=True, group="replay", exit_on_error=False)
+    async def start_replay(self, session_id: str) -> None:
+        try:
+            source = await self.backend.replay(session_id)
+        except BackendError as error:
+            self.notify(str(error), severity="error", title="Replay", markup=False)
+            return
+        wall = self.start_on_wall or isinstance(self.screen, WallScreen)
+        self.start_on_wall = False
+        await self.push_screen(ReplayScreen(source, speed=self.replay_speed, wall=wall))
+
+    @on(RefreshWanted)
+    def refresh_wanted(self) -> None:
+        if self.connected:
+            self.refresh_board()
+        else:
+            self.connect()
+
+    # --- watching -----------------------------------------------------------------------------------
     def refresh_board(self) -> None:
         if not self.connected:
             return
@@ -167,7 +206,6 @@ class ManagerApp(App[None]):
 
     @work(group="board", exit_on_error=False)
     async def _fetch_board(self, session_id: str) -> None:
-        started = time.perf_counter()
         try:
             board = await self.backend.board(session_id)
         except SignInRequired as error:
@@ -175,30 +213,18 @@ class ManagerApp(App[None]):
             self.ask_sign_in(str(error))
             return
         except Exception as error:
+            if not self.connected:
+                return  # the console is closing: its backend was closed under this refresh
             message = str(error) if isinstance(error, BackendError) else f"{type(error).__name__}: {error}"
             if not isinstance(error, BackendError):
                 log.exception("board refresh failed")
             if self.live.failed(message):
                 self.notify(message, severity="error", title="Refresh", markup=False)
-            self.screen.post_message(BoardRefreshed())
+            self.mutate_reactive(ManagerApp.live)
             return
         finally:
             self.refreshing = False
         if session_id != self.session_id:
             return  # the manager switched sessions while this one was fetched
-        fetched = time.perf_counter()
         self.live.apply(board)
-        self.screen.post_message(BoardRefreshed(started, fetched))
-
-    def drawn(self, refreshed: BoardRefreshed) -> None:
-        """A screen redrew from a refresh: once that update is on the terminal, note how long it all took."""
-        if refreshed.started is not None and refreshed.fetched is not None:
-            started, fetched = refreshed.started, refreshed.fetched
-            self.screen.call_after_refresh(
-                lambda: self.refresh_times.append((fetched - started, time.perf_counter() - started)))
-
-    def action_wall(self) -> None:
-        if isinstance(self.screen, WallScreen):
-            self.pop_screen()
-        else:
-            self.push_screen(WallScreen())
+        self.mutate_reactive(ManagerApp.live)

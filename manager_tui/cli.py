@@ -16,8 +16,8 @@ def parser() -> argparse.ArgumentParser:
         prog="spaceinvaders-manager",
         description="The game manager's console: open, start and close sessions, watch the whole scoreboard "
                     "(refreshed every 1.5 s), free seats, export sessions, and put the board on the wall.",
-        epilog="Keys: o open, s start, x close, d free the selected player's seat, e export, l sessions, "
-               "w wall mode, c chart, r refresh, q or Ctrl+C quit.",
+        epilog="Keys: o open, s start, x close, d free the selected player's seat, e export, l sessions "
+               "(p replays one), w wall mode, c chart, r refresh, q or Ctrl+C quit.",
     )
     where = p.add_mutually_exclusive_group()
     where.add_argument("--api", metavar="URL",
@@ -40,7 +40,11 @@ def parser() -> argparse.ArgumentParser:
                         "URL is the deployment's API (its /config names the user and identity pools)")
     p.add_argument("--username", help="the manager to sign in as (asked for when needed)")
     p.add_argument("--session", metavar="ID", help="watch this session instead of the current one")
-    p.add_argument("--wall", action="store_true", help="start in wall mode")
+    p.add_argument("--wall", action="store_true", help="start in wall mode (with --replay: the replay's)")
+    p.add_argument("--replay", metavar="SESSION_ID",
+                   help="replay that session from its start (space pause, + - speed, arrows 10 s, home start)")
+    p.add_argument("--speed", type=float, default=None, metavar="N",
+                   help="the replay's speed, 1 to 120 times (default 30: a 30-minute session in a minute)")
     p.add_argument("--countdown", type=float, default=5.0, metavar="SECONDS",
                    help="seconds between pressing start and the synchronized start (default 5)")
     p.add_argument("--export-dir", type=Path, default=Path.cwd(), metavar="DIR",
@@ -77,7 +81,7 @@ def make_backend(args: argparse.Namespace) -> ManagerBackend:
         return AwsBackend(args.env, session, retry_mode=args.retry_mode, credentials=credentials)
     from api_client import RoomNotFound, find_room, with_fingerprint
 
-    from .backends.local import LocalBackend
+    from .backends.api import ApiBackend
 
     if args.room:
         try:
@@ -86,14 +90,14 @@ def make_backend(args: argparse.Namespace) -> ManagerBackend:
             raise BackendError(str(error)) from error
         except OSError as error:
             raise BackendError(f"cannot listen for rooms on this network: {error}") from error
-        backend = LocalBackend(room.url, username=args.username)
+        backend = ApiBackend(room.url, username=args.username)
         backend.client.trust.how = "room"
         return backend
     try:
         api = with_fingerprint(args.api or DEFAULT_API, args.fingerprint)
     except ValueError as error:
         raise BackendError(str(error)) from error
-    return LocalBackend(api, username=args.username)
+    return ApiBackend(api, username=args.username)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
         parser().error("--countdown is 0 to 600 seconds")
     if args.fingerprint and (args.aws or args.room):
         parser().error("--fingerprint goes with --api (--room finds the fingerprint itself)")
+    if args.speed is not None and not 1 <= args.speed <= 120:
+        parser().error("--speed is 1 to 120")
+    if args.speed is not None and not args.replay:
+        parser().error("--speed goes with --replay")
     if args.cognito_api and not args.aws:
         parser().error("--sign-in goes with --aws (the local server signs in through --api)")
     try:
@@ -111,9 +119,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     from . import heap
     from .app import ManagerApp
+    from .replay import DEFAULT_SPEED
 
     app = ManagerApp(backend, countdown_seconds=args.countdown, export_dir=args.export_dir, wall=args.wall,
-                     session_id=args.session, username=args.username)
+                     session_id=args.session, username=args.username, replay=args.replay,
+                     replay_speed=args.speed or DEFAULT_SPEED)
     heap.settle()
     app.run()
     return app.return_code or 0

@@ -57,11 +57,12 @@ class BoardTracker:
         self.rows: list[BoardRow] = []
         self.figures: Figures | None = None
 
-    def update(self, board: Board) -> list[BoardRow]:
+    def update(self, board: Board, now: float | None = None) -> list[BoardRow]:
+        """`now` times the marks (the board's own time unless given: a replay marks on the wall clock)."""
         if board.session.SessionId != self.session_id:
             self.__init__()  # another session: nothing carries over
             self.session_id = board.session.SessionId
-        now = board.fetched_at
+        now = board.fetched_at if now is None else now
         first = not self._ranks
         previous, ranks = self._ranks, {}
         marks = self._marks
@@ -189,9 +190,10 @@ class LiveBoard:
         self.error: str | None = None
         self.failures = 0
 
-    def apply(self, board: Board) -> list[BoardRow]:
+    def apply(self, board: Board, marked_at: float | None = None) -> list[BoardRow]:
+        """A new board; `marked_at` times its rank-change marks (default: the board's time)."""
         self.board = board
-        self.rows = self.tracker.update(board)
+        self.rows = self.tracker.update(board, marked_at)
         self.history.add(board.session.SessionId, board.fetched_at, board.entries)
         self.error, self.failures = None, 0
         return self.rows

@@ -59,8 +59,9 @@ class StoreManager:
     def start(self, countdown: float = 5.0) -> dict:
         return push.start_and_announce(self.names, countdown, time.time()).document()
 
-    def close(self) -> dict:
-        return session_store.close(self.names, time.time()).document()
+    def close(self, closing_time: float | None = None) -> dict:
+        """Close the current session, now or at `closing_time` (a test's moment in the session's past)."""
+        return session_store.close(self.names, time.time() if closing_time is None else closing_time).document()
 
     def board(self, session_id: str) -> list[dict]:
         return [line.entry() for line in board_store.ranking(self.names, session_id)]

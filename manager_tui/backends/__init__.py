@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from api_client import GameType, ScoreEntry, Session
+from spaceinvaders_backend.core.replay import ReplayFrame
 
 EXPORT_FORMATS = ("jsonl", "csv")
 SESSION_NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}")  # the contract's SessionName
@@ -97,6 +98,18 @@ class ExportProgress:
 ProgressCallback = Callable[[ExportProgress], None]
 
 
+class ReplaySource(Protocol):
+    """A session's replay on a backend: the board at any moment, ranked by the core (`core/replay.py`)."""
+
+    session: Session
+
+    async def frame(self, at: float | None) -> ReplayFrame:
+        """The board at `at` (epoch seconds, the backend's clock; None: the start), clamped to what is
+        indexed so far (`IndexedTo`); raises BackendError."""
+
+    async def aclose(self) -> None: ...
+
+
 class ManagerBackend(Protocol):
     label: str  # where the console works, shown in its title: "local http://...", "AWS prod (us-east-1)"
 
@@ -122,5 +135,8 @@ class ManagerBackend(Protocol):
 
     async def export(self, session_id: str, fmt: str, destination: Path, progress: ProgressCallback) -> int:
         """Write every stored status record of the session to `destination`; answers the record count."""
+
+    async def replay(self, session_id: str) -> ReplaySource:
+        """The session's replay, from what the backend stored (local: its log; AWS: the S3 archive)."""
 
     async def aclose(self) -> None: ...

@@ -42,6 +42,7 @@ from . import (
     idle_players,
 )
 from .aws_archive import write_export
+from .aws_replay import ArchiveReplay
 
 T = TypeVar("T")
 
@@ -211,6 +212,12 @@ class AwsBackend:
         except asyncio.CancelledError:
             cancelled.set()
             raise
+
+    async def replay(self, session_id: str) -> ArchiveReplay:
+        stored = await self._call(session_store.read, self.stack, session_id)
+        if stored is None:
+            raise BackendError(f"no session {session_id}")
+        return ArchiveReplay(self._client("s3"), self._archive_bucket, as_session(stored.session.document()), describe)
 
     async def aclose(self) -> None:
         self._clients.clear()

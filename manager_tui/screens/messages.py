@@ -1,20 +1,25 @@
-"""Messages between the app and its screens."""
+"""Messages the screens send up to the app (the app answers by setting its reactives, which they watch)."""
 from __future__ import annotations
 
 from textual.message import Message
 
 
-class BoardRefreshed(Message, bubble=False):
-    """A refresh ended (a new board, or a failure kept the last one): redraw from `app.live`.
+class SessionChosen(Message):
+    """Watch this session from now on (opened, or picked in the list)."""
 
-    `started`/`fetched` (perf_counter) time a successful refresh: the screen hands them back to
-    `app.record_refresh` once it has drawn the new board.
-    """
-
-    def __init__(self, started: float | None = None, fetched: float | None = None) -> None:
+    def __init__(self, session_id: str) -> None:
         super().__init__()
-        self.started = started
-        self.fetched = fetched
+        self.session_id = session_id
 
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, BoardRefreshed)  # only the newest matters
+
+class RefreshWanted(Message):
+    """Refresh the board now (an action changed it, or the manager pressed r); connect first if needed."""
+
+
+
+class ReplayWanted(Message):
+    """Replay this session from its start."""
+
+    def __init__(self, session_id: str) -> None:
+        super().__init__()
+        self.session_id = session_id

@@ -1,6 +1,7 @@
-"""Every session, newest first: pick one to watch or export."""
+"""Every session, newest first: pick one to watch, replay or export."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from rich.text import Text
@@ -15,6 +16,7 @@ from api_client import Session
 from ..backends import BackendError, ManagerBackend
 from ..widgets.session_bar import game_text
 from .export import ExportScreen
+from .messages import ReplayWanted
 
 
 def _when(session: Session, field: str) -> str:
@@ -29,16 +31,18 @@ class SessionsScreen(Screen[str | None]):
         Binding("escape", "back", "Back", id="sessions.back"),
         Binding("enter", "watch", "Watch", id="sessions.watch"),
         Binding("e", "export", "Export", id="sessions.export"),
+        Binding("p", "replay", "Replay", id="sessions.replay"),
         Binding("r", "reload", "Reload", id="sessions.reload"),
     ]
 
-    def __init__(self, backend: ManagerBackend) -> None:
+    def __init__(self, backend: ManagerBackend, export_dir: Path) -> None:
         super().__init__()
         self.backend = backend
+        self.export_dir = export_dir
         self.sessions: list[Session] = []
 
     def compose(self) -> ComposeResult:
-        yield Static(Text("Sessions, newest first — enter: watch, e: export, escape: back", "bold"),
+        yield Static(Text("Sessions, newest first — enter: watch, p: replay, e: export, escape: back", "bold"),
                      classes="title")
         yield DataTable(id="sessions", cursor_type="row", zebra_stripes=True)
         yield Footer()
@@ -80,7 +84,13 @@ class SessionsScreen(Screen[str | None]):
     def action_export(self) -> None:
         chosen = self._chosen()
         if chosen is not None:
-            self.app.push_screen(ExportScreen(self.backend, chosen, self.app.export_dir))  # type: ignore[attr-defined]
+            self.app.push_screen(ExportScreen(self.backend, chosen, self.export_dir))
+
+    def action_replay(self) -> None:
+        chosen = self._chosen()
+        if chosen is not None:
+            self.app.post_message(ReplayWanted(chosen))
+            self.dismiss(None)
 
     def action_back(self) -> None:
         self.dismiss(None)

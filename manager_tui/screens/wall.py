@@ -1,125 +1,49 @@
-"""Wall mode: the projector view. Large, high-contrast type; the top three big; everyone else in pages that
-turn by themselves so that every player is seen in turn; the session's clock; the projected podium."""
+"""Wall mode: the projector view of the session watched (`widgets/wall_view.py` draws it). The pages turn
+by themselves so that every player is seen in turn; the clock moves every second."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, ClassVar
+from collections.abc import Callable
+from typing import ClassVar
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Digits
 
-from ..live import BoardRow, printable
-from ..session_clock import session_phase
-from ..widgets.board_view import DOWN, NEW, UP
-from ..widgets.leaders_chart import LeadersChart
-from ..widgets.podium import Podium
-from ..widgets.session_bar import PHASE_STYLES, clock_of, figures_text, game_text
-from ..widgets.text_panel import TextPanel
-from .messages import BoardRefreshed
+from ..live import LiveBoard
+from ..widgets.session_bar import clock_of
+from ..widgets.wall_view import PAGE_SECONDS, LeaderLine, WallView
 
-if TYPE_CHECKING:
-    from ..app import ManagerApp
-
-PAGE_SECONDS = 6.0
-COLUMN_WIDTH = 36  # the narrowest column of the paged list: two side by side at 80 columns
-WIDE_WALL = 150  # from this many columns the leaders' chart is on the wall too
-
-
-def big_number(value: int) -> str:
-    """A score for `Digits` (which has no comma): thousands split by a space."""
-    return f"{value:,}".replace(",", " ")
-
-
-def page_layout(width: int, height: int) -> tuple[int, int]:
-    """(columns, lines) of the paged list in a region of that size."""
-    columns = max(1, width // COLUMN_WIDTH)
-    return columns, max(1, height)
-
-
-def pages_of(rows: list[BoardRow], per_page: int) -> list[list[BoardRow]]:
-    return [rows[i:i + per_page] for i in range(0, len(rows), per_page)] or [[]]
-
-
-def page_text(rows: list[BoardRow], columns: int, lines: int, width: int) -> Text:
-    """One page as columns of `rank name score`, filled top to bottom then left to right."""
-    column_width = max(24, width // columns)
-    name_width = column_width - 21  # rank 5, score 11, marker 5
-    text = Text(no_wrap=True, overflow="crop")
-    for line in range(lines):
-        if line:
-            text.append("\n")
-        for column in range(columns):
-            index = column * lines + line
-            if index >= len(rows):
-                break
-            row = rows[index]
-            name = printable(row.nickname)
-            if len(name) > name_width:
-                name = name[: name_width - 1] + "…"
-            marker, style = ("new", NEW) if row.is_new else ("▲", UP) if row.moved > 0 else \
-                ("▼", DOWN) if row.moved < 0 else ("", None)
-            text.append(f"{row.rank:>4} ", "bold cyan")
-            text.append(f"{name:<{name_width}}", "bold white" if row.state != "finished" else "grey62")
-            text.append(f"{row.score:>11,}", "bold yellow")
-            text.append(f" {marker:<3} ", style)
-    return text
-
-
-class LeaderLine(Horizontal):
-    DEFAULT_CSS = """
-    LeaderLine { height: 3; }
-    LeaderLine > .leader-name { width: 1fr; height: 3; content-align: left middle; text-style: bold; }
-    LeaderLine > Digits { width: auto; color: $warning; text-style: bold; }
-    """
-
-    def __init__(self, place: int) -> None:
-        super().__init__(classes="leader")
-        self.place = place
-
-    def compose(self) -> ComposeResult:
-        yield TextPanel(classes="leader-name")
-        yield Digits("")
-
-    def show(self, row: BoardRow | None) -> None:
-        name = Text(f" {self.place} ", "bold black on yellow")
-        if row is not None:
-            name.append("  ")
-            name.append(printable(row.nickname), "bold white")
-        self.query_one(".leader-name", TextPanel).update(name, layout=False)
-        self.query_one(Digits).update(big_number(row.score) if row else "")
+__all__ = ["LeaderLine", "WallScreen"]
 
 
 class WallScreen(Screen[None]):
+    """Draws the app's `live` view (a reactive it watches) when it changes, and its clock every second."""
+
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("w,escape", "leave", "Console", id="wall.leave"),
+        Binding("w,escape", "app.switch_mode('console')", "Console", id="wall.leave"),
         Binding("space", "next_page", "Next page", id="wall.next"),
     ]
 
-    app: ManagerApp
+    def __init__(self, *, clock: Callable[[], float]) -> None:
+        super().__init__()
+        self.clock = clock
+        self.live = LiveBoard()
+        self._turned_at = time.monotonic()
 
     def compose(self) -> ComposeResult:
-        with Horizontal(id="wall-top"):
-            yield TextPanel(id="wall-title")
-            yield TextPanel(id="wall-clock-label")
-            yield Digits("", id="wall-clock")
-        with Horizontal(id="wall-middle"):
-            with Vertical(id="wall-leaders"):
-                for place in (1, 2, 3):
-                    yield LeaderLine(place)
-            yield LeadersChart(id="wall-chart")
-        yield Podium(id="wall-podium")
-        yield TextPanel(id="wall-rest")
-        yield TextPanel(id="wall-foot")
+        yield WallView(id="wall")
 
     def on_mount(self) -> None:
-        self.page = 0
-        self._turned_at = time.monotonic()
         self.set_interval(1.0, self._tick)
-        self.show()
+        self.watch(self.app, "live", self._live_changed)
+
+    def _live_changed(self, live: LiveBoard) -> None:
+        self.live = live
+        if self.is_current:  # a screen not shown redraws when it is shown again
+            # In the screen's own message loop (the change comes from the app's worker), so the screen
+            # paints as soon as it has drawn.
+            self.call_next(self.show)
 
     def on_screen_resume(self) -> None:
         self.show()
@@ -127,63 +51,19 @@ class WallScreen(Screen[None]):
     def on_resize(self) -> None:
         self.show()
 
-    def on_board_refreshed(self, refreshed: BoardRefreshed) -> None:
-        self.show()
-        self.app.drawn(refreshed)
-
     def _tick(self) -> None:
+        if not self.is_current:
+            return
         if time.monotonic() - self._turned_at >= PAGE_SECONDS:
             self.action_next_page()
-        else:
-            self._show_clock(self.app.clock())  # the countdown moves every second, between refreshes
+        else:  # the countdown moves every second, between refreshes
+            self.query_one(WallView).show_clock(clock_of(self.live, self.clock()))
 
     def action_next_page(self) -> None:
-        self.page += 1
+        self.query_one(WallView).page += 1
         self._turned_at = time.monotonic()
         self.show()
 
-    def action_leave(self) -> None:
-        self.app.action_wall()
-
-    def _show_clock(self, now: float) -> None:
-        live = self.app.live
-        clock = clock_of(live, now)
-        self.query_one("#wall-clock-label", TextPanel).show_text(Text(f"{clock[0]} " if clock else "", "bold"))
-        self.query_one("#wall-clock", Digits).update(clock[1] if clock else "")
-
     def show(self) -> None:
-        live = self.app.live
-        now = self.app.clock()
-        title = Text(no_wrap=False)
-        if live.board is None:
-            title.append("SPACE INVADERS — waiting for a session", "bold")
-        else:
-            session = live.board.session
-            phase = session_phase(session, live.backend_now(now))
-            title.append(printable(session.SessionId), "bold white")
-            title.append(f"  {game_text(session)}  ")
-            title.append(f" {phase} ", PHASE_STYLES.get(phase, "bold"))
-            title.append("\n")
-            title.append_text(figures_text(live, now))
-        self.query_one("#wall-title", TextPanel).show_text(title)
-        self._show_clock(now)
-        rows = live.rows
-        for line in self.query(LeaderLine):
-            line.show(rows[line.place - 1] if len(rows) >= line.place else None)
-        chart = self.query_one("#wall-chart", LeadersChart)
-        chart.display = self.app.size.width >= WIDE_WALL
-        if chart.display:
-            chart.show(live)
-        self.query_one("#wall-podium", Podium).show(live.podium(now))
-        self._show_page(rows[3:])
-
-    def _show_page(self, rest: list[BoardRow]) -> None:
-        region = self.query_one("#wall-rest", TextPanel)
-        width, height = region.size.width or self.app.size.width, region.size.height
-        columns, lines = page_layout(width, height)
-        pages = pages_of(rest, columns * lines)
-        self.page %= len(pages)
-        region.update(page_text(pages[self.page], columns, lines, width), layout=False)
-        foot = Text(f" page {self.page + 1}/{len(pages)} · {len(rest) + min(3, len(self.app.live.rows))} players"
-                    "   w: console   space: next page   q: quit", "bold")
-        self.query_one("#wall-foot", TextPanel).update(foot, layout=False)
+        now = self.clock()
+        self.query_one(WallView).show(self.live, now, clock_of(self.live, now))

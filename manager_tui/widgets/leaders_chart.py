@@ -27,10 +27,13 @@ class LeadersChart(PlotextPlot):
         self._drawn: tuple[str, float] | None = None  # (session, board time) of the data drawn
         self._rendered: tuple[object, RenderResult] | None = None
 
-    def show(self, live: LiveBoard) -> None:
+    def show(self, live: LiveBoard, drawn_at: float | None = None) -> None:
+        """Draw the leaders' history; at most every CHART_SECONDS of `drawn_at` (default: the board's
+        time; a replay, whose boards' time runs fast, gives the wall clock)."""
         board = live.board
+        when = board.fetched_at if board is not None and drawn_at is None else drawn_at
         if board is not None and self._drawn is not None and self._drawn[0] == board.session.SessionId \
-                and board.fetched_at - self._drawn[1] < CHART_SECONDS:
+                and when is not None and 0 <= when - self._drawn[1] < CHART_SECONDS:
             return
         plt = self.plt
         plt.clear_data()
@@ -41,7 +44,7 @@ class LeadersChart(PlotextPlot):
             plt.title("Leaders: no scores yet")
             self.refresh()
             return
-        self._drawn = (board.session.SessionId, board.fetched_at)
+        self._drawn = (board.session.SessionId, board.fetched_at if drawn_at is None else drawn_at)
         start = session_start(board.session) or board.session.OpeningTime.timestamp()
         minutes = board.fetched_at - start >= 180  # seconds on the axis for the first three minutes
         scale = 60 if minutes else 1
@@ -55,6 +58,10 @@ class LeadersChart(PlotextPlot):
         plt.title("Leaders' scores")
         plt.xlabel("minutes" if minutes else "seconds")
         self.refresh()
+
+    def redraw_next(self) -> None:
+        """The next `show` draws, however soon (a replay moved to another moment)."""
+        self._drawn = None
 
     def render(self) -> RenderResult:
         key = (self.size, self._version, self.app.theme)

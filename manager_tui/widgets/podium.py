@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from ..live import Projection, printable
+from ..live import BoardRow, Projection, printable
 from .text_panel import TextPanel
 
 MEDALS = ("1st", "2nd", "3rd")
@@ -28,3 +28,18 @@ class Podium(TextPanel):
         self.display = bool(podium)
         if podium:
             self.show_text(podium_text(podium))
+
+    def show_final(self, rows: list[BoardRow]) -> None:
+        """The final podium: the top three of the last board."""
+        self.display = bool(rows)
+        if rows:
+            self.show_text(final_podium_text(rows[:3]))
+
+
+def final_podium_text(rows: list[BoardRow]) -> Text:
+    text = Text("Final podium: ", "bold")
+    for place, row in enumerate(rows):
+        text.append(f"{MEDALS[place]} ", "bold yellow")
+        text.append(printable(row.nickname), "bold")
+        text.append(f" {row.score:,}  ")
+    return text

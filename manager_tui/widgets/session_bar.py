@@ -56,7 +56,9 @@ class SessionBar(TextPanel):
     SessionBar { height: auto; padding: 0 1; background: $panel; }
     """
 
-    def show(self, live: LiveBoard, now: float) -> None:
+    def show(self, live: LiveBoard, now: float, stale_after: float = float("inf")) -> None:
+        """The session's line at `now`; a board older than `stale_after` seconds (or after a failed
+        refresh) says how old it is, counted from the last good board."""
         text = Text(no_wrap=False)
         if live.board is None:
             text.append("no session yet: press o to open one, l for the list", "bold")
@@ -73,7 +75,9 @@ class SessionBar(TextPanel):
             text.append(clock[1], "bold reverse")
         text.append("\n")
         text.append_text(figures_text(live, now))
-        age = now - live.board.fetched_at
+        age = max(0.0, now - live.board.fetched_at)
         if live.error:
             text.append(f"\n⚠ {live.error} — showing the board of {age:.0f} s ago", "bold red")
+        elif age > stale_after:
+            text.append(f"\n⚠ no answer yet — showing the board of {age:.0f} s ago", "bold red")
         self.show_text(text)

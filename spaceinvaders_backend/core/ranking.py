@@ -1,9 +1,10 @@
 """The contract's ranking: Score desc, Lives desc, Shots asc, Nickname asc."""
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Iterable
 from typing import NamedTuple
+
+from sortedcontainers import SortedKeyList
 
 from .answers import ScoreEntry
 
@@ -50,39 +51,33 @@ def ranked(entries) -> list[Entry]:
 
 
 class RankedBoard:
-    """A session's entries kept in the contract's order while players change: a change is a binary search
-    and a move within a list, not a sort of the whole board (5,000 players, hundreds of changes a second,
-    the whole board asked for every 1.5 s). Each player has one entry; keys are unique (they end with the
-    Nickname)."""
+    """A session's entries kept in the contract's order while players change (5,000 players, hundreds of
+    changes a second, the whole board asked for every 1.5 s): `SortedKeyList` keeps the order, a change is
+    a removal and an insertion, nothing sorts the whole board. Each player has one entry; keys are unique
+    (they end with the Nickname). benchmarks/ranking.py measures it against the parallel lists it replaced."""
 
     def __init__(self, entries: Iterable[Entry] = ()) -> None:
-        self._entries = ranked(entries)
-        self._keys = [rank_key(e) for e in self._entries]
-        self._key_of = {e.nickname: k for e, k in zip(self._entries, self._keys, strict=True)}
+        self._entry_of = {e.nickname: e for e in entries}
+        self._order = SortedKeyList(self._entry_of.values(), key=rank_key)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._order)
 
     def put(self, entry: Entry) -> None:
         """Place a player's new entry (their first, or one that replaces their previous)."""
-        key = rank_key(entry)
-        old = self._key_of.get(entry.nickname)
+        old = self._entry_of.get(entry.nickname)
         if old is not None:
-            at = bisect_left(self._keys, old)
-            del self._keys[at], self._entries[at]
-        at = bisect_left(self._keys, key)
-        self._keys.insert(at, key)
-        self._entries.insert(at, entry)
-        self._key_of[entry.nickname] = key
+            self._order.remove(old)
+        self._order.add(entry)
+        self._entry_of[entry.nickname] = entry
 
     def top(self, count: int | None = None) -> list[Entry]:
         """The first `count` entries (every one for None), as a list of its own."""
-        return self._entries[:count] if count is not None else self._entries[:]
+        return self._order[:count]
 
     def rank(self, nickname: str) -> tuple[int, Entry] | None:
         """A player's 1-based rank and entry; None when they have none."""
-        key = self._key_of.get(nickname)
-        if key is None:
+        entry = self._entry_of.get(nickname)
+        if entry is None:
             return None
-        at = bisect_left(self._keys, key)
-        return at + 1, self._entries[at]
+        return self._order.index(entry) + 1, entry

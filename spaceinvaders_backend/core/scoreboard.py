@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .ranking import Entry, better
+from .ranking import Entry, RankedBoard, better
 
 
 @dataclass
@@ -41,3 +41,43 @@ class PlayerBoard:
 def counts(ts: float, received_at: float, closes_at: float | None) -> bool:
     """A record counts unless it was stamped or received after the session closed."""
     return closes_at is None or (ts <= closes_at and received_at <= closes_at)
+
+
+class SessionBoard:
+    """One session's boards: each player's `PlayerBoard`, and the ranked board kept in step once asked for.
+
+    The one way a record in arrival order reaches a session's board: the local stream processor and the
+    replay (`core/replay.py`) both apply records here, so a replay ranks as the live board does."""
+
+    def __init__(self, players: dict[str, PlayerBoard] | None = None) -> None:
+        self.players: dict[str, PlayerBoard] = players if players is not None else {}
+        self._ranking: RankedBoard | None = None  # made when first asked for, then kept in order
+
+    def apply(self, nickname: str, entry: Entry, ts: float, received_at: float,
+              closes_at: float | None) -> tuple[bool, bool, bool]:
+        """One record; answers (it counts at all, it was taken, it finished a trial). The ranking is not
+        moved: call `place` for the players taken (the stream processor does once they are saved)."""
+        if not counts(ts, received_at, closes_at):
+            return False, False, False
+        board = self.players.get(nickname)
+        if board is None:
+            board = self.players[nickname] = PlayerBoard()
+        taken, ended = board.apply(entry, ts)
+        return True, taken, ended
+
+    def place(self, nickname: str) -> None:
+        """Move a player to their board's place in the ranking (when the ranking is kept)."""
+        if self._ranking is not None:
+            entry = self.players[nickname].entry
+            if entry is not None:
+                self._ranking.put(entry)
+
+    def forget_ranking(self) -> None:
+        """Rank anew when next asked for (cheaper than moving most players one by one)."""
+        self._ranking = None
+
+    @property
+    def ranking(self) -> RankedBoard:
+        if self._ranking is None:
+            self._ranking = RankedBoard(b.entry for b in self.players.values() if b.entry is not None)
+        return self._ranking

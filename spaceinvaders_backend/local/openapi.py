@@ -19,6 +19,12 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"content": {"application/json": {"schema": schema}}}
 
 
+def _query_schema(query: Any) -> dict[str, Any]:
+    if query.type != "string":
+        return {"type": query.type}
+    return {"type": "string", **({"enum": list(query.enum)} if query.enum else {"minLength": 1})}
+
+
 def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
     """OpenAPI 3.0 has no `null` type: `anyOf [X, null]` becomes X with `nullable`."""
     options = schema.get("anyOf")
@@ -71,8 +77,7 @@ def build(operations: list[Operation]) -> dict[str, Any]:
             doc["responses"][str(code)] = {"description": "Answer", **_json(schema_of[id(answer)])}
         if op.query:
             doc["parameters"] = [{"name": q.name, "in": "query", "required": q.required,
-                                  "schema": {"type": "string", **({"enum": list(q.enum)} if q.enum else
-                                                                  {"minLength": 1})}} for q in op.query]
+                                  "schema": _query_schema(q)} for q in op.query]
         paths.setdefault(op.path, {})[op.method.lower()] = doc
     return _to_openapi_30({
         "openapi": "3.0.3",

@@ -13,7 +13,7 @@ import msgspec
 
 from ..core.answers import BoardStats
 from ..core.ranking import Entry, RankedBoard
-from ..core.scoreboard import PlayerBoard, counts
+from ..core.scoreboard import PlayerBoard, SessionBoard
 from ..core.sessions import FINISHED, Session
 from . import database
 from .records import StatusRecord
@@ -43,6 +43,15 @@ def _load(text: str) -> PlayerBoard:
                        Entry(*s.current) if s.current else None, s.current_ts, s.trial_end_ts)
 
 
+class SessionStream:
+    """What the processor keeps of one session: its board, and its figures since the server started."""
+
+    def __init__(self, players: dict[str, PlayerBoard] | None = None) -> None:
+        self.board = SessionBoard(players)
+        self.records = 0  # records processed since the server started
+        self.delay: float | None = None  # seconds the oldest record of the last round waited
+
+
 class StreamProcessor:
     """Given the writer (the stream and its storage), every session by id, the current seats, a clock."""
 
@@ -54,17 +63,17 @@ class StreamProcessor:
         self._clock = clock
         self.checkpoint = 0
         self._advanced = asyncio.Condition()  # notified each time the checkpoint moves
-        self._boards: dict[str, dict[str, PlayerBoard]] = {}
-        self._ranked: dict[str, RankedBoard] = {}  # made when first asked for, then kept in order
-        self._records: dict[str, int] = {}  # session -> records processed since the server started
-        self._delay: dict[str, float] = {}  # session -> seconds its oldest record of the last round waited
+        self._streams: dict[str, SessionStream] = {}
 
     async def load(self, session_ids: list[str]) -> None:
         self.checkpoint = await self.writer.run(database.checkpoint, CHECKPOINT)
         for sid in session_ids:
-            rows = await self.writer.run(database.load_boards, sid)
-            self._boards[sid] = {nick: _load(text) for nick, text in rows}
-            self._ranked.pop(sid, None)
+            await self._load_stream(sid)
+
+    async def _load_stream(self, session_id: str) -> SessionStream:
+        rows = await self.writer.run(database.load_boards, session_id)
+        stream = self._streams[session_id] = SessionStream({nick: _load(text) for nick, text in rows})
+        return stream
 
     async def _next_records(self) -> list[StatusRecord]:
         records = self.writer.recent(self.checkpoint, READ_LIMIT)
@@ -89,31 +98,32 @@ class StreamProcessor:
         changed: dict[tuple[str, str], PlayerBoard] = {}
         finished: list[tuple[str, str, float]] = []
         counted: dict[str, list] = {}  # session -> [earliest receive time, records] of this round
-        sessions: dict[str, tuple[Session | None, float | None, dict[str, PlayerBoard]]] = {}
+        sessions: dict[str, tuple[float | None, SessionStream] | None] = {}
         for record in records:
             sid, nick, ts, received_at = record.session_id, record.nickname, record.ts, record.received_at
-            known = sessions.get(sid)
-            if known is None:
+            known = sessions.get(sid, False)
+            if known is False:
                 session = self._sessions.get(sid)
-                if session is not None and sid not in self._boards:
+                stream = self._streams.get(sid)
+                if session is not None and stream is None:
                     # An older session's records after a crash: its stored boards first, not empty ones.
-                    await self.ensure_loaded(sid)
-                known = sessions[sid] = (session, session and session.closes_at(),
-                                         self._boards.setdefault(sid, {}))
-            session, closes_at, boards = known
-            if session is None or not counts(ts, received_at, closes_at):
+                    stream = await self._load_stream(sid)
+                known = sessions[sid] = None if session is None else (session.closes_at(), stream)
+            if known is None:
+                continue
+            closes_at, stream = known
+            counts, taken, ended = stream.board.apply(
+                nick, Entry(nick, record.score, record.shots, record.level, record.lives), ts, received_at,
+                closes_at)
+            if not counts:
                 continue
             round_stats = counted.get(sid)
             if round_stats is None:
                 counted[sid] = [received_at, 1]  # rows come in arrival order: the first is the oldest
             else:
                 round_stats[1] += 1
-            board = boards.get(nick)
-            if board is None:
-                board = boards[nick] = PlayerBoard()
-            taken, ended = board.apply(Entry(nick, record.score, record.shots, record.level, record.lives), ts)
             if taken:
-                changed[(sid, nick)] = board
+                changed[(sid, nick)] = stream.board.players[nick]
             if ended:
                 finished.append((sid, nick, received_at))
         last = records[-1].seq
@@ -129,37 +139,33 @@ class StreamProcessor:
             self._advanced.notify_all()
         done = self._clock()
         for sid, (received_at, count) in counted.items():
-            self._delay[sid] = max(0.0, done - received_at)
-            self._records[sid] = self._records.get(sid, 0) + count
-        for (sid, _nick), board in changed.items():
-            order = self._ranked.get(sid)
-            if order is not None:
-                order.put(board.entry)
+            stream = self._streams[sid]
+            stream.delay = max(0.0, done - received_at)
+            stream.records += count
+        for sid, nick in changed:
+            self._streams[sid].board.place(nick)
         return len(records)
 
     def has_played(self, session_id: str, nickname: str) -> bool:
-        return nickname in self._boards.get(session_id, {})
+        stream = self._streams.get(session_id)
+        return stream is not None and nickname in stream.board.players
 
     def rank(self, session_id: str, nickname: str) -> tuple[int, Entry] | None:
         """A player's 1-based rank on the session's board and their entry; None when not on it."""
         return self._ranking(session_id).rank(nickname)
 
     def stats(self, session_id: str) -> BoardStats:
-        return BoardStats(Records=self._records.get(session_id, 0), Delay=self._delay.get(session_id))
+        stream = self._streams.get(session_id)
+        return BoardStats(Records=stream.records if stream else 0, Delay=stream.delay if stream else None)
 
     def scoreboard(self, session_id: str, top: int | None = None) -> list[Entry]:
         """The ranked board of a session held in memory (the current one and those seen since start)."""
         return self._ranking(session_id).top(top)
 
     def _ranking(self, session_id: str) -> RankedBoard:
-        order = self._ranked.get(session_id)
-        if order is None:
-            boards = self._boards.get(session_id, {}).values()
-            order = self._ranked[session_id] = RankedBoard(b.entry for b in boards if b.entry is not None)
-        return order
+        stream = self._streams.get(session_id)
+        return stream.board.ranking if stream is not None else RankedBoard()  # not loaded: nothing known
 
     async def ensure_loaded(self, session_id: str) -> None:
-        if session_id not in self._boards:
-            rows = await self.writer.run(database.load_boards, session_id)
-            self._boards[session_id] = {nick: _load(text) for nick, text in rows}
-            self._ranked.pop(session_id, None)  # made from the boards just loaded when next asked for
+        if session_id not in self._streams:
+            await self._load_stream(session_id)

@@ -132,6 +132,16 @@ def test_the_manager_role_allows_exactly_what_the_console_calls(world, tmp_path)
     run("sessions")
     run("current_session")
     run("export", sid, "jsonl", tmp_path / "export.jsonl", lambda progress: None)
+
+    async def replay() -> None:  # the replay reads the archive as the export does
+        source = await console.replay(sid)
+        try:
+            await source.frame(None)
+        finally:
+            await source.aclose()
+
+    exercised.add("replay")
+    asyncio.run(replay())
     run("aclose")
 
     protocol = {name for name, member in inspect.getmembers(ManagerBackend) if inspect.iscoroutinefunction(member)}

@@ -22,7 +22,8 @@ PACKAGE = ROOT / "spaceinvaders_backend"
 AWS = PACKAGE / "aws"
 # In the Lambda python3.12 runtime already (https://docs.aws.amazon.com/lambda/latest/dg/lambda-python.html).
 RUNTIME_PROVIDED = {"boto3", "botocore"}
-DISTRIBUTION = {"aws_lambda_powertools": "aws-lambda-powertools", "msgspec": "msgspec"}
+DISTRIBUTION = {"aws_lambda_powertools": "aws-lambda-powertools", "msgspec": "msgspec",
+                "sortedcontainers": "sortedcontainers"}
 
 
 def packaged_sources() -> list[Path]:
@@ -86,7 +87,8 @@ def test_every_function_is_built_by_the_makefile_with_the_layer():
 def test_the_aws_extra_installs_what_the_layer_and_the_runtime_provide():
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     extra = {re.split(r"[<>=\[]", d)[0] for d in pyproject["project"]["optional-dependencies"]["aws"]}
-    assert extra == requirements() - {"msgspec"} | {"boto3"}  # msgspec: the project's own; botocore: boto3's
+    # msgspec and sortedcontainers: the project's own (the core's); botocore: boto3's
+    assert extra == requirements() - {"msgspec", "sortedcontainers"} | {"boto3"}
 
 
 @pytest.mark.skipif(shutil.which("make") is None or shutil.which("tar") is None,

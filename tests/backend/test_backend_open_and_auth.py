@@ -22,7 +22,7 @@ CONTRACT_PATHS = {
     "/deallocate": "post", "/updatestatus": "post", "/scoreboard": "get", "/manager/session": "post",
     "/manager/session/start": "post", "/manager/session/close": "post", "/manager/sessions": "get",
     "/manager/scoreboard": "get", "/manager/players": "get", "/manager/deallocate": "post",
-    "/manager/export": "get", "/auth/signup": "post", "/auth/signin": "post", "/auth/refresh": "post",
+    "/manager/export": "get", "/manager/replay": "get", "/auth/signup": "post", "/auth/signin": "post", "/auth/refresh": "post",
     "/auth/jwks.json": "get",
 }
 AUTHED = [(m, p) for p, m in CONTRACT_PATHS.items()

@@ -16,8 +16,8 @@ from moto import mock_aws
 
 from api_client import ApiError, GameStatus, ScoreEntry, Session, SpaceInvadersClient, TokenStore
 from manager_tui.backends import BackendError, Board, ExportProgress, OpenRequest, Seats
+from manager_tui.backends.api import ApiBackend
 from manager_tui.backends.aws import AwsBackend
-from manager_tui.backends.local import LocalBackend
 from manager_tui.session_clock import iso
 from spaceinvaders_backend.aws import seat_store
 from spaceinvaders_backend.aws.items import attrs
@@ -44,7 +44,7 @@ class LocalWorld:
     def __init__(self, server, tmp_path: Path) -> None:
         server.create_manager(MANAGER, PASSWORD)
         self.server = server
-        self.backend = LocalBackend(server.base_url, token_store=TokenStore(tmp_path / "tokens"))
+        self.backend = ApiBackend(server.base_url, token_store=TokenStore(tmp_path / "tokens"))
         self.players: dict[str, SpaceInvadersClient] = {}
 
     async def start(self) -> None:

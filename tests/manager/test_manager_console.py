@@ -12,7 +12,7 @@ from textual.widgets import Checkbox, Input, ProgressBar, Select, Static
 from api_client import GameStatus, GameType, SpaceInvadersClient, TokenStore
 from manager_tui.app import ManagerApp
 from manager_tui.backends import BackendError, ExportProgress
-from manager_tui.backends.local import LocalBackend
+from manager_tui.backends.api import ApiBackend
 from manager_tui.screens.board import BoardScreen
 from manager_tui.screens.dialogs import ConfirmScreen, OpenSessionScreen, SignInScreen
 from manager_tui.screens.export import ExportScreen
@@ -42,7 +42,7 @@ def errors(app) -> list[str]:
 
 async def test_a_whole_session_from_the_keyboard(local_server, tmp_path):
     local_server.create_manager(MANAGER, PASSWORD)
-    backend = LocalBackend(local_server.base_url, token_store=TokenStore(tmp_path / "tokens"))
+    backend = ApiBackend(local_server.base_url, token_store=TokenStore(tmp_path / "tokens"))
     app = ManagerApp(backend, refresh_seconds=0.3, countdown_seconds=1.0, export_dir=tmp_path)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, SignInScreen) and app.focused is not None)
@@ -119,7 +119,7 @@ async def test_a_whole_session_from_the_keyboard(local_server, tmp_path):
 
 async def test_a_server_gone_is_a_notification_and_the_last_board_stays(local_server, tmp_path):
     local_server.create_manager(MANAGER, PASSWORD)
-    backend = LocalBackend(local_server.base_url, token_store=TokenStore(tmp_path / "tokens"))
+    backend = ApiBackend(local_server.base_url, token_store=TokenStore(tmp_path / "tokens"))
     await backend.sign_in(MANAGER, PASSWORD)
     app = ManagerApp(backend, refresh_seconds=0.2)
     async with app.run_test(size=(80, 24)) as pilot:
@@ -208,3 +208,37 @@ async def test_the_export_bar_has_the_record_count_as_its_total(tmp_path):
         assert "1,000 of 2,500 records" in str(app.screen.query_one("#export-status", Static).render())
         backend.finish.set()
         await until(pilot, lambda: isinstance(app.screen, BoardScreen))
+
+
+class HangingBackend(FixedBackend):
+    """Answers one board, then every refresh hangs (a server that accepts and never answers)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answered = 0
+        self.never = asyncio.Event()
+
+    async def board(self, session_id: str):
+        if self.answered:
+            await self.never.wait()
+        self.answered += 1
+        self.now = time.time()
+        return await super().board(session_id)
+
+
+async def test_the_age_of_the_board_grows_each_second_while_a_refresh_hangs():
+    """Issue 19: the age is counted from the last good board, on a timer, not when a refresh ends."""
+    backend = HangingBackend()
+    app = ManagerApp(backend, refresh_seconds=0.2)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.live.board is not None)
+        bar = app.screen.query_one(SessionBar)
+        ages = []
+        for _ in range(3):
+            await pilot.pause(1.0)
+            text = str(bar.render())
+            ages.append(int(text.split("showing the board of ")[1].split(" s ago")[0]) if "s ago" in text else None)
+        assert backend.answered == 1 and app.refreshing  # the second refresh still hangs
+        assert None not in ages[1:] and ages[1] < ages[2], ages  # 1.4 s in, the age shows and grows
+        assert not errors(app)
+        backend.never.set()

@@ -10,8 +10,8 @@ from manager_support import fixed_session
 from api_client import GameType, ScoreEntry
 from manager_tui.backends import Board, OpenRequest, Seats
 from manager_tui.live import MARK_SECONDS, BoardTracker, LeaderHistory, LiveBoard, printable, project_podium
-from manager_tui.screens.wall import page_text, pages_of
 from manager_tui.session_clock import clock_text, seconds_to_start, session_phase, time_left
+from manager_tui.widgets.wall_view import page_text, pages_of
 
 START = fixed_session().SynchronizeTime.timestamp()
 

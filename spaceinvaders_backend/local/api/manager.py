@@ -2,14 +2,17 @@
 from __future__ import annotations
 
 import asyncio
+import math
 
 from starlette.responses import StreamingResponse
 
 from ...core import models
 from ...core.answers import Message, Players, Scoreboard, SessionDocument, Sessions
 from ...core.errors import ApiError
+from ...core.replay import ReplayFrame
 from .. import export
 from ..backend import LocalBackend
+from ..replay import Replays
 from ..settings import Settings
 from ..tokens import MANAGER
 from .operation import Call, Operation, Query
@@ -22,6 +25,7 @@ class ManagerPaths:
     def __init__(self, backend: LocalBackend, settings: Settings) -> None:
         self.backend = backend
         self.settings = settings
+        self.replays = Replays(settings.database_path, backend.get_session)
 
     async def open_session(self, call: Call) -> SessionDocument:
         b: models.OpenSession = call.body
@@ -33,7 +37,9 @@ class ManagerPaths:
         return (await self.backend.start_session(call.body.CountdownSeconds)).answer()
 
     async def close_session(self, call: Call) -> SessionDocument:
-        return (await self.backend.close_session()).answer()
+        closed = await self.backend.close_session()
+        self.replays.follow(closed.session_id, at_once=True)  # its replay read to the end, ready when asked
+        return closed.answer()
 
     async def sessions(self, call: Call) -> Sessions:
         return Sessions(Sessions=[s.answer() for s in self.backend.session_list()])
@@ -41,6 +47,7 @@ class ManagerPaths:
     async def scoreboard(self, call: Call) -> Scoreboard:
         sid = call.query("sessionId")
         entries = await self.backend.scoreboard(sid, None)
+        self.replays.follow(sid)  # a watched session's replay is indexed as it runs
         return Scoreboard(SessionId=sid, Scoreboard=[e.answer() for e in entries],
                           Stats=self.backend.board_stats(sid))
 
@@ -62,6 +69,19 @@ class ManagerPaths:
         return StreamingResponse(records.lines(), media_type=MEDIA[fmt],
                                  headers={RECORD_COUNT: str(records.records)})
 
+    async def replay(self, call: Call) -> ReplayFrame:
+        sid = call.query("sessionId")
+        text = call.request.query_params.get("at")
+        at = None
+        if text:
+            try:
+                at = float(text)
+            except ValueError:
+                at = math.nan
+            if not math.isfinite(at):
+                raise ApiError(422, "ValidationError", "at is a moment in epoch seconds, e.g. 1795731300.5.")
+        return await self.replays.frame(sid, at)
+
     def operations(self) -> list[Operation]:
         session_query = (Query("sessionId"),)
         return [
@@ -79,6 +99,9 @@ class ManagerPaths:
                       MANAGER, Players, query=session_query, errors=(400, 404)),
             Operation("POST", "/manager/deallocate", "Free a player's seat", self.deallocate, MANAGER, Message,
                       body=models.UsernameBody),
+            Operation("GET", "/manager/replay", "The session's board at a moment of its replay (its start if no at)",
+                      self.replay, MANAGER, ReplayFrame, query=(*session_query, Query("at", False, type="number")),
+                      errors=(400, 404, 422)),
             Operation("GET", "/manager/export", "Every stored status record of a session, in arrival order",
                       self.export, MANAGER, None, query=(*session_query, Query("format", False, export.FORMATS)),
                       errors=(400, 404, 422), media=tuple(MEDIA.values()),

@@ -25,6 +25,7 @@ class Query:
     name: str
     required: bool = True
     enum: tuple[str, ...] = ()
+    type: str = "string"  # its JSON Schema type in the document ("number": the handler parses it)
 
 
 @dataclass(frozen=True)

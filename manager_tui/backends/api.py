@@ -7,6 +7,8 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import TypeVar
 
+import msgspec
+
 from api_client import (
     ApiError,
     AuthenticationError,
@@ -19,6 +21,7 @@ from api_client import (
     TransportError,
     UnknownServerError,
 )
+from spaceinvaders_backend.core.replay import ReplayFrame
 
 from . import (
     EXPORT_FORMATS,
@@ -34,6 +37,8 @@ from . import (
 )
 from .files import written_atomically
 
+_frame = msgspec.json.Decoder(ReplayFrame)
+
 T = TypeVar("T")
 MANAGER = "Manager"
 
@@ -47,7 +52,9 @@ def describe(error: SpaceInvadersError) -> str:
     return str(error)
 
 
-class LocalBackend:
+class ApiBackend:
+    """The manager's backend through the HTTP API of a server with the manager's paths (the local server)."""
+
     def __init__(self, base_url: str, *, username: str | None = None, token_store: TokenStore | None = None,
                  client: SpaceInvadersClient | None = None) -> None:
         self.client = client or SpaceInvadersClient(base_url, token_store=token_store or TokenStore())
@@ -168,5 +175,26 @@ class LocalBackend:
         progress(done)
         return done.records
 
+    async def replay(self, session_id: str) -> ServerReplay:
+        return ServerReplay(self, await self._session(session_id))
+
     async def aclose(self) -> None:
         await self.client.aclose()
+
+
+class ServerReplay:
+    """A replay the server computes from its log (`GET /manager/replay`): each frame is one request."""
+
+    def __init__(self, backend: ApiBackend, session: Session) -> None:
+        self.backend = backend
+        self.session = session
+
+    async def frame(self, at: float | None) -> ReplayFrame:
+        text = await self.backend._run(self.backend.client.replay_frame(self.session.SessionId, at))
+        try:
+            return _frame.decode(text)
+        except msgspec.ValidationError as error:
+            raise BackendError(f"the server's replay answer is not a frame: {error}") from error
+
+    async def aclose(self) -> None:
+        return None
