@@ -15,7 +15,7 @@ from textual.widgets import OptionList, Static
 from api_client import KnownServers, Room
 from api_client.trust import readable_halves
 from manager_tui.backends import SignInRequired, TrustRequired
-from manager_tui.backends.local import LocalBackend
+from manager_tui.backends.api import ApiBackend
 from spaceinvaders_bots import cli as bots_cli
 from spaceinvaders_tui.app import SpaceInvadersApp
 from spaceinvaders_tui.screens import connect
@@ -119,7 +119,7 @@ async def test_the_game_asks_once_about_an_unvouched_certificate(tls_server, tmp
 async def test_the_console_asks_before_signing_in(tls_server, tmp_path):
     from api_client import TokenStore
 
-    backend = LocalBackend(tls_server.base_url, token_store=TokenStore(tmp_path))
+    backend = ApiBackend(tls_server.base_url, token_store=TokenStore(tmp_path))
     try:
         with pytest.raises(TrustRequired) as asked:
             await backend.connect()
@@ -130,7 +130,7 @@ async def test_the_console_asks_before_signing_in(tls_server, tmp_path):
         await backend.sign_in(*MANAGER)
     finally:
         await backend.aclose()
-    again = LocalBackend(tls_server.base_url, token_store=TokenStore(tmp_path))
+    again = ApiBackend(tls_server.base_url, token_store=TokenStore(tmp_path))
     try:
         await again.connect()  # remembered: neither asked nor signed in again
     finally:
