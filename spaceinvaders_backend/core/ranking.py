@@ -38,12 +38,17 @@ def rank_key(entry: Entry) -> tuple[int, int, int, str]:
 
 
 def better(a: Entry | None, b: Entry | None) -> Entry | None:
-    """The better-ranked of two entries (either may be missing)."""
+    """The better-ranked of two entries of one player (either may be missing). Level, which the contract's
+    order leaves out, decides between entries equal in everything else (the higher), so that the answer
+    never depends on which of the two came first."""
     if a is None:
         return b
     if b is None:
         return a
-    return a if rank_key(a) <= rank_key(b) else b
+    ka, kb = rank_key(a), rank_key(b)
+    if ka != kb:
+        return a if ka < kb else b
+    return a if a.level >= b.level else b
 
 
 def ranked(entries) -> list[Entry]:

@@ -1,4 +1,4 @@
-"""Which status records a processor may trust with their own `Timestamp`."""
+"""Which status records a processor may trust with their own `Timestamp`, and when a record's fate is settled."""
 
 from __future__ import annotations
 
@@ -9,3 +9,10 @@ MAX_CLOCK_AHEAD_SECONDS = 300.0
 
 def stamped_too_far_ahead(ts: float, received_at: float) -> bool:
     return ts > received_at + MAX_CLOCK_AHEAD_SECONDS
+
+
+def settles_at(ts: float, received_at: float) -> float:
+    """The moment from which a record's fate cannot change: a close after it drops it by no rule (it was
+    received and stamped by then). A record stamped ahead of its arrival settles at its stamp. The replay's
+    timeline puts each record at this moment, and the live processors count one no earlier."""
+    return max(received_at, ts)

@@ -50,7 +50,8 @@ class LocalBackend:
         self.sessions: dict[str, Session] = {}
         self.session: Session | None = None  # the newest session, open or closed
         self.seats = Seats()
-        self.stream = StreamProcessor(self.writer, self.sessions, self.seats, clock)
+        self.stream = StreamProcessor(self.writer, self.sessions, self.seats, clock, lambda: self._seq,
+                                      settings.database_path)
         self._seq = 0
         self._lock = asyncio.Lock()  # session and seat changes; status posts do not take it
         self._tasks: list[asyncio.Task] = []
@@ -213,7 +214,8 @@ class LocalBackend:
         async with self._lock:
             await self._close_if_due()
             session = rules.close_session(self.session, self.clock())
-            await self._save_session(session)
+            with self.stream.closing(session):  # records it would drop wait until it is written (stream.py)
+                await self._save_session(session)
             return session
 
     async def _close_if_due(self) -> None:

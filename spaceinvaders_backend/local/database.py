@@ -76,6 +76,30 @@ CREATE INDEX IF NOT EXISTS users_by_folded_name ON users (username COLLATE NOCAS
 -- A session's records for its export and their count, without reading every session's (it holds seq too:
 -- SQLite indexes the rowid). Measured cheap for the writes: benchmarks/export_count.py.
 CREATE INDEX IF NOT EXISTS status_by_session ON status (session_id);
+-- The replay of each session (core/replay.py), made by the stream processor as it counts the records
+-- (local/stream.py): how far it is, a keyframe every 2 s of the session, and the records up to the next.
+CREATE TABLE IF NOT EXISTS replay_index (
+    session_id TEXT PRIMARY KEY,
+    end_at REAL,
+    complete INTEGER NOT NULL,
+    resume_seq INTEGER  -- the first record to read again to go on after a restart (NULL: none needed)
+);
+CREATE TABLE IF NOT EXISTS replay_keyframes (
+    session_id TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    at REAL NOT NULL,
+    records INTEGER NOT NULL,
+    leaders TEXT NOT NULL,
+    states BLOB NOT NULL,
+    PRIMARY KEY (session_id, number)
+);
+CREATE TABLE IF NOT EXISTS replay_chunks (
+    session_id TEXT NOT NULL,
+    number INTEGER NOT NULL,
+    names TEXT NOT NULL,
+    records BLOB NOT NULL,
+    PRIMARY KEY (session_id, number)
+);
 """
 
 STATUS_COLUMNS = "seq, session_id, nickname, score, shots, level, lives, timestamp, ts, received_at"
@@ -305,3 +329,46 @@ def refresh_token_owner(conn, token_hash: str, now: float) -> str | None:
         "SELECT username FROM refresh_tokens WHERE token_hash = ? AND expires_at > ?", (token_hash, now)
     ).fetchone()
     return row[0] if row else None
+
+
+# --- replays (the stream processor's keyframes and chunks, core/replay.py) ------------------------
+
+def save_replay(conn: sqlite3.Connection, session_id: str, keyframes: list[tuple], chunks: list[tuple],
+                end_at: float | None, complete: bool, resume_seq: int | None) -> None:
+    """New keyframes (number, at, records, leaders JSON, states) and chunks (number, names JSON, records) of a
+    session's replay, and how far it is; within the caller's transaction."""
+    conn.executemany("INSERT OR REPLACE INTO replay_keyframes (session_id, number, at, records, leaders, states) "
+                     "VALUES (?,?,?,?,?,?)", [(session_id, *k) for k in keyframes])
+    conn.executemany("INSERT OR REPLACE INTO replay_chunks (session_id, number, names, records) VALUES (?,?,?,?)",
+                     [(session_id, *c) for c in chunks])
+    conn.execute("INSERT INTO replay_index (session_id, end_at, complete, resume_seq) VALUES (?,?,?,?) "
+                 "ON CONFLICT (session_id) DO UPDATE SET end_at = excluded.end_at, complete = excluded.complete, "
+                 "resume_seq = excluded.resume_seq", (session_id, end_at, int(complete), resume_seq))
+
+
+def load_replay(conn: sqlite3.Connection, session_id: str):
+    """(end_at, complete, resume_seq, keyframes [(number, at, records, leaders JSON)], chunks' names [JSON]) of
+    a session's stored replay, or None."""
+    row = conn.execute("SELECT end_at, complete, resume_seq FROM replay_index WHERE session_id = ?",
+                       (session_id,)).fetchone()
+    if row is None:
+        return None
+    keyframes = conn.execute("SELECT number, at, records, leaders FROM replay_keyframes WHERE session_id = ? "
+                             "ORDER BY number", (session_id,)).fetchall()
+    names = [r[0] for r in conn.execute("SELECT names FROM replay_chunks WHERE session_id = ? ORDER BY number",
+                                        (session_id,))]
+    return row[0], bool(row[1]), row[2], keyframes, names
+
+
+def incomplete_replays(conn: sqlite3.Connection) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT session_id FROM replay_index WHERE complete = 0")]
+
+
+def replay_states(conn: sqlite3.Connection, session_id: str, number: int) -> bytes:
+    return conn.execute("SELECT states FROM replay_keyframes WHERE session_id = ? AND number = ?",
+                        (session_id, number)).fetchone()[0]
+
+
+def replay_records(conn: sqlite3.Connection, session_id: str, number: int) -> bytes:
+    return conn.execute("SELECT records FROM replay_chunks WHERE session_id = ? AND number = ?",
+                        (session_id, number)).fetchone()[0]

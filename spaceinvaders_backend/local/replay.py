@@ -1,42 +1,43 @@
-"""Replays of the local server's sessions: the core's `ReplayIndex`, fed from the `status` log.
+"""Replays of the local server's sessions (`GET /manager/replay`): frames from the core's `ReplayIndex`.
 
-An index is built in a thread of its own from a read-only connection (the server keeps writing), a batch
-of records at a time, so the first frames are served while the rest is read. It follows a session while
-it runs: the manager's board refresh (`follow`) asks for the records that arrived since, so when the
-session closes its replay is already indexed. A session nobody watched is indexed on its first replay.
-The indexes of the last few sessions are kept in memory (about 21 bytes a record, compressed).
+The stream processor makes a session's replay as it counts its records and stores it with its output
+(`stream.py`), so the replay of a session recorded by this server seeks at once, during the session,
+after it, and after a restart (its keyframes and chunks are read from the database when a cursor needs
+them). A session recorded before the server kept replays is indexed from the log on its first replay, in
+a thread of its own, a batch of records at a time, so its first frames come while the rest is read.
 """
 from __future__ import annotations
 
 import asyncio
 import sqlite3
 import threading
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
 from ..core.replay import ReplayCursor, ReplayFrame, ReplayIndex, ReplayRecord, frame_of
+from ..core.scoreboard import counts
 from ..core.sessions import Session
 from . import database
+from .stream import StreamProcessor
 
-KEPT_SESSIONS = 3
+KEPT_CURSORS = 3
 BATCH = 20_000
 FIRST_BATCH_WAIT_SECONDS = 5.0
-FOLLOW_SECONDS = 1.0
 
 _READ = ("SELECT seq, nickname, score, shots, level, lives, ts, received_at FROM status "
          "WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?")
 
 
-class SessionReplay:
-    """One session's index, the thread that extends it, and a cursor the frames are read from."""
+class LogReplay:
+    """The replay of a session the processor did not index (recorded before it did): read from the log in
+    a thread, each record judged by the session's close as it stands (`scoreboard.counts`)."""
 
     def __init__(self, db_path: Path, session: Session) -> None:
         self.db_path = db_path
         self.session = session
-        self.index = ReplayIndex(session)
-        self.cursor = ReplayCursor(self.index)
+        self.closes_at = session.closes_at()
+        self.index = ReplayIndex(session.started_at)
         self._last_seq = 0
         self._lock = threading.Lock()  # one extension at a time
         self._thread: threading.Thread | None = None
@@ -59,57 +60,55 @@ class SessionReplay:
 
     def _read_all(self, conn: sqlite3.Connection) -> None:
         closed = self.session.closing_time is not None  # read before the rows: no record comes after
-        sid = self.session.session_id
+        sid, closes_at = self.session.session_id, self.closes_at
         while True:
             rows = conn.execute(_READ, (sid, self._last_seq, BATCH)).fetchall()
             if rows:
                 self._last_seq = rows[-1][0]
-                self.index.feed(ReplayRecord._make(row[1:]) for row in rows)
+                self.index.feed([ReplayRecord(*row[1:], row[0]) for row in rows if counts(row[6], row[7], closes_at)],
+                                upto=rows[-1][7])
             self.first_batch.set()
             if len(rows) < BATCH:
                 break
         if closed:
             self.index.finish()
 
-    def frame(self, at: float | None) -> ReplayFrame:
-        return frame_of(self.cursor, self.session.session_id, at)
-
 
 class Replays:
-    """The replays of the last few sessions asked for, by session id."""
+    """Cursors on the replays of the last few sessions asked for, by session id."""
 
-    def __init__(self, db_path: Path, sessions: Callable[[str], Session]) -> None:
+    def __init__(self, db_path: Path, sessions: Callable[[str], Session], processor: StreamProcessor) -> None:
         self.db_path = db_path
         self._sessions = sessions  # the session document by id (raises the API's 404)
-        self._replays: OrderedDict[str, SessionReplay] = OrderedDict()
-        self._followed: dict[str, float] = {}  # session -> when its index was last extended by `follow`
+        self._processor = processor
+        self._cursors: OrderedDict[str, ReplayCursor] = OrderedDict()
+        self._from_log: dict[str, LogReplay] = {}
 
-    def _replay(self, session_id: str) -> SessionReplay:
-        session = self._sessions(session_id)
-        replay = self._replays.get(session_id)
-        if replay is None or (replay.session.closes_at() != session.closes_at()
-                              and not replay.index.reclose(session)):
-            # New, or the session closed since and its close drops records already indexed.
-            replay = SessionReplay(self.db_path, session)
-            self._replays[session_id] = replay
-        replay.session = session  # closed or started since: read to its end once closed
-        self._replays.move_to_end(session_id)
-        while len(self._replays) > KEPT_SESSIONS:
-            self._replays.popitem(last=False)
-        return replay
+    async def _index(self, session: Session) -> tuple[ReplayIndex, LogReplay | None]:
+        sid = session.session_id
+        await self._processor.ensure_loaded(sid)
+        index = self._processor.replay(sid)  # made as the session went, or stored
+        if index is not None:
+            return index, None
+        log = self._from_log.get(sid)
+        if log is None or log.closes_at != session.closes_at():  # new, or closed since: read again
+            log = self._from_log[sid] = LogReplay(self.db_path, session)
+        log.extend()
+        return log.index, log
 
-    def follow(self, session_id: str, at_once: bool = False) -> None:
-        """Keep a session's index up to date as it runs (called as the manager watches it): at most once
-        a FOLLOW_SECONDS, so a manager polling often costs no more."""
-        now = time.monotonic()
-        if not at_once and now - self._followed.get(session_id, float("-inf")) < FOLLOW_SECONDS:
-            return
-        self._followed[session_id] = now
-        self._replay(session_id).extend()
+    def _cursor(self, sid: str, index: ReplayIndex) -> ReplayCursor:
+        cursor = self._cursors.get(sid)
+        if cursor is None or cursor.index is not index:
+            cursor = self._cursors[sid] = ReplayCursor(index)
+        self._cursors.move_to_end(sid)
+        while len(self._cursors) > KEPT_CURSORS:
+            gone, _ = self._cursors.popitem(last=False)
+            self._from_log.pop(gone, None)
+        return cursor
 
     async def frame(self, session_id: str, at: float | None) -> ReplayFrame:
-        replay = self._replay(session_id)
-        replay.extend()
-        if not replay.first_batch.is_set():  # the first frame waits for the first batch, not for them all
-            await asyncio.to_thread(replay.first_batch.wait, FIRST_BATCH_WAIT_SECONDS)
-        return replay.frame(at)
+        session = self._sessions(session_id)
+        index, log = await self._index(session)
+        if log is not None and not log.first_batch.is_set():  # the first frame waits for the first batch only
+            await asyncio.to_thread(log.first_batch.wait, FIRST_BATCH_WAIT_SECONDS)
+        return frame_of(self._cursor(session_id, index), session_id, at)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import re
 
 import pytest
@@ -24,7 +25,7 @@ from spaceinvaders_backend.core.models import (
     decode,
 )
 from spaceinvaders_backend.core.ranking import Entry, RankedBoard, better, rank_key, ranked
-from spaceinvaders_backend.core.scoreboard import PlayerBoard, counts
+from spaceinvaders_backend.core.scoreboard import COUNTS, DROPPED, WAITS, PlayerBoard, counts, verdict
 from spaceinvaders_backend.core.sessions import FINISHED, PLAYING, Session
 from spaceinvaders_backend.core.timeutil import parse_iso, session_suffix, to_iso
 
@@ -120,8 +121,9 @@ class TestPlayerBoard:
         b = PlayerBoard()
         b.apply(E("p", 50), 5.0)
         assert b.apply(E("p", 999), 4.0) == (False, False)  # older stamp: ignored even if better
-        assert b.apply(E("p", 10, lives=0), 4.5) == (False, False)  # an older last life does not end it
-        assert b.entry.score == 50 and b.current is not None
+        # An older last life ended an earlier trial (taken as one), not the current one.
+        assert b.apply(E("p", 10, lives=0), 4.5) == (True, False)
+        assert b.entry.score == 50 and b.current is not None and b.best_finished == E("p", 10, lives=0)
 
     def test_lives_zero_finishes_the_trial(self):
         b = PlayerBoard()
@@ -152,6 +154,63 @@ class TestPlayerBoard:
         assert b.entry.lives == 2
         b.apply(E("p", 100, shots=10, lives=0), 3.0)
         assert b.entry == E("p", 100, shots=10, lives=0)  # same score and lives: fewer shots
+
+
+# Records of one player: a few moments (so that Timestamps tie), last lives, repeats.
+_records = st.lists(st.tuples(st.integers(0, 6), st.integers(0, 3), st.integers(0, 2), st.integers(1, 2),
+                              st.integers(0, 2)), min_size=1, max_size=12)
+
+
+def _state(b: PlayerBoard) -> tuple:
+    return b.best_finished, b.current, b.current_ts, b.trial_end_ts, b.entry
+
+
+class TestOneOrder:
+    """A player's board is a function of the set of their records: any order, any repeat, any batching."""
+
+    @settings(max_examples=300, deadline=None)
+    @given(_records, st.randoms(use_true_random=False))
+    def test_any_order_and_repeats_give_the_same_board(self, records, rng):
+        def board(order):
+            b = PlayerBoard()
+            for ts, score, shots, level, lives in order:
+                b.apply(E("p", score * 10, shots, level, lives), float(ts))
+            return _state(b)
+
+        expected = board(sorted(records))  # Timestamp order
+        shuffled = list(records) + rng.sample(records, len(records) // 2)  # some delivered twice
+        rng.shuffle(shuffled)
+        assert board(shuffled) == expected
+
+    def test_a_tie_on_the_timestamp_is_decided_by_the_entries_not_the_order(self):
+        a, b = E("p", 10, level=1), E("p", 10, level=2)
+        for first, second in ((a, b), (b, a)):
+            board = PlayerBoard()
+            board.apply(first, 1.0)
+            board.apply(second, 1.0)
+            assert board.current == b  # equal but for Level: the higher
+        board = PlayerBoard()
+        board.apply(E("p", 50), 1.0)
+        board.apply(E("p", 40, lives=0), 1.0)  # a last life at the same moment ends that trial
+        assert board.current is None and board.entry == E("p", 40, lives=0)
+
+    def test_ended_is_only_the_latest_trials_end(self):
+        b = PlayerBoard()
+        b.apply(E("p", 30), 3.0)
+        assert b.apply(E("p", 20, lives=0), 2.0) == (True, False)  # a newer trial already runs
+        assert b.apply(E("p", 40, lives=0), 4.0) == (True, True)
+        assert b.apply(E("p", 40, lives=0), 4.0) == (False, False)  # again: nothing new
+
+
+class TestVerdict:
+    def test_a_record_counts_once_nothing_can_close_the_session_before_it(self):
+        assert verdict(T0, T0, None, T0) == COUNTS
+        assert verdict(T0 + 0.2, T0, None, T0) == WAITS  # stamped ahead of the clock: waits for its stamp
+        assert verdict(T0, T0 + 0.2, None, T0 + 0.1) == WAITS  # a close being written at T0 + 0.1
+        assert verdict(T0 + 61, T0 + 1, T0 + 60, T0 + 62) == DROPPED  # after a deadline known in advance
+        assert verdict(T0 + 59, T0 + 1, T0 + 60, T0 + 58) == WAITS  # the manager may still close it earlier
+        assert verdict(T0 + 1, T0, T0 + 1, math.inf) == COUNTS  # closed: its close decides alone
+        assert verdict(T0 + 1.001, T0, T0 + 1, math.inf) == DROPPED
 
 
 class TestCounts:

@@ -1,31 +1,42 @@
-"""The core's replay index and cursor: the board at any moment is the board of the records that arrived
-by then, applied by the core's SessionBoard (the live board's rules), whatever order the cursor moves in."""
+"""The core's replay index and cursor: the board at any moment is the board of the counted records settled by
+then (`settles_at`), applied by the core's SessionBoard (the live board's rules), whatever order the records
+are fed in, whatever order the cursor moves in, from memory or from stored segments."""
 from __future__ import annotations
 
+import math
 import random
 
 from spaceinvaders_backend.core.ranking import Entry, ranked
-from spaceinvaders_backend.core.replay import ReplayCursor, ReplayIndex, ReplayRecord, frame_of
-from spaceinvaders_backend.core.scoreboard import SessionBoard
-from spaceinvaders_backend.core.sessions import Session
+from spaceinvaders_backend.core.records import settles_at
+from spaceinvaders_backend.core.replay import (
+    Chunk,
+    Keyframe,
+    ReplayCursor,
+    ReplayIndex,
+    ReplayRecord,
+    frame_of,
+)
+from spaceinvaders_backend.core.scoreboard import SessionBoard, counts
 
 START = 1_800_000_000.0
 
 
 def stream(seed: int, count: int = 6_000) -> list[ReplayRecord]:
-    """Records in arrival order: scores rising, last lives, Timestamps out of order, records repeated."""
+    """Records in arrival order: scores rising, last lives, Timestamps out of order and some ahead of their
+    arrival (a clock running ahead), records repeated."""
     rng = random.Random(seed)
     names = [f"p{i}" for i in range(25)]
     scores = dict.fromkeys(names, 0)
     out = []
     at = START
-    for _ in range(count):
+    for seq in range(1, count + 1):
         at += rng.uniform(0, 0.05)
         name = rng.choice(names)
         scores[name] += rng.choice((0, 5, 10))
         lives = 0 if rng.random() < 0.03 else rng.randint(1, 3)
-        ts = at - rng.uniform(0, 0.5)  # a client's clock, behind by up to half a second: order varies
-        out.append(ReplayRecord(name, scores[name], rng.randint(0, 40), 1, lives, ts, at))
+        ahead = rng.uniform(0, 3) if name == "p7" else 0.0  # p7's clock runs up to 3 s ahead
+        ts = at - rng.uniform(0, 0.5) + ahead
+        out.append(ReplayRecord(name, scores[name], rng.randint(0, 40), 1, lives, ts, at, seq))
         if lives == 0:
             scores[name] = 0
         if rng.random() < 0.02:
@@ -33,47 +44,123 @@ def stream(seed: int, count: int = 6_000) -> list[ReplayRecord]:
     return out
 
 
-def expected(records: list[ReplayRecord], upto: float, closes_at: float | None) -> list[Entry]:
+def expected(records: list[ReplayRecord], upto: float) -> list[Entry]:
     board = SessionBoard()
     for r in records:
-        if r.received_at <= upto:
-            board.apply(r.nickname, Entry(r.nickname, r.score, r.shots, r.level, r.lives), r.ts, r.received_at,
-                        closes_at)
+        if settles_at(r.ts, r.received_at) <= upto:
+            board.apply(r.nickname, Entry(r.nickname, r.score, r.shots, r.level, r.lives), r.ts)
     return ranked(b.entry for b in board.players.values() if b.entry is not None)
 
 
-def test_the_board_at_any_moment_is_the_board_of_the_records_that_arrived_by_then():
-    records = stream(1)
-    closes_at = records[-300].received_at  # the last records came after the close
-    session = Session("S", "MULTIPLE_TRIALS", False, 100, START, closing_time=closes_at)
-    index = ReplayIndex(session, keyframe_seconds=3.0)
-    for start in range(0, len(records), 700):  # fed in batches, as the server and the archive do
-        index.feed(records[start:start + 700])
-    index.finish()
-    assert len(index.keyframes) > 10
+def rows(frame) -> list[tuple]:
+    return [tuple(row) for row in frame.Board]
+
+
+def check_frames(index: ReplayIndex, counted: list[ReplayRecord], seed: int) -> None:
     cursor = ReplayCursor(index)
-    rng = random.Random(2)
+    rng = random.Random(seed)
     moments = [rng.uniform(START, index.end) for _ in range(40)]
     moments += sorted(moments[:10]) + [index.start, index.end]  # small steps forward, the two ends
     for at in moments:
         frame = frame_of(cursor, "S", at)
         assert frame.At == at
-        assert [tuple(row) for row in frame.Board] == [tuple(e) for e in expected(records, at, closes_at)], at
+        assert rows(frame) == [tuple(e) for e in expected(counted, at)], at
 
 
-def test_a_growing_index_shows_what_is_indexed_and_keeps_it_when_the_session_closes_after():
-    records = stream(3, 2_000)
-    session = Session("S", "SINGLE_TRIAL", False, 100, START)
-    index = ReplayIndex(session)
-    index.feed(records[:1_000])
+def test_the_board_at_any_moment_is_the_board_of_the_records_settled_by_then():
+    records = stream(1)
+    closes_at = records[-300].received_at  # the last records came after the close
+    counted = [r for r in records if counts(r.ts, r.received_at, closes_at)]
+    index = ReplayIndex(START, keyframe_seconds=3.0)
+    for start in range(0, len(counted), 700):  # fed in batches in arrival order, as a reader of the log does
+        index.feed(counted[start:start + 700])
+    index.finish()
+    assert len(index.keyframe_at) > 10
+    check_frames(index, counted, 2)
+
+
+class Store:
+    """Segments as a database keeps them."""
+
+    def __init__(self) -> None:
+        self.keyframes: dict[int, Keyframe] = {}
+        self.chunks: dict[int, Chunk] = {}
+
+    def keep(self, changes) -> None:
+        for change in changes:
+            (self.keyframes if isinstance(change, Keyframe) else self.chunks)[change.number] = change
+
+    def keyframe_states(self, number: int) -> bytes:
+        return self.keyframes[number].states
+
+    def chunk_records(self, number: int) -> bytes:
+        return self.chunks[number].records
+
+    def index(self, index: ReplayIndex) -> ReplayIndex:
+        stored = ReplayIndex.stored([(k.number, k.at, k.records, k.leaders) for k in self.keyframes.values()],
+                                    [self.chunks[n].names for n in sorted(self.chunks)], self,
+                                    started_at=START, end=index.end, complete=index.complete)
+        return stored
+
+
+def test_fed_out_of_order_up_to_watermarks_stored_and_read_back_it_shows_the_same_boards():
+    """As the stream processor feeds it: each round the records it counted (in its order, the waiting ones
+    later) and a watermark no later record settles before; the segments go to storage as they are made."""
+    counted = stream(3, 3_000)
+    rng = random.Random(4)
+    index, store = ReplayIndex(START), Store()
+    index.source = store
+    position = 0
+    waiting: list[ReplayRecord] = []
+    while position < len(counted):
+        batch = counted[position:position + rng.randint(1, 200)]
+        position += len(batch)
+        clock = batch[-1].received_at + 0.05
+        ready = [r for r in [*waiting, *batch] if settles_at(r.ts, r.received_at) <= clock]
+        waiting = [r for r in [*waiting, *batch] if settles_at(r.ts, r.received_at) > clock]
+        rng.shuffle(ready)
+        index.add(ready)
+        later = [settles_at(r.ts, r.received_at) for r in waiting] + [batch[-1].received_at]
+        index.commit(math.nextafter(min(later), -math.inf))
+        store.keep(index.take_changes())
+        index.release()
+        assert index.pending_seq() is None or index.pending_seq() > 0
+    index.add(waiting)
+    index.finish()
+    store.keep(index.take_changes())
+    check_frames(index, counted, 5)
+    check_frames(store.index(index), counted, 6)  # from storage alone
+
+
+def test_an_incomplete_stored_index_goes_on_from_its_last_keyframe_after_a_restart():
+    counted = stream(7, 3_000)
+    index, store = ReplayIndex(START), Store()
+    index.feed(counted[:1_700])
+    store.keep(index.take_changes())
+    resume_seq = index.pending_seq()  # what the processor reads again after the restart
+    assert resume_seq is not None
+    # The restart: the stored segments, the open chunk lost.
+    again = ReplayIndex.stored([(k.number, k.at, k.records, k.leaders) for k in store.keyframes.values()],
+                               [store.chunks[n].names for n in sorted(store.chunks)], store,
+                               started_at=START, end=None, complete=False)
+    again.resume()
+    stored_to = again.keyframe_at[-1]
+    again.feed([r for r in counted if r.seq >= resume_seq and settles_at(r.ts, r.received_at) >= stored_to])
+    again.finish()
+    store.keep(again.take_changes())
+    check_frames(again, counted, 8)
+    check_frames(store.index(again), counted, 9)
+
+
+def test_a_growing_index_shows_what_is_indexed():
+    counted = stream(3, 2_000)
+    index = ReplayIndex(START)
+    index.feed(counted[:1_000])
     cursor = ReplayCursor(index)
     frame = frame_of(cursor, "S", 1e12)
-    assert not frame.Complete and frame.At == index.indexed_to <= records[999].received_at
-    index.feed(records[1_000:])
-    later = Session("S", "SINGLE_TRIAL", False, 100, START, closing_time=records[-1].received_at + 1)
-    assert index.reclose(later)  # the close drops nothing indexed: the index is kept
+    assert not frame.Complete and frame.At == index.indexed_to <= counted[999].received_at
+    assert rows(frame) == [tuple(e) for e in expected(counted[:1_000], frame.At)]
+    index.feed(counted[1_000:])
     index.finish()
-    assert [tuple(r) for r in frame_of(cursor, "S", index.end).Board] == \
-        [tuple(e) for e in expected(records, index.end, later.closes_at())]
-    earlier = Session("S", "SINGLE_TRIAL", False, 100, START, closing_time=records[500].received_at)
-    assert not index.reclose(earlier)  # it would drop records already indexed: index again
+    assert frame_of(cursor, "S", 1e12).Complete
+    assert rows(frame_of(cursor, "S", index.end)) == [tuple(e) for e in expected(counted, index.end)]

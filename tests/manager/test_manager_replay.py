@@ -76,6 +76,10 @@ async def stored_board(backend, session_id: str) -> list[tuple]:
     return [(e.Nickname, e.Score, e.Shots, e.Level, e.Lives) for e in board.entries]
 
 
+async def counted_records(backend, session_id: str) -> int:
+    return (await backend.board(session_id)).records
+
+
 @pytest.mark.parametrize("game", [[], ["--session-type", "SINGLE_TRIAL", "--synchronized"],
                                   ["--session-type", "TIME_CONSTRAINED", "--timeout-minutes", "1"]],
                          ids=["multiple-trials", "single-trial-synchronized", "time-constrained"])
@@ -85,10 +89,11 @@ async def test_the_last_frame_of_a_bots_session_is_its_stored_board(server, bots
     try:
         session = (await backend.sessions())[0]
         assert session.ClosingTime is not None
-        frame = await last_frame(backend, session.SessionId)
+        frame = await last_frame(backend, session.SessionId)  # complete: the stored board is final
         stored = await stored_board(backend, session.SessionId)
         assert len(stored) == BOTS and frame.Records > BOTS
         assert board_of(frame) == stored
+        assert frame.Records == await counted_records(backend, session.SessionId)  # the same records counted
         first = await (await backend.replay(session.SessionId)).frame(None)
         assert first.At == first.Start and first.Start <= frame.End  # it starts at the session's start
     finally:

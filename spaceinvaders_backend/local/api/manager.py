@@ -25,7 +25,7 @@ class ManagerPaths:
     def __init__(self, backend: LocalBackend, settings: Settings) -> None:
         self.backend = backend
         self.settings = settings
-        self.replays = Replays(settings.database_path, backend.get_session)
+        self.replays = Replays(settings.database_path, backend.get_session, backend.stream)
 
     async def open_session(self, call: Call) -> SessionDocument:
         b: models.OpenSession = call.body
@@ -37,9 +37,7 @@ class ManagerPaths:
         return (await self.backend.start_session(call.body.CountdownSeconds)).answer()
 
     async def close_session(self, call: Call) -> SessionDocument:
-        closed = await self.backend.close_session()
-        self.replays.follow(closed.session_id, at_once=True)  # its replay read to the end, ready when asked
-        return closed.answer()
+        return (await self.backend.close_session()).answer()
 
     async def sessions(self, call: Call) -> Sessions:
         return Sessions(Sessions=[s.answer() for s in self.backend.session_list()])
@@ -47,7 +45,6 @@ class ManagerPaths:
     async def scoreboard(self, call: Call) -> Scoreboard:
         sid = call.query("sessionId")
         entries = await self.backend.scoreboard(sid, None)
-        self.replays.follow(sid)  # a watched session's replay is indexed as it runs
         return Scoreboard(SessionId=sid, Scoreboard=[e.answer() for e in entries],
                           Stats=self.backend.board_stats(sid))
 
