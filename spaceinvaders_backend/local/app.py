@@ -29,6 +29,7 @@ from .backend import LocalBackend
 from .http import error_response
 from .ratelimit import RateLimiter
 from .settings import Settings
+from .storage import is_storage_failure, unavailable
 from .throttle import SignInThrottle
 from .tokens import TokenService
 
@@ -93,5 +94,7 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
+    if is_storage_failure(exc):  # outside the writer thread (an export's read connection): the same answer
+        return error_response(unavailable(exc))
     log.exception("unexpected error on %s", request.url.path)
     return error_response(ApiError(500, "InternalError", "The server failed; the error is logged."))
