@@ -7,6 +7,7 @@ sign-ins or sign-ups gets 429s instead of taking the CPU from status posts.
 from __future__ import annotations
 
 import asyncio
+import collections
 import hashlib
 import secrets
 import time
@@ -42,27 +43,67 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 
 class HashGate:
-    """At most `workers` password hashes at once, on threads of their own, and `queue` more waiting;
-    past that a 429 with Retry-After (nothing was done, so a client may send the same call again)."""
+    """At most `workers` password hashes at once, on threads of their own. Calls that must wait queue by
+    source address and the sources take turns (round-robin), so one source cannot fill the queue ahead of
+    the others: a new source's call runs as soon as a thread frees, whatever waits from elsewhere. A source
+    may have `per_source` calls waiting, all sources `queue`; past that a 429 with Retry-After (nothing
+    was done, so a client may send the same call again)."""
 
-    def __init__(self, workers: int, queue: int) -> None:
+    def __init__(self, workers: int, queue: int, per_source: int | None = None) -> None:
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
-        self._room = workers + queue
-        self._admitted = 0
+        self._workers = workers
+        self._room = queue
+        self._per_source = queue if per_source is None else per_source
+        self._running = 0
+        self._queued = 0
+        self._waiting: dict[str, collections.deque[asyncio.Future]] = {}  # source -> its calls, in turn order
 
-    async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        if self._admitted >= self._room:
-            raise ApiError(429, "TooManyRequests", "Too many sign-ins at once; retry shortly.",
-                           headers={"Retry-After": "1"})
-        self._admitted += 1
+    async def run(self, source: str, fn: Callable[..., T], *args: Any) -> T:
+        if self._running < self._workers and not self._waiting:
+            self._running += 1
+        else:
+            await self._wait_turn(source)  # counted as running once its turn comes
         try:
             return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
         finally:
-            self._admitted -= 1
+            self._running -= 1
+            self._next()
+
+    async def _wait_turn(self, source: str) -> None:
+        mine = self._waiting.get(source)
+        if self._queued >= self._room or (mine is not None and len(mine) >= self._per_source):
+            raise ApiError(429, "TooManyRequests", "Too many sign-ins at once; retry shortly.",
+                           headers={"Retry-After": "1"})
+        turn = asyncio.get_running_loop().create_future()
+        if mine is None:
+            mine = self._waiting[source] = collections.deque()
+        mine.append(turn)
+        self._queued += 1
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():  # the turn came as the caller went away: pass it on
+                self._running -= 1
+                self._next()
+            raise
+
+    def _next(self) -> None:
+        """Give free threads to the waiting calls, one source after the other."""
+        while self._running < self._workers and self._waiting:
+            source = next(iter(self._waiting))
+            calls = self._waiting.pop(source)
+            turn = calls.popleft()
+            self._queued -= 1
+            if calls:
+                self._waiting[source] = calls  # to the back of the round
+            if turn.cancelled():
+                continue
+            self._running += 1
+            turn.set_result(None)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -81,29 +122,30 @@ class Accounts:
     refresh_lifetime_seconds: int
     clock: Callable[[], float] = time.time
 
-    async def sign_up(self, username: str, password: str, email: str | None) -> SignedUp:
+    async def sign_up(self, username: str, password: str, email: str | None, source: str) -> SignedUp:
         if await self.writer.run(database.get_user, username):  # no hash spent on a name that is taken
             raise _taken()
-        password_hash = await self.gate.run(hash_password, password)
+        password_hash = await self.gate.run(source, hash_password, password)
         sub = str(uuid.uuid4())
         if not await self.writer.run(database.insert_user, username, sub, password_hash, email, GAMER,
                                      self.clock()):
             raise _taken()
         return SignedUp(UserConfirmed=True, UserSub=sub, Username=username)
 
-    async def sign_in(self, username: str, password: str) -> Tokens:
+    async def sign_in(self, username: str, password: str, source: str) -> Tokens:
         key = username.lower()  # one throttle for every spelling of a name
-        self.throttle.begin(key, self.clock())
-        user = await self.writer.run(database.get_user, username)
+        self.throttle.begin(key, source, self.clock())
         try:
-            # Hash even for unknown users, so the answer's timing does not reveal who exists.
-            ok = await self.gate.run(verify_password, user[2] if user else _DUMMY_HASH, password)
+            user = await self.writer.run(database.get_user, username)
+            # An unknown name is checked against a hash made with the same parameters, so the answer's
+            # timing does not reveal who exists.
+            ok = await self.gate.run(source, verify_password, user[2] if user else DUMMY_HASH, password)
         except ApiError:
-            self.throttle.forgive(key)  # turned away before any check: not a failed try
+            self.throttle.forgive(key, source)  # turned away before any check: not a failed try
             raise
         if not (user and ok):
             raise ApiError(401, "NotAuthorizedException", "Incorrect username or password.")
-        self.throttle.succeeded(key)
+        self.throttle.succeeded(key, source)
         name, sub, _, groups = user
         refresh = secrets.token_urlsafe(48)
         await self.writer.run(database.save_refresh_token, _digest(refresh), name,
