@@ -20,6 +20,7 @@ from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server.embed import Server
 
+from .connections import ConnectionGuard
 from .settings import Settings
 
 log = logging.getLogger("spaceinvaders.server")
@@ -66,13 +67,19 @@ def build(app: Any, host: str, port: int, settings: Settings, access_log: bool =
 def run(app: Any, host: str, port: int, settings: Settings, access_log: bool = False) -> None:
     """Serve until SIGINT or SIGTERM, then stop cleanly (the app's lifespan shutdown runs)."""
     server = build(app, host, port, settings, access_log)
+    # Connections per source address: the app's guard, since granian bounds only the total.
+    guard = ConnectionGuard(port, min(settings.max_connections_per_source, connection_bound(settings.max_connections)))
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C interrupts the loop instead
                 loop.add_signal_handler(sig, server.stop)
-        await server.serve()
+        guarding = loop.create_task(guard.run())
+        try:
+            await server.serve()
+        finally:
+            guarding.cancel()
 
     try:
         import uvloop

@@ -49,6 +49,7 @@ class Settings:
     body_timeout_seconds: float = 10.0  # a body (at most 16 KiB) must arrive whole within this
     max_head_bytes: int = 16 * 1024
     max_connections: int = 10_000
+    max_connections_per_source: int = 2_500  # a room's players and bots behind one address fit
 
     @property
     def database_path(self) -> Path:
