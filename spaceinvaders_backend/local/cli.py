@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import sqlite3
 import sys
 from pathlib import Path
 
-from . import database, export
+from . import database, export, startup
 from .settings import Settings, default_data_dir
 
 
@@ -58,9 +59,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "create-manager":
             return _create_manager(args)
         return _export(args)
-    except database.DataDirError as exc:
+    except (database.DataDirError, startup.CannotStart) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except (OSError, sqlite3.Error) as exc:  # opening the server's files: one line, not a traceback
+        problem = startup.explain(exc, args.data_dir, Settings(data_dir=args.data_dir).database_path)
+        if problem is None:
+            raise
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
 
 
 def _serve(args) -> int:
@@ -79,9 +86,13 @@ def _serve(args) -> int:
                         stream_interval_seconds=args.stream_interval, head_timeout_seconds=args.head_timeout,
                         body_timeout_seconds=args.body_timeout, max_connections=args.max_connections,
                         max_connections_per_source=args.max_connections_per_source)
+    startup.check_address(args.host, args.port)
+    database.prepare_data_dir(settings.data_dir)
+    startup.check_room(settings.data_dir)
+    app = create_app(settings)  # opens the database and the signing key: what fails at start fails here
     print(f"Space Invaders local server on http://{args.host}:{args.port}/v1 (data in {settings.data_dir})",
           flush=True)
-    server.run(create_app(settings), args.host, args.port, settings, access_log=args.access_log)
+    server.run(app, args.host, args.port, settings, access_log=args.access_log)
     return 0
 
 
