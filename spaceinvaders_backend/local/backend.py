@@ -20,7 +20,7 @@ from ..core.answers import BoardStats, Players
 from ..core.errors import ApiError
 from ..core.models import StatusUpdate
 from ..core.ranking import Entry
-from ..core.records import stamped_too_far_ahead
+from ..core.records import stamped_before_session, stamped_too_far_ahead
 from ..core.sessions import PLAYING, Session
 from ..core.timeutil import parse_rfc3339, to_iso
 from . import database
@@ -118,6 +118,9 @@ class LocalBackend:
         if stamped_too_far_ahead(ts, now):
             raise ApiError(422, "ValidationError", "Timestamp is more than 5 minutes ahead of the server's clock.")
         rules.check_status(self.session, update.SessionId, self.seats.state(player), now)
+        if stamped_before_session(ts, self.session.opening_time):
+            raise ApiError(422, "ValidationError", "Timestamp is before the session opened (more than 5 minutes "
+                           "before its OpeningTime).")
         self._seq += 1
         seq = self._seq
         self.seats.posted(player, now, seq, last_life=update.Lives == 0)

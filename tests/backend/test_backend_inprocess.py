@@ -425,3 +425,22 @@ async def test_same_session_name_twice_in_one_second(tmp_path, clock):
             "ROOM270115T080000", "ROOM270115T080000-2", "ROOM270115T080000-3"]
     finally:
         await b.stop()
+
+
+# --- timestamps in the past -------------------------------------------------------------------------
+
+async def test_a_timestamp_before_the_session_opened_is_refused_a_late_one_within_it_is_not(tmp_path, clock):
+    b = await _started(_settings(tmp_path), clock)
+    try:
+        s = await b.open_session("PAST", "MULTIPLE_TRIALS", False, None, 10)
+        await b.allocate("ann")
+        opened = s.opening_time
+        for stamped in (opened - 30 * 365 * 86400, opened - 301):
+            await _refused(_post(b, "ann", s.session_id, 1, stamped), 422, "ValidationError")
+        assert await _post(b, "ann", s.session_id, 2, opened - 299) > 0  # a client's clock 5 minutes behind
+        # Two hours later, the final status of a game that went offline right after the opening still counts.
+        clock.offset = 2 * 3600
+        await b.allocate("ann")  # still seated (the idle rule is not run here)
+        assert await _post(b, "ann", s.session_id, 3, opened + 10, lives=0) > 0
+    finally:
+        await b.stop()
