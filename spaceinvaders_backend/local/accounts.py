@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import hashlib
+import os
 import secrets
+import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -46,34 +50,43 @@ def verify_password(password_hash: str, password: str) -> bool:
 DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 
-class HashGate:
-    """At most `workers` password hashes at once, on threads of their own. Calls that must wait queue by
-    source address and the sources take turns (round-robin), so one source cannot fill the queue ahead of
-    the others: a new source's call runs as soon as a thread frees, whatever waits from elsewhere. A source
-    may have `per_source` calls waiting, all sources `queue`; past that a 429 with Retry-After (nothing
-    was done, so a client may send the same call again)."""
+def _behind_the_event_loop() -> None:
+    """A hash thread yields the CPU to the event loop (status posts, every answer) when both want it: a
+    lower priority of its own (Linux; elsewhere it keeps the process's)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, 0) + 5)
 
-    def __init__(self, workers: int, queue: int, per_source: int | None = None) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
+
+class HashGate:
+    """At most `workers` password hashes at once, on threads of their own below the event loop's priority,
+    and at most `per_source_running` of them for one source address, so that a thread stays free for the
+    other sources whatever one of them sends. Calls that must wait queue by source and the sources take
+    turns (round-robin): one source cannot fill the queue ahead of the others. A source may have
+    `per_source` calls waiting, all sources `queue`; past that a 429 with Retry-After (nothing was done, so
+    a client may send the same call again)."""
+
+    def __init__(self, workers: int, queue: int, per_source: int | None = None,
+                 per_source_running: int | None = None) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2",
+                                            initializer=_behind_the_event_loop)
         self._workers = workers
         self._room = queue
         self._per_source = queue if per_source is None else per_source
+        self._cap = workers if per_source_running is None else per_source_running
         self._running = 0
+        self._running_by: dict[str, int] = {}
         self._queued = 0
         self._waiting: dict[str, collections.deque[asyncio.Future]] = {}  # source -> its calls, in turn order
 
     async def run(self, source: str, fn: Callable[..., T], *args: Any) -> T:
-        if self._running < self._workers and not self._waiting:
-            self._running += 1
-        else:
-            await self._wait_turn(source)  # counted as running once its turn comes
+        await self._turn(source)
         try:
             return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
         finally:
-            self._running -= 1
-            self._next()
+            self._release(source)
 
-    async def _wait_turn(self, source: str) -> None:
+    async def _turn(self, source: str) -> None:
         mine = self._waiting.get(source)
         if self._queued >= self._room or (mine is not None and len(mine) >= self._per_source):
             raise ApiError(429, "TooManyRequests", "Too many sign-ins at once; retry shortly.",
@@ -83,27 +96,45 @@ class HashGate:
             mine = self._waiting[source] = collections.deque()
         mine.append(turn)
         self._queued += 1
+        self._next()
         try:
             await turn
         except asyncio.CancelledError:
             if turn.done() and not turn.cancelled():  # the turn came as the caller went away: pass it on
-                self._running -= 1
-                self._next()
+                self._release(source)
             raise
 
+    def _release(self, source: str) -> None:
+        self._running -= 1
+        left = self._running_by[source] - 1
+        if left:
+            self._running_by[source] = left
+        else:
+            del self._running_by[source]
+        self._next()
+
     def _next(self) -> None:
-        """Give free threads to the waiting calls, one source after the other."""
-        while self._running < self._workers and self._waiting:
-            source = next(iter(self._waiting))
-            calls = self._waiting.pop(source)
-            turn = calls.popleft()
-            self._queued -= 1
-            if calls:
-                self._waiting[source] = calls  # to the back of the round
-            if turn.cancelled():
-                continue
-            self._running += 1
-            turn.set_result(None)
+        """Give free threads to the waiting calls, one source after the other, passing over a source that
+        has its share of threads already."""
+        moved = True
+        while moved and self._running < self._workers and self._waiting:
+            moved = False
+            for source in list(self._waiting):
+                if self._running >= self._workers:
+                    return
+                if self._running_by.get(source, 0) >= self._cap:
+                    continue
+                calls = self._waiting.pop(source)
+                turn = calls.popleft()
+                self._queued -= 1
+                if calls:
+                    self._waiting[source] = calls  # to the back of the round
+                moved = True
+                if turn.cancelled():
+                    continue
+                self._running += 1
+                self._running_by[source] = self._running_by.get(source, 0) + 1
+                turn.set_result(None)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -55,7 +55,8 @@ class SpaceInvadersApp:
 def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> SpaceInvadersApp:
     backend = LocalBackend(settings, clock)
     tokens = TokenService(settings.data_dir, settings.id_token_lifetime_seconds, clock=clock)
-    gate = HashGate(settings.hash_workers, settings.hash_queue, settings.hash_queue_per_source)
+    gate = HashGate(settings.hash_workers, settings.hash_queue, settings.hash_queue_per_source,
+                    settings.hash_workers_per_source)
     throttle = SignInThrottle(settings.signin_free_failures, ceiling_failures=settings.signin_ceiling_failures)
     accounts = Accounts(backend.writer, tokens, throttle, gate, settings.refresh_token_lifetime_seconds, clock)
     status = StatusEndpoint(backend, tokens, settings, clock)

@@ -31,9 +31,11 @@ class Settings:
     # must wait (doubling each time); and the ceiling of failures for a username from every source.
     signin_free_failures: int = 5
     signin_ceiling_failures: int = 100
-    # Password hashes (argon2id, ~30 ms of a core each) running at once, and waiting (sources take turns;
-    # each may have `hash_queue_per_source` waiting); past that: 429.
-    hash_workers: int = 2
+    # Password hashes (argon2id, ~30 ms of a core each) running at once, below the event loop's priority;
+    # at most `hash_workers_per_source` for one source address, so another finds a thread free. Waiting:
+    # sources take turns, each with at most `hash_queue_per_source` calls; past that: 429.
+    hash_workers: int = 3
+    hash_workers_per_source: int = 2
     hash_queue: int = 2048
     hash_queue_per_source: int = 256
     # Sign-ups and sign-ins per source address: a burst that fills a room from one machine, then a slow pace.
@@ -42,8 +44,9 @@ class Settings:
     signin_burst_per_source: float = 300.0
     signin_rate_per_source: float = 2.0
     # A sign-in or sign-up refused for its pace (429) is answered after this pause: a flood that ignores
-    # Retry-After is slowed to one try per connection this often instead of spinning.
-    refusal_pause_seconds: float = 1.0
+    # Retry-After is slowed to one try per connection this often instead of spinning (1,000 connections
+    # then cost the server 200 cheap answers a second).
+    refusal_pause_seconds: float = 5.0
     # The HTTP layer's limits against hostile clients (see server.py and docs/api.md).
     head_timeout_seconds: float = 5.0  # a request head must arrive whole within this; idle keep-alive too
     body_timeout_seconds: float = 10.0  # a body (at most 16 KiB) must arrive whole within this

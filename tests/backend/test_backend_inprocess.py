@@ -331,7 +331,7 @@ async def test_wrong_passwords_sent_at_once_get_only_the_free_checks(tmp_path):
 
 
 async def test_a_sign_in_flood_is_bounded_and_status_posts_go_on(tmp_path):
-    async with _App(_settings(tmp_path, hash_workers=1, hash_queue=4)) as t:
+    async with _App(_settings(tmp_path, hash_workers=1, hash_queue=4, refusal_pause_seconds=0.2)) as t:
         headers, sid = await t.gamer_and_session("ann")
         flood = [asyncio.ensure_future(t.client.post("/auth/signin", json={"Username": f"x{i}", "Password": "pw"}))
                  for i in range(40)]
@@ -355,7 +355,8 @@ async def test_a_sign_in_flood_is_bounded_and_status_posts_go_on(tmp_path):
 
 
 async def test_sign_ups_are_limited_per_source(tmp_path):
-    async with _App(_settings(tmp_path, signup_burst_per_source=3, signup_rate_per_source=0.01)) as t:
+    async with _App(_settings(tmp_path, signup_burst_per_source=3, signup_rate_per_source=0.01,
+                                refusal_pause_seconds=0.2)) as t:
         for i in range(3):
             r = await t.client.post("/auth/signup", json={"Username": f"new{i}", "Password": "secret-1"})
             assert r.status_code == 201, r.text
