@@ -3,6 +3,7 @@ pace per source, hashing takes turns between sources, and an unknown name costs 
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 
 import argon2
@@ -140,3 +141,26 @@ async def test_an_unknown_name_costs_a_hash_like_a_known_one(tmp_path, monkeypat
         assert_error(await c.post("/auth/signin", json={"Username": "nobody", "Password": WRONG}), 401)
     assert len(checked) == 2 and checked[1] == accounts.DUMMY_HASH
     assert argon2.extract_parameters(checked[0]) == argon2.extract_parameters(checked[1])
+
+
+async def test_one_source_never_takes_every_hashing_thread():
+    gate = HashGate(workers=3, queue=100, per_source_running=2)
+    lock = threading.Lock()
+    at_once = {"now": 0, "most": 0}
+
+    def flood_hash() -> None:
+        with lock:
+            at_once["now"] += 1
+            at_once["most"] = max(at_once["most"], at_once["now"])
+        time.sleep(0.1)
+        with lock:
+            at_once["now"] -= 1
+
+    flood = [asyncio.ensure_future(gate.run("flood", flood_hash)) for _ in range(8)]
+    await asyncio.sleep(0.02)
+    started = time.monotonic()
+    await gate.run("room", time.sleep, 0)
+    assert time.monotonic() - started < 0.05  # a thread was free: no wait for the flood's 100 ms hashes
+    await asyncio.gather(*flood)
+    assert at_once["most"] == 2
+    gate.close()
