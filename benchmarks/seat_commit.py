@@ -32,17 +32,15 @@ from api_client.transport import open_connection
 from spaceinvaders_backend.local.process import CLI, ServerProcess
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 sys.path.insert(0, str(HERE.parent / "tests" / "backend"))
 from backend_support import PASSWORD, Api, minted_gamers
+from harness import percentile
 from slow_fsync import slow_fsync_env
 
 PLAYERS_PER_WORKER = 8
 
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else float("nan")
 
 
 def request(path: str, token: str, name: str, port: int) -> bytes:

@@ -39,6 +39,9 @@ from pathlib import Path
 from api_client.transport import Http11Connection
 from spaceinvaders_backend.local.process import ServerProcess
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import percentile
+
 PASSWORD = "probe-password"
 PROBE_SOURCE, FLOOD_SOURCE = "127.0.0.2", "127.0.0.1"
 
@@ -54,10 +57,6 @@ async def connect(port: int, source: str) -> Http11Connection:
         Http11Connection, "127.0.0.1", port, local_addr=(source, 0))
     return connection
 
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
 async def timed(connection: Http11Connection, data: bytes, expect: int) -> float:
