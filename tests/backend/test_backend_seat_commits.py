@@ -130,8 +130,10 @@ async def test_kill_9_loses_no_acknowledged_seat(local_server, api_for):
     gamers = minted_gamers(server, 1500)
     acked: list[str] = []
     allocating = asyncio.create_task(_allocate_all(server.base_url, gamers, 64, acked))
-    while len(acked) < 300:
+    deadline = time.monotonic() + 30
+    while len(acked) < 300 and time.monotonic() < deadline and not allocating.done():
         await asyncio.sleep(0.01)
+    assert len(acked) >= 300, len(acked)
     server.kill()
     await allocating
     assert len(acked) < len(gamers), "the kill came after every allocation"
