@@ -162,7 +162,8 @@ async def test_allocations_at_once_share_the_fsyncs_of_a_slow_disk(slow_disk_ser
     took = await _allocate_all(server.base_url, gamers[16:144], 128)
     elapsed = time.monotonic() - started
     assert len(took) == 128
-    # One fsync (20 ms) per allocation took 128 x 20 ms = 2.6 s at the very least; in groups, a few.
-    assert elapsed < 1.3, (elapsed, max(took))
+    # One fsync (20 ms) per allocation takes 128 x 20 ms = 2.56 s at the very least; in groups, a few fsyncs
+    # (0.3 s here on a quiet machine; the bound leaves room for a busy one).
+    assert elapsed < 2.0, (elapsed, max(took))
     assert len(ok(boss.get("/manager/players", params={"sessionId": boss.session()["SessionId"]}))
                ["PlayingGamers"]) == 144
