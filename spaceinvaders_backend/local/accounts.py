@@ -59,12 +59,13 @@ def _behind_the_event_loop() -> None:
 
 
 class HashGate:
-    """At most `workers` password hashes at once, on threads of their own below the event loop's priority,
-    and at most `per_source_running` of them for one source address, so that a thread stays free for the
-    other sources whatever one of them sends. Calls that must wait queue by source and the sources take
-    turns (round-robin): one source cannot fill the queue ahead of the others. A source may have
-    `per_source` calls waiting, all sources `queue`; past that a 429 with Retry-After (nothing was done, so
-    a client may send the same call again)."""
+    """At most `workers` password hashes at once, on threads of their own below the event loop's priority.
+    One source address takes at most `per_source_running` of them while it is the only one with calls, and
+    one while others have calls too: a thread stays free for another source whatever one of them sends, and
+    that source's hash does not share the cores with a flood's many. Calls that must wait queue by source
+    and the sources take turns (round-robin): one source cannot fill the queue ahead of the others. A
+    source may have `per_source` calls waiting, all sources `queue`; past that a 429 with Retry-After
+    (nothing was done, so a client may send the same call again)."""
 
     def __init__(self, workers: int, queue: int, per_source: int | None = None,
                  per_source_running: int | None = None) -> None:
@@ -113,16 +114,23 @@ class HashGate:
             del self._running_by[source]
         self._next()
 
+    def _share(self) -> int:
+        """Threads one source may take: `per_source_running` while it is alone, else one (the cores go to
+        the sources that have calls, not to the one that sends most)."""
+        alone = len(self._running_by.keys() | self._waiting.keys()) <= 1
+        return self._cap if alone else 1
+
     def _next(self) -> None:
         """Give free threads to the waiting calls, one source after the other, passing over a source that
         has its share of threads already."""
         moved = True
         while moved and self._running < self._workers and self._waiting:
             moved = False
+            share = self._share()
             for source in list(self._waiting):
                 if self._running >= self._workers:
                     return
-                if self._running_by.get(source, 0) >= self._cap:
+                if self._running_by.get(source, 0) >= share:
                     continue
                 calls = self._waiting.pop(source)
                 turn = calls.popleft()

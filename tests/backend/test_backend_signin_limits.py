@@ -158,9 +158,13 @@ async def test_one_source_never_takes_every_hashing_thread():
 
     flood = [asyncio.ensure_future(gate.run("flood", flood_hash)) for _ in range(8)]
     await asyncio.sleep(0.02)
+    assert at_once["now"] == 2  # alone, the flood has two threads, not three
     started = time.monotonic()
-    await gate.run("room", time.sleep, 0)
-    assert time.monotonic() - started < 0.05  # a thread was free: no wait for the flood's 100 ms hashes
+    room = asyncio.ensure_future(gate.run("room", time.sleep, 0.2))
+    await asyncio.sleep(0.15)  # the flood's first two hashes are done; the room's is not
+    assert at_once["now"] == 1  # while another source has a call, the flood has one thread
+    await room
+    assert time.monotonic() - started < 0.3  # a thread was free: no wait for the flood's hashes
     await asyncio.gather(*flood)
     assert at_once["most"] == 2
     gate.close()
