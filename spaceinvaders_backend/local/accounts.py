@@ -8,12 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import hashlib
-import os
 import secrets
-import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -50,27 +46,18 @@ def verify_password(password_hash: str, password: str) -> bool:
 DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 
-def _behind_the_event_loop() -> None:
-    """A hash thread yields the CPU to the event loop (status posts, every answer) when both want it: a
-    lower priority of its own (Linux; elsewhere it keeps the process's)."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), os.getpriority(os.PRIO_PROCESS, 0) + 5)
-
-
 class HashGate:
-    """At most `workers` password hashes at once, on threads of their own below the event loop's priority.
-    One source address takes at most `per_source_running` of them while it is the only one with calls, and
-    one while others have calls too: a thread stays free for another source whatever one of them sends, and
-    that source's hash does not share the cores with a flood's many. Calls that must wait queue by source
-    and the sources take turns (round-robin): one source cannot fill the queue ahead of the others. A
-    source may have `per_source` calls waiting, all sources `queue`; past that a 429 with Retry-After
-    (nothing was done, so a client may send the same call again)."""
+    """At most `workers` password hashes at once, on threads of their own. One source address takes at
+    most `per_source_running` of them while it is the only one with calls, and one while others have calls
+    too: a thread stays free for another source whatever one of them sends, and that source's hash does not
+    share the cores with a flood's many. Calls that must wait queue by source and the sources take turns
+    (round-robin): one source cannot fill the queue ahead of the others. A source may have `per_source`
+    calls waiting, all sources `queue`; past that a 429 with Retry-After (nothing was done, so a client may
+    send the same call again)."""
 
     def __init__(self, workers: int, queue: int, per_source: int | None = None,
                  per_source_running: int | None = None) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2",
-                                            initializer=_behind_the_event_loop)
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
         self._workers = workers
         self._room = queue
         self._per_source = queue if per_source is None else per_source
