@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import hashlib
 import secrets
+import threading
 import time
 import uuid
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -46,93 +47,116 @@ def verify_password(password_hash: str, password: str) -> bool:
 DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 
+@dataclass
+class _Hash:
+    fn: Callable[..., Any]
+    args: tuple
+    done: asyncio.Future
+    loop: asyncio.AbstractEventLoop
+
+
+def _settle(done: asyncio.Future, ok: bool, outcome: Any) -> None:
+    if not done.done():  # a caller that went away cancelled it
+        if ok:
+            done.set_result(outcome)
+        else:
+            done.set_exception(outcome)
+
+
 class HashGate:
     """At most `workers` password hashes at once, on threads of their own. One source address takes at
     most `per_source_running` of them while it is the only one with calls, and one while others have calls
     too: a thread stays free for another source whatever one of them sends, and that source's hash does not
-    share the cores with a flood's many. Calls that must wait queue by source and the sources take turns
+    share the cores with a flood's many. Calls that wait queue by source and the sources take turns
     (round-robin): one source cannot fill the queue ahead of the others. A source may have `per_source`
     calls waiting, all sources `queue`; past that a 429 with Retry-After (nothing was done, so a client may
-    send the same call again)."""
+    send the same call again).
+
+    The threads choose their next hash themselves, as soon as one is done, so they never wait for the event
+    loop between two hashes."""
 
     def __init__(self, workers: int, queue: int, per_source: int | None = None,
                  per_source_running: int | None = None) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
-        self._workers = workers
-        self._room = queue
-        self._per_source = queue if per_source is None else per_source
         self._cap = workers if per_source_running is None else per_source_running
-        self._running = 0
+        # Calls admitted (running or waiting), in all and from one source.
+        self._room = workers + queue
+        self._room_per_source = self._cap + (queue if per_source is None else per_source)
+        self._turns = threading.Condition()  # guards everything below
+        self._waiting: dict[str, collections.deque[_Hash]] = {}  # source -> its calls; dict order = the round
         self._running_by: dict[str, int] = {}
-        self._queued = 0
-        self._waiting: dict[str, collections.deque[asyncio.Future]] = {}  # source -> its calls, in turn order
+        self._admitted = 0
+        self._admitted_by: dict[str, int] = {}
+        self._closed = False
+        for i in range(workers):
+            threading.Thread(target=self._work, name=f"argon2-{i}", daemon=True).start()
 
     async def run(self, source: str, fn: Callable[..., T], *args: Any) -> T:
-        await self._turn(source)
-        try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
-        finally:
-            self._release(source)
-
-    async def _turn(self, source: str) -> None:
-        mine = self._waiting.get(source)
-        if self._queued >= self._room or (mine is not None and len(mine) >= self._per_source):
+        loop = asyncio.get_running_loop()
+        job = _Hash(fn, args, loop.create_future(), loop)
+        with self._turns:
+            mine = self._admitted_by.get(source, 0)
+            full = self._admitted >= self._room or mine >= self._room_per_source
+            if not full:
+                self._waiting.setdefault(source, collections.deque()).append(job)
+                self._admitted += 1
+                self._admitted_by[source] = mine + 1
+                self._turns.notify()
+        if full:
             raise ApiError(429, "TooManyRequests", "Too many sign-ins at once; retry shortly.",
                            headers={"Retry-After": "1"})
-        turn = asyncio.get_running_loop().create_future()
-        if mine is None:
-            mine = self._waiting[source] = collections.deque()
-        mine.append(turn)
-        self._queued += 1
-        self._next()
-        try:
-            await turn
-        except asyncio.CancelledError:
-            if turn.done() and not turn.cancelled():  # the turn came as the caller went away: pass it on
-                self._release(source)
-            raise
+        return await job.done  # a caller that goes away cancels it: it is then skipped, or its result dropped
 
-    def _release(self, source: str) -> None:
-        self._running -= 1
-        left = self._running_by[source] - 1
-        if left:
-            self._running_by[source] = left
-        else:
-            del self._running_by[source]
-        self._next()
+    def _next(self) -> tuple[str, _Hash] | None:
+        """The next call to run, the sources taking turns, passing over one that has its share of threads
+        (`per_source_running` alone, else one). Called with the lock held."""
+        while True:
+            alone = len(self._running_by.keys() | self._waiting.keys()) <= 1
+            share = self._cap if alone else 1
+            source = next((s for s in self._waiting if self._running_by.get(s, 0) < share), None)
+            if source is None:
+                return None
+            calls = self._waiting.pop(source)
+            job = calls.popleft()
+            if calls:
+                self._waiting[source] = calls  # to the back of the round
+            self._running_by[source] = self._running_by.get(source, 0) + 1
+            if not job.done.cancelled():
+                return source, job
+            self._done(source)  # its caller went away: the next one
 
-    def _share(self) -> int:
-        """Threads one source may take: `per_source_running` while it is alone, else one (the cores go to
-        the sources that have calls, not to the one that sends most)."""
-        alone = len(self._running_by.keys() | self._waiting.keys()) <= 1
-        return self._cap if alone else 1
+    def _work(self) -> None:
+        while True:
+            with self._turns:
+                while (chosen := self._next()) is None:
+                    if self._closed:
+                        return
+                    self._turns.wait()
+            source, job = chosen
+            try:
+                ok, outcome = True, job.fn(*job.args)
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller
+                ok, outcome = False, exc
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile (the server stopping)
+                job.loop.call_soon_threadsafe(_settle, job.done, ok, outcome)
+            with self._turns:
+                self._done(source)
+                self._turns.notify_all()  # the shares may have changed
 
-    def _next(self) -> None:
-        """Give free threads to the waiting calls, one source after the other, passing over a source that
-        has its share of threads already."""
-        moved = True
-        while moved and self._running < self._workers and self._waiting:
-            moved = False
-            share = self._share()
-            for source in list(self._waiting):
-                if self._running >= self._workers:
-                    return
-                if self._running_by.get(source, 0) >= share:
-                    continue
-                calls = self._waiting.pop(source)
-                turn = calls.popleft()
-                self._queued -= 1
-                if calls:
-                    self._waiting[source] = calls  # to the back of the round
-                moved = True
-                if turn.cancelled():
-                    continue
-                self._running += 1
-                self._running_by[source] = self._running_by.get(source, 0) + 1
-                turn.set_result(None)
+    def _done(self, source: str) -> None:
+        """A call of `source` has run (or was dropped). Called with the lock held."""
+        for counts in (self._running_by, self._admitted_by):
+            left = counts[source] - 1
+            if left:
+                counts[source] = left
+            else:
+                del counts[source]
+        self._admitted -= 1
 
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        with self._turns:
+            self._closed = True
+            self._waiting.clear()
+            self._turns.notify_all()
 
 
 def _digest(token: str) -> str:
