@@ -31,10 +31,10 @@ class Settings:
     # must wait (doubling each time); and the ceiling of failures for a username from every source.
     signin_free_failures: int = 5
     signin_ceiling_failures: int = 100
-    # Password hashes (argon2id, ~30 ms of a core each) running at once; at most `hash_workers_per_source`
-    # for a source address alone, one each while several have calls, so another finds a thread free.
-    # Waiting: sources take turns, each with at most `hash_queue_per_source` calls; past that: 429.
-    hash_workers: int = 3
+    # Password hashes (argon2id, ~30 ms of a core each) running at once (status posts keep the rest of the
+    # CPU); `hash_workers_per_source` for a source address alone, one each while several have calls. Waiting:
+    # sources take turns, each with at most `hash_queue_per_source` calls; past that: 429.
+    hash_workers: int = 2
     hash_workers_per_source: int = 2
     hash_queue: int = 2048
     hash_queue_per_source: int = 256

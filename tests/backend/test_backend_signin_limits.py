@@ -143,7 +143,7 @@ async def test_an_unknown_name_costs_a_hash_like_a_known_one(tmp_path, monkeypat
     assert argon2.extract_parameters(checked[0]) == argon2.extract_parameters(checked[1])
 
 
-async def test_one_source_never_takes_every_hashing_thread():
+async def test_a_source_alone_takes_every_thread_and_one_while_others_have_calls():
     gate = HashGate(workers=3, queue=100, per_source_running=2)
     lock = threading.Lock()
     at_once = {"now": 0, "most": 0}
