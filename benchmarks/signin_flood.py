@@ -17,7 +17,7 @@ Each round starts `spaceinvaders-server serve` (default limits) with fresh data 
    127.0.0.2 for `--seconds`.
 
 Reported, medians over rounds: the probe's p50/p99 idle and under the flood, the ratio of its p99 under
-the flood to its idle median, and the flood's answers by status. Every client is raw HTTP/1.1 on
+the flood to its idle median (the target) and to its idle p99, and the flood's answers by status. Every client is raw HTTP/1.1 on
 keep-alive connections (`api_client`'s `Http11Connection`); 127.0.0.x addresses are all loopback, each a
 source of its own for the server.
 """
@@ -153,7 +153,8 @@ def one_round(args: argparse.Namespace) -> dict[str, float]:
         child.join(30)
     return {"idle_p50": percentile(idle, 50), "idle_p99": percentile(idle, 99), "busy_p50": percentile(busy, 50),
             "busy_p99": percentile(busy, 99), "busy_n": len(busy), "known": known, "unknown": unknown,
-            "ratio": percentile(busy, 99) / percentile(idle, 50), "answers": answers}
+            "ratio": percentile(busy, 99) / percentile(idle, 50),
+            "ratio_p99": percentile(busy, 99) / percentile(idle, 99), "answers": answers}
 
 
 def main() -> int:
@@ -182,6 +183,8 @@ def main() -> int:
     print(f"probe sign-in p50 / p99, idle          {med('idle_p50'):.1f} / {med('idle_p99'):.1f} ms")
     print(f"probe sign-in p50 / p99, flood         {med('busy_p50'):.1f} / {med('busy_p99'):.1f} ms")
     print(f"p99 under the flood / idle median      {med('ratio'):.2f}   (target <= 3)")
+    print(f"p99 under the flood / idle p99         {med('ratio_p99'):.2f}   (a noisy machine's idle p99 is far "
+          "above its median too)")
     print(f"wrong password: known / unknown name   {med('known'):.1f} / {med('unknown'):.1f} ms")
     ok = med("ratio") <= 3.0
     print("target:", "met" if ok else "NOT met")
