@@ -66,9 +66,9 @@ def _settle(done: asyncio.Future, ok: bool, outcome: Any) -> None:
 class HashGate:
     """At most `workers` password hashes at once, on threads of their own. One source address takes up to
     `per_source_running` of them while it is the only one with calls, and one while others have calls too:
-    another source's call gets the next thread that frees (at most one hash later), and its hash does not
-    share the cores with more than one of a flood's. Calls that wait queue by source and the sources take
-    turns (round-robin): one source cannot fill the queue ahead of the others. A source may have `per_source`
+    with more threads than one source may take, another source's call starts at once, and its hash shares
+    the cores with one of a flood's, not with all of them. Calls that wait queue by source and the sources
+    take turns (round-robin): one source cannot fill the queue ahead of the others. A source may have `per_source`
     calls waiting, all sources `queue`; past that a 429 with Retry-After (nothing was done, so a client may
     send the same call again).
 

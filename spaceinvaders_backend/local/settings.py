@@ -31,10 +31,11 @@ class Settings:
     # must wait (doubling each time); and the ceiling of failures for a username from every source.
     signin_free_failures: int = 5
     signin_ceiling_failures: int = 100
-    # Password hashes (argon2id, ~30 ms of a core each) running at once (status posts keep the rest of the
-    # CPU); `hash_workers_per_source` for a source address alone, one each while several have calls. Waiting:
-    # sources take turns, each with at most `hash_queue_per_source` calls; past that: 429.
-    hash_workers: int = 2
+    # Password hashes (argon2id, ~30 ms of a core each): `hash_workers_per_source` for a source address
+    # alone (a room's rush from one NAT address), one each while several have calls, `hash_workers` at most
+    # (a third thread, so another source's call starts at once). Waiting: sources take turns, each with at
+    # most `hash_queue_per_source` calls; past that: 429.
+    hash_workers: int = 3
     hash_workers_per_source: int = 2
     hash_queue: int = 2048
     hash_queue_per_source: int = 256

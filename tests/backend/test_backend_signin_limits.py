@@ -81,7 +81,7 @@ async def test_sign_ins_have_a_pace_per_source_and_refusals_are_answered_after_a
         started = time.monotonic()
         r = await flood.post("/auth/signin", json={"Username": "x9", "Password": WRONG})
         assert_error(r, 429, "TooManyRequests")
-        assert int(r.headers["Retry-After"]) >= 1 and time.monotonic() - started >= 0.3
+        assert int(r.headers["Retry-After"]) >= 1 and time.monotonic() - started >= 0.15  # half the pause at least
         assert (await room.post("/auth/signin", json={"Username": "ann", "Password": PASSWORD})).status_code == 200
         # An IPv6 source counts by its /64: another address of the same network shares the pace.
         v6a, v6b = t.client("2001:db8::1"), t.client("2001:db8::beef")

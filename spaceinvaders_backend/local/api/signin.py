@@ -2,13 +2,15 @@
 
 Sign-ups and sign-ins each have a pace per source address (a burst that lets a room join from one NAT
 address, then a slow rate). A call refused for its pace or for a full hashing queue (429 TooManyRequests)
-is answered after a short pause, so that a flood that ignores Retry-After costs one cheap answer per
-connection per pause instead of spinning. (A try refused for failed sign-ins is answered at once: its
-Retry-After is the whole story, and it costs nothing.)
+is answered after a pause (0.5 to 1.5 times `refusal_pause_seconds`: calls refused together come back
+spread out), so that a flood that ignores Retry-After costs one cheap answer per connection per pause
+instead of spinning. (A try refused for failed sign-ins is answered at once: its Retry-After is the whole
+story, and it costs nothing.)
 """
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -40,7 +42,8 @@ class SignInPaths:
             return await work()
         except ApiError as error:
             if error.code == "TooManyRequests":  # over the pace, or the hashing queue full
-                await asyncio.sleep(self.pause)
+                # Spread out: calls refused together must not come back together (a burst every pause).
+                await asyncio.sleep(self.pause * random.uniform(0.5, 1.5))
             raise
 
     async def sign_up(self, call: Call) -> SignedUp:
