@@ -66,6 +66,13 @@ class ApiError(SpaceInvadersError):
         self.details = details
         self.headers: dict[str, str] = dict(headers or {})
 
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds the server asked us to wait, from `Retry-After` (seconds form only): a 429, or a 503
+        whose server stored nothing (a full disk, an overload)."""
+        value = next((v for k, v in self.headers.items() if k.lower() == "retry-after"), None)
+        return parse_retry_after(value)
+
 
 class BadRequestError(ApiError):
     status = 400
@@ -101,11 +108,6 @@ class UnprocessableError(ApiError):
 
 class RateLimitError(ApiError):
     status = 429
-
-    @property
-    def retry_after(self) -> float | None:
-        """Seconds the server asked us to wait, from `Retry-After` (seconds form only)."""
-        return parse_retry_after(self.headers.get("retry-after"))
 
 
 class ServerError(ApiError):

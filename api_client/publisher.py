@@ -162,7 +162,7 @@ class StatusPublisher:
             self._failed(status, stamp, error.retry_after)
         except (ServerError, AuthenticationError) as error:
             log.debug("status post failed: %s", error)
-            self._failed(status, stamp, None)
+            self._failed(status, stamp, error.retry_after)  # a 503 may say when to come back
         except ApiError as error:
             self._rejected(error)
         except Exception as error:  # noqa: BLE001 - transport errors, malformed answers: count and go on

@@ -9,3 +9,14 @@ MAX_CLOCK_AHEAD_SECONDS = 300.0
 
 def stamped_too_far_ahead(ts: float, received_at: float) -> bool:
     return ts > received_at + MAX_CLOCK_AHEAD_SECONDS
+
+
+# A record stamped before its session opened is none of that session's games (a seat is taken in an open
+# session), given the same allowance for a client's clock. A post delayed or sent again later (a game that
+# went offline and posts its final status once back) is stamped within the session however late it comes,
+# so it is never refused for its age; after the close, the session itself refuses it.
+MAX_CLOCK_BEHIND_SECONDS = 300.0
+
+
+def stamped_before_session(ts: float, opening_time: float) -> bool:
+    return ts < opening_time - MAX_CLOCK_BEHIND_SECONDS

@@ -27,8 +27,8 @@ from .api.signin import SignInPaths
 from .api.status import StatusEndpoint
 from .backend import LocalBackend
 from .http import error_response
-from .ratelimit import RateLimiter
 from .settings import Settings
+from .storage import is_storage_failure, unavailable
 from .throttle import SignInThrottle
 from .tokens import TokenService
 
@@ -55,13 +55,13 @@ class SpaceInvadersApp:
 def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> SpaceInvadersApp:
     backend = LocalBackend(settings, clock)
     tokens = TokenService(settings.data_dir, settings.id_token_lifetime_seconds, clock=clock)
-    gate = HashGate(settings.hash_workers, settings.hash_queue)
-    accounts = Accounts(backend.writer, tokens, SignInThrottle(settings.signin_free_failures), gate,
-                        settings.refresh_token_lifetime_seconds, clock)
-    sign_ups = RateLimiter(settings.signup_rate_per_source, settings.signup_burst_per_source)
+    gate = HashGate(settings.hash_workers, settings.hash_queue, settings.hash_queue_per_source,
+                    settings.hash_workers_per_source)
+    throttle = SignInThrottle(settings.signin_free_failures, ceiling_failures=settings.signin_ceiling_failures)
+    accounts = Accounts(backend.writer, tokens, throttle, gate, settings.refresh_token_lifetime_seconds, clock)
     status = StatusEndpoint(backend, tokens, settings, clock)
     document: dict[str, Any] = {}  # filled below: /openapi.json is one of the operations it describes
-    areas = [OpenPaths(settings, backend, tokens, lambda: document), SignInPaths(accounts, sign_ups, clock),
+    areas = [OpenPaths(settings, backend, tokens, lambda: document), SignInPaths(accounts, settings, clock),
              PlayerPaths(backend), ManagerPaths(backend, settings)]
     operations = [status.operation(), *(op for area in areas for op in area.operations())]
     document.update(openapi.build(operations))
@@ -93,5 +93,7 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
+    if is_storage_failure(exc):  # outside the writer thread (an export's read connection): the same answer
+        return error_response(unavailable(exc))
     log.exception("unexpected error on %s", request.url.path)
     return error_response(ApiError(500, "InternalError", "The server failed; the error is logged."))
