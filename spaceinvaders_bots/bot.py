@@ -35,7 +35,7 @@ from api_client import (
     StatusPublisher,
 )
 from api_client.errors import ApiError, parse_retry_after
-from spaceinvaders_tui.engine import Game
+from spaceinvaders_engine import Game
 
 from .arena import Arena
 from .autopilot import Autopilot, Skill

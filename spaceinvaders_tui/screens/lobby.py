@@ -13,8 +13,8 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from api_client import Session, SpaceInvadersError
+from spaceinvaders_engine import InvaderKind, sprites
 
-from ..engine import InvaderKind, sprites
 from ..link import free_seats, session_deadline, waits_for_start
 from ..messages import SessionSeen
 from ..widgets.hud import clock

@@ -19,9 +19,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from api_client import NotSeated, Session, SessionClosed, SessionMismatch, SessionNotStarted
+from spaceinvaders_engine import Game, Phase, events
 
 from ..controls import CannonControl
-from ..engine import Game, Phase, events
 from ..link import TIME_UP_MARGIN, session_deadline
 from ..messages import BoardUpdated, TrialRefused
 from ..widgets.hud import Hud

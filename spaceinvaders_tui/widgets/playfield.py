@@ -17,8 +17,8 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ..engine import FIELD_HEIGHT, FIELD_WIDTH, Game, render
-from ..engine.geometry import BANDS
+from spaceinvaders_engine import FIELD_HEIGHT, FIELD_WIDTH, Game, render
+from spaceinvaders_engine.geometry import BANDS
 
 BAND_CLASSES = {name: f"playfield--{name}" for name, _, _ in BANDS}
 GROUND_CLASS = "playfield--ground"

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 
 from api_client import SpaceInvadersClient, SpaceInvadersError, TokenStore
+from spaceinvaders_engine.geometry import CANNON_ROW
 from spaceinvaders_tui.app import SpaceInvadersApp
-from spaceinvaders_tui.engine.geometry import CANNON_ROW
 from spaceinvaders_tui.settings import GameSettings
 
 PASSWORD = "testpassword1"
@@ -120,7 +120,7 @@ async def play_to_game_over(pilot, app: SpaceInvadersApp):
 
 async def lose_last_life(pilot, screen) -> None:
     """Bring the game to its end quickly: one life left, a bomb falling onto the cannon."""
-    from spaceinvaders_tui.engine import Bomb, BombKind
+    from spaceinvaders_engine import Bomb, BombKind
 
     game = screen.game
     game.lives = 1
