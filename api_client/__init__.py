@@ -20,6 +20,7 @@ from .errors import (
     NotSeated,
     PayloadTooLargeError,
     PermissionDeniedError,
+    PushUnavailable,
     RateLimitError,
     ServerError,
     ServiceUnavailableError,
@@ -49,7 +50,8 @@ from .models import (
 from .poller import ScoreboardPoller
 from .pool import ClientPool, lean_http_client
 from .publisher import PublisherStats, StatusPublisher
-from .retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy, Safety
+from .push import ClosedPushed, PushEvent, SessionAnswer, StartListener, StartPushed
+from .retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy, Safety, retrying
 from .tokens import Tokens, TokenStore
 from .transport import Http11Transport
 from .watcher import SessionWatcher
@@ -69,6 +71,7 @@ __all__ = [
     "BoardStats",
     "ClientPool",
     "ClockOffset",
+    "ClosedPushed",
     "CognitoSignIn",
     "ConflictError",
     "GameStatus",
@@ -85,6 +88,8 @@ __all__ = [
     "PermissionDeniedError",
     "Players",
     "PublisherStats",
+    "PushEvent",
+    "PushUnavailable",
     "RankedEntry",
     "RateLimitError",
     "RetryPolicy",
@@ -96,6 +101,7 @@ __all__ = [
     "ServiceUnavailableError",
     "Session",
     "SessionAlreadyOpen",
+    "SessionAnswer",
     "SessionClosed",
     "SessionMismatch",
     "SessionNotStarted",
@@ -104,6 +110,8 @@ __all__ = [
     "SignUpResult",
     "SpaceInvadersClient",
     "SpaceInvadersError",
+    "StartListener",
+    "StartPushed",
     "StatusPublisher",
     "StatusReceipt",
     "TokenStore",
@@ -112,4 +120,5 @@ __all__ = [
     "UnprocessableError",
     "UnsupportedMediaTypeError",
     "lean_http_client",
+    "retrying",
 ]

@@ -25,6 +25,15 @@ class TransportError(SpaceInvadersError):
         self.sent = sent
 
 
+class PushUnavailable(TransportError):
+    """The start push cannot be used: the backend offers none, the socket was refused (`status`: the
+    upgrade's HTTP status) or could not be opened, or it dropped. Polling `/session` still works."""
+
+    def __init__(self, message: str, *, sent: bool = True, status: int | None = None) -> None:
+        super().__init__(message, sent=sent)
+        self.status = status
+
+
 class APIConnectionError(TransportError):
     """Connecting, sending or reading failed (refused, reset, dropped)."""
 

@@ -32,6 +32,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="seconds a request body (at most 16 KiB) may take")
     serve.add_argument("--max-connections", type=int, default=10_000,
                        help="connections served at once; more wait in the accept queue")
+    serve.add_argument("--socket-idle-timeout", type=float, default=600.0,
+                       help="seconds a start-push WebSocket may stay silent before it is closed (default 600)")
     serve.add_argument("--access-log", action="store_true", help="log every request")
     _data_dir(serve)
 
@@ -68,13 +70,17 @@ def _serve(args) -> int:
     if not (0.01 <= args.stream_interval <= 10):
         print("error: --stream-interval is 0.01 to 10 seconds", file=sys.stderr)
         return 2
+    if not 1 <= args.socket_idle_timeout <= 7200:
+        print("error: --socket-idle-timeout is 1 to 7200 seconds", file=sys.stderr)
+        return 2
     if not (0.5 <= args.head_timeout <= 120 and 0.5 <= args.body_timeout <= 120) or args.max_connections < 1:
         print("error: --head-timeout and --body-timeout are 0.5 to 120 seconds, --max-connections at least 1",
               file=sys.stderr)
         return 2
     settings = Settings(data_dir=args.data_dir, idle_timeout_seconds=args.idle_timeout,
                         stream_interval_seconds=args.stream_interval, head_timeout_seconds=args.head_timeout,
-                        body_timeout_seconds=args.body_timeout, max_connections=args.max_connections)
+                        body_timeout_seconds=args.body_timeout, max_connections=args.max_connections,
+                        start_socket_idle_seconds=args.socket_idle_timeout)
     print(f"Space Invaders local server on http://{args.host}:{args.port}/v1 (data in {settings.data_dir})",
           flush=True)
     server.run(create_app(settings), args.host, args.port, settings, access_log=args.access_log)

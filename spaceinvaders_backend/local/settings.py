@@ -40,6 +40,8 @@ class Settings:
     body_timeout_seconds: float = 10.0  # a body (at most 16 KiB) must arrive whole within this
     max_head_bytes: int = 16 * 1024
     max_connections: int = 10_000
+    # A start-push socket with no message from its client for this long is closed (API Gateway: 10 minutes).
+    start_socket_idle_seconds: float = 600.0
 
     @property
     def database_path(self) -> Path:
