@@ -13,9 +13,9 @@ from textual.app import App
 
 from api_client import RankedEntry, ScoreEntry, Session
 from spaceinvaders_engine import FIRE, Game
+from spaceinvaders_player import free_seats, session_deadline, waits_for_start
 from spaceinvaders_tui.best_score import BestScore
 from spaceinvaders_tui.cli import build_parser, main
-from spaceinvaders_tui.link import free_seats, session_deadline, waits_for_start
 from spaceinvaders_tui.widgets.playfield import Playfield
 from spaceinvaders_tui.widgets.top_ten import TopTen
 

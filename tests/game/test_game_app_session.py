@@ -23,6 +23,8 @@ from game_app_support import (
 from key_burst import burst
 from textual.widgets import Input
 
+from spaceinvaders_player import Delivery
+
 
 async def test_sign_up_in_the_app_then_a_second_start_goes_straight_to_the_lobby(server, tmp_path):
     name = new_name()
@@ -123,7 +125,7 @@ async def test_a_single_trial_session_gives_one_game(server, tmp_path):
         screen, over = await play_to_game_over(pilot, app)
         assert not over.outcome.can_play_again
         assert "one game per player" in over.outcome.rule
-        await until(pilot, lambda: screen.delivery == "sent")
+        await until(pilot, lambda: screen.delivery is Delivery.SENT)
         await pilot.press("enter")  # no other game: nothing happens
         assert screen_named(app, "GameOverScreen")
         await pilot.press("l")
@@ -185,7 +187,7 @@ async def test_the_manager_closing_the_session_ends_the_game_with_a_message(serv
         over = await until(pilot, lambda: screen_named(app, "GameOverScreen") and app.screen)
         assert over.outcome.heading == "SESSION CLOSED"
         assert "manager closed the session" in over.outcome.reason
-        assert not over.outcome.can_play_again and app.link.seated_in is None
+        assert not over.outcome.can_play_again and app.link.player.seated_in is None
         await pilot.press("l")
         await until(pilot, lambda: screen_named(app, "LobbyScreen"))
         await until(pilot, lambda: "closed" in static_text(app, "#session"))
@@ -222,7 +224,7 @@ async def test_a_time_constrained_game_shows_the_time_left_and_ends_when_it_is_u
         screen = await until(pilot, lambda: screen_named(app, "PlayScreen") and app.screen)
         screen.advance(0.1)
         await until(pilot, lambda: "TIME 0:5" in static_text(app, "Hud") or "TIME 1:00" in static_text(app, "Hud"))
-        screen.deadline = app.link.watcher.server_now() + 1.0  # rather than waiting a minute
+        screen.deadline = app.link.player.watcher.server_now() + 1.0  # rather than waiting a minute
         await pilot.press("space")
 
         def time_up():
@@ -231,5 +233,5 @@ async def test_a_time_constrained_game_shows_the_time_left_and_ends_when_it_is_u
 
         over = await until(pilot, time_up, what="time's up")
         assert over.outcome.heading == "TIME'S UP" and not over.outcome.can_play_again
-        await until(pilot, lambda: screen.delivery == "sent", what="the final state delivered")
+        await until(pilot, lambda: screen.delivery is Delivery.SENT, what="the final state delivered")
     await boss.aclose()

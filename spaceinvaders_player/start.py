@@ -1,0 +1,132 @@
+"""Waiting for a synchronized session's start, pushed when the backend offers it, polled when it cannot be.
+
+While the start push is up (`api_client.StartListener`), nothing polls `/session`: the socket's answer to
+`{"action": "session"}` tells the session as it is (a start made before the socket opened included) and
+samples the server's clock, and the push tells the start (or a restart, or the close). Play begins at
+`SynchronizeTime` on the server's clock; the socket stays open through the countdown so a restart or a
+close still reaches the player. When the socket cannot be opened, or drops, the wait goes on by polling
+`/session` (`SessionWatcher.wait_for_start`) and the socket is tried again after a backoff (1 s doubling up
+to 30 s), polling stopping as soon as it is back.
+
+Only a clock that the answers could not pin down (a backend whose answers carry no `ServerTime`, only a
+whole-second `Date`) is refined by polls during the countdown: play must start on the server's clock.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from api_client import (
+    ClosedPushed,
+    PushUnavailable,
+    Session,
+    SessionAnswer,
+    SessionWatcher,
+    SpaceInvadersClient,
+    StartListener,
+    StartPushed,
+)
+from api_client.retry import backoff
+
+log = logging.getLogger(__name__)
+
+RECONNECT_FIRST, RECONNECT_MOST = 1.0, 30.0  # seconds of polling before the socket is tried again
+ASK_AGAIN = 300.0  # a silent socket asks again this often (API Gateway closes sockets idle for 10 minutes)
+START_PRECISION = 0.05  # below this clock uncertainty, the countdown needs no more samples
+
+
+@dataclass
+class StartWaitStats:
+    """How the last wait went: whether the push carried it, and the `/session` polls it cost."""
+
+    pushed: bool = False
+    polls: int = 0
+    socket_failures: int = 0
+
+
+class StartWait:
+    def __init__(self, client: SpaceInvadersClient, watcher: SessionWatcher, *, push: bool = True) -> None:
+        self.client = client
+        self.watcher = watcher
+        self.push_offered: bool | None = None if push else False  # None: not known yet
+        self.stats = StartWaitStats()
+        self._failures = 0  # socket failures in a row
+
+    async def until_start(self, session: Session) -> Session | None:
+        """Returns at the start (server clock) with the started session; None when it closed or another
+        replaced it first."""
+        self.stats = stats = StartWaitStats()
+        polls_before = self.watcher.polls
+        try:
+            while True:
+                if self.push_offered is not False:
+                    try:
+                        return await self._pushed(session.SessionId)
+                    except PushUnavailable as error:
+                        self._failures += 1
+                        stats.socket_failures += 1
+                        if error.status in (400, 404) or "offers no start push" in str(error):
+                            self.push_offered = False  # nothing to try again
+                        log.info("start push unavailable (%s): polling /session", error)
+                give_up_at = None
+                if self.push_offered is not False:
+                    give_up_at = time.monotonic() + backoff(self._failures, RECONNECT_FIRST, RECONNECT_MOST)
+                started = await self.watcher.wait_for_start(give_up_at=give_up_at)
+                if started is not None:
+                    return _same(started, session.SessionId)
+        finally:
+            stats.polls = self.watcher.polls - polls_before
+
+    async def _pushed(self, session_id: str) -> Session | None:
+        listener = StartListener(self.client, session_id)
+        await listener.open(self.watcher.clock)  # the upgrade answer's Date: a first clock sample
+        try:
+            self.push_offered, self._failures = True, 0
+            return await self._listen(listener, session_id)
+        finally:
+            await listener.aclose()
+
+    async def _listen(self, listener: StartListener, session_id: str) -> Session | None:
+        await listener.ask()
+        known: Session | None = None
+        while True:
+            wait = ASK_AGAIN
+            if known is not None and known.SynchronizeTime is not None:
+                remaining = self.watcher.seconds_until_start() or 0.0
+                if remaining <= 0:
+                    self.stats.pushed = True
+                    return known
+                wait = remaining
+                if self.watcher.clock.uncertainty > START_PRECISION:
+                    await self.watcher.poll_once()  # answers without ServerTime: pin the clock down
+                    known = _same(self.watcher.session, session_id) if self.watcher.session else known
+                    if known is None:
+                        return None
+                    wait = min(remaining, 0.2)
+            try:
+                event = await asyncio.wait_for(listener.receive(), wait)
+            except TimeoutError:
+                if known is None or known.SynchronizeTime is None:
+                    await listener.ask()  # a long wait: the socket says something before it counts as idle
+                continue
+            if isinstance(event, SessionAnswer):
+                self.watcher.observe(event.session, {}, event.sent_at, event.received_at)
+                if event.session is None or _same(event.session, session_id) is None:
+                    return None
+                known = event.session
+                if not known.Synchronized:
+                    return known
+            elif isinstance(event, StartPushed) and event.session_id == session_id:
+                if known is None:
+                    await listener.ask()  # pushed before the first answer: the answer will carry it
+                    continue
+                known = known.model_copy(update={"SynchronizeTime": event.synchronize_time})
+                self.watcher.session = known
+            elif isinstance(event, ClosedPushed) and event.session_id == session_id:
+                return None
+
+
+def _same(session: Session, session_id: str) -> Session | None:
+    return None if session.SessionId != session_id or session.is_closed else session
