@@ -127,6 +127,7 @@ class Trial:
             return
         if ends_trial(error):
             self.ended_by = error
+            self.state = TrialState.OVER  # nothing more to post, nor to tell
             self.player.trial_ended(self)
             notify(self.events.on_ended, error, "on_ended")
         else:
