@@ -23,7 +23,7 @@ from game_app_support import (
 from key_burst import burst
 from textual.widgets import Input
 
-from spaceinvaders_player import Delivery
+from spaceinvaders_player import Delivery, Trial
 
 
 async def test_sign_up_in_the_app_then_a_second_start_goes_straight_to_the_lobby(server, tmp_path):
@@ -234,4 +234,20 @@ async def test_a_time_constrained_game_shows_the_time_left_and_ends_when_it_is_u
         over = await until(pilot, time_up, what="time's up")
         assert over.outcome.heading == "TIME'S UP" and not over.outcome.can_play_again
         await until(pilot, lambda: screen.delivery is Delivery.SENT, what="the final state delivered")
+    await boss.aclose()
+
+
+async def test_an_error_in_the_final_post_is_logged_and_said_not_shown_as_refused(server, tmp_path, monkeypatch,
+                                                                                   caplog):
+    async def broken(self, final):
+        raise RuntimeError("a bug on the final state's way")
+
+    monkeypatch.setattr(Trial, "finish", broken)
+    boss, _, _, app = await player_in_session(server.base_url, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen, _ = await play_to_game_over(pilot, app)
+        await until(pilot, lambda: "could not be sent" in static_text(app, "#standing"), what="the failure said")
+        assert screen.delivery is Delivery.FAILED
+    logged = [r for r in caplog.records if "could not be delivered" in r.getMessage()]
+    assert logged and logged[0].exc_info is not None and "a bug on the final" in str(logged[0].exc_info[1])
     await boss.aclose()
