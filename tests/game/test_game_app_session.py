@@ -30,7 +30,8 @@ async def test_sign_up_in_the_app_then_a_second_start_goes_straight_to_the_lobby
     name = new_name()
     app = make_app(server.base_url, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: screen_named(app, "SignInScreen"), what="the sign-in screen")
+        await until(pilot, lambda: screen_named(app, "SignInScreen") and app.focused is not None,
+                    what="the sign-in screen, its first field focused")  # keys before that go nowhere
         await pilot.press(*name, "tab", *PASSWORD, "ctrl+n")
         await until(pilot, lambda: screen_named(app, "LobbyScreen") and f"Signed in as {name}"
                     in static_text(app, "#who"), what="the lobby")
@@ -56,7 +57,7 @@ async def test_a_wrong_password_is_said_plainly(server, tmp_path):
     name = await signed_up(server.base_url, tmp_path / "other")
     app = make_app(server.base_url, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: screen_named(app, "SignInScreen"))
+        await until(pilot, lambda: screen_named(app, "SignInScreen") and app.focused is not None)
         await pilot.press(*name, "tab", *"wrongpassword", "enter")
         await until(pilot, lambda: "Wrong username or password" in static_text(app, "#message"))
 
