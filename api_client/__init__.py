@@ -50,7 +50,7 @@ from .models import (
 from .poller import ScoreboardPoller
 from .pool import ClientPool, lean_http_client
 from .publisher import PublisherStats, StatusPublisher
-from .push import ClosedPushed, PushEvent, SessionAnswer, StartListener, StartPushed
+from .push import ClosedPushed, PushEvent, SessionAnswer, StartListener, StartPushed, StartSignal
 from .retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy, Safety, retrying
 from .tokens import Tokens, TokenStore
 from .transport import Http11Transport
@@ -112,6 +112,7 @@ __all__ = [
     "SpaceInvadersError",
     "StartListener",
     "StartPushed",
+    "StartSignal",
     "StatusPublisher",
     "StatusReceipt",
     "TokenStore",

@@ -8,7 +8,7 @@ The protocol, the same on both backends (docs/client.md):
   before the socket was up; answers that carry `ServerTime` are clock samples, as `/session` answers are.
 - Pushed: `{"action": "start", "SessionId", "SynchronizeTime"}`, and from some backends `{"action": "closed",
   "SessionId", "ClosingTime"}`. The bare text `start` (the original's message) means "ask for the session
-  now". Anything else is ignored.
+  now" (`StartSignal`). Anything else is ignored.
 
 `StartListener` is one connection: it raises `PushUnavailable` when the backend offers no push, when the
 socket cannot be opened, and when it drops; what to do then (poll, reconnect later) is the caller's choice.
@@ -64,7 +64,12 @@ class ClosedPushed:
     closing_time: datetime | None
 
 
-PushEvent = SessionAnswer | StartPushed | ClosedPushed
+@dataclass(frozen=True)
+class StartSignal:
+    """The bare text `start` (the original deployment's push): the session changed, ask for it."""
+
+
+PushEvent = SessionAnswer | StartPushed | ClosedPushed | StartSignal
 
 
 class StartListener:
@@ -133,8 +138,17 @@ class StartListener:
         self._asked.append(time.time())
         await self._send('{"action":"session"}')
 
+    @property
+    def asked_at(self) -> float | None:
+        """When the oldest question still unanswered was asked (wall clock), if one is."""
+        return self._asked[0] if self._asked else None
+
+    def forget_questions(self) -> None:
+        """Stop waiting for answers (a backend whose socket pushes but does not answer)."""
+        self._asked.clear()
+
     async def receive(self) -> PushEvent:
-        """The next message of the protocol (unknown ones are skipped; a bare `start` asks again)."""
+        """The next message of the protocol (unknown ones are skipped)."""
         while True:
             try:
                 text = await self._connected().recv()
@@ -144,8 +158,7 @@ class StartListener:
             if isinstance(text, bytes):
                 text = text.decode("utf-8", "replace")
             if text.strip() == "start":  # the original's message: the session changed, ask for it
-                await self.ask()
-                continue
+                return StartSignal()
             event = self._event(text, received_at)
             if event is not None:
                 return event

@@ -8,8 +8,10 @@ close still reaches the player. When the socket cannot be opened, or drops, the 
 `/session` (`SessionWatcher.wait_for_start`) and the socket is tried again after a backoff (1 s doubling up
 to 30 s), polling stopping as soon as it is back.
 
-Only a clock that the answers could not pin down (a backend whose answers carry no `ServerTime`, only a
-whole-second `Date`) is refined by polls during the countdown: play must start on the server's clock.
+Polls while the socket is up only where the socket cannot do it: a clock its answers could not pin down (a
+backend whose answers carry no `ServerTime`, only a whole-second `Date`) is refined by polls during the
+countdown, and a socket that pushes but does not answer `{"action": "session"}` (the original deployment's,
+which pushes the bare text `start`) has its questions asked of `/session` instead.
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from api_client import (
     SpaceInvadersClient,
     StartListener,
     StartPushed,
+    StartSignal,
 )
 from api_client.retry import backoff
 
@@ -34,6 +37,7 @@ log = logging.getLogger(__name__)
 
 RECONNECT_FIRST, RECONNECT_MOST = 1.0, 30.0  # seconds of polling before the socket is tried again
 ASK_AGAIN = 300.0  # a silent socket asks again this often (API Gateway closes sockets idle for 10 minutes)
+ANSWER_WAIT = 3.0  # a question the socket leaves unanswered this long is asked of /session instead
 START_PRECISION = 0.05  # below this clock uncertainty, the countdown needs no more samples
 
 
@@ -89,43 +93,75 @@ class StartWait:
             await listener.aclose()
 
     async def _listen(self, listener: StartListener, session_id: str) -> Session | None:
+        self._known: Session | None = None  # the session as last told (None before the first answer)
+        self._socket_answers = True  # the socket answers {"action": "session"} (the original's does not)
         await listener.ask()
-        known: Session | None = None
         while True:
-            wait = ASK_AGAIN
+            known = self._known
             if known is not None and known.SynchronizeTime is not None:
                 remaining = self.watcher.seconds_until_start() or 0.0
                 if remaining <= 0:
                     self.stats.pushed = True
                     return known
-                wait = remaining
-                if self.watcher.clock.uncertainty > START_PRECISION:
-                    await self.watcher.poll_once()  # answers without ServerTime: pin the clock down
-                    known = _same(self.watcher.session, session_id) if self.watcher.session else known
-                    if known is None:
-                        return None
-                    wait = min(remaining, 0.2)
             try:
-                event = await asyncio.wait_for(listener.receive(), wait)
+                event = await asyncio.wait_for(listener.receive(), self._next_wait(listener))
             except TimeoutError:
-                if known is None or known.SynchronizeTime is None:
-                    await listener.ask()  # a long wait: the socket says something before it counts as idle
-                continue
-            if isinstance(event, SessionAnswer):
-                self.watcher.observe(event.session, {}, event.sent_at, event.received_at)
-                if event.session is None or _same(event.session, session_id) is None:
-                    return None
-                known = event.session
-                if not known.Synchronized:
-                    return known
-            elif isinstance(event, StartPushed) and event.session_id == session_id:
-                if known is None:
-                    await listener.ask()  # pushed before the first answer: the answer will carry it
-                    continue
-                known = known.model_copy(update={"SynchronizeTime": event.synchronize_time})
-                self.watcher.session = known
-            elif isinstance(event, ClosedPushed) and event.session_id == session_id:
-                return None
+                event = None
+            outcome = await self._handle(event, listener, session_id)
+            if outcome is not _GO_ON:
+                return outcome  # type: ignore[return-value]
+
+    def _next_wait(self, listener: StartListener) -> float:
+        wait = ASK_AGAIN
+        if listener.asked_at is not None:  # a question not answered yet
+            wait = min(wait, listener.asked_at + ANSWER_WAIT - time.time())
+        remaining = self.watcher.seconds_until_start()
+        if remaining is not None:
+            wait = min(wait, remaining)
+            if self.watcher.clock.uncertainty > START_PRECISION:
+                wait = min(wait, 0.2)  # answers without ServerTime: the clock is pinned down by polls
+        return max(0.0, wait)
+
+    async def _handle(self, event: object, listener: StartListener, session_id: str) -> object:
+        """Act on one event of the socket (None: a wait ran out); a session or None ends the wait."""
+        if event is None:
+            if listener.asked_at is not None and time.time() >= listener.asked_at + ANSWER_WAIT:
+                listener.forget_questions()  # a socket that pushes but does not answer (the original's)
+                self._socket_answers = False
+                return self._learn(await self.watcher.poll_once(), session_id)
+            if self.watcher.seconds_until_start() is not None:
+                if self.watcher.clock.uncertainty > START_PRECISION:
+                    return self._learn(await self.watcher.poll_once(), session_id)
+                return _GO_ON  # the start is due: the loop sees it
+            return await self._ask(listener, session_id)  # a long wait: say something before it counts as idle
+        if isinstance(event, SessionAnswer):
+            self.watcher.observe(event.session, {}, event.sent_at, event.received_at)
+            return self._learn(event.session, session_id)
+        if isinstance(event, StartSignal):
+            return await self._ask(listener, session_id)
+        if isinstance(event, StartPushed) and event.session_id == session_id:
+            if self._known is None:
+                return await self._ask(listener, session_id)  # pushed before the first answer: ask again
+            self._known = self._known.model_copy(update={"SynchronizeTime": event.synchronize_time})
+            self.watcher.session = self._known
+        elif isinstance(event, ClosedPushed) and event.session_id == session_id:
+            return None
+        return _GO_ON
+
+    async def _ask(self, listener: StartListener, session_id: str) -> object:
+        if self._socket_answers:
+            await listener.ask()
+            return _GO_ON
+        return self._learn(await self.watcher.poll_once(), session_id)
+
+    def _learn(self, session: Session | None, session_id: str) -> object:
+        if session is None or _same(session, session_id) is None:
+            return None  # closed, or replaced by another
+        self._known = session
+        return session if not session.Synchronized else _GO_ON
+
+
+_GO_ON = object()  # the wait goes on
 
 
 def _same(session: Session, session_id: str) -> Session | None:

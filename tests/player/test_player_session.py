@@ -169,3 +169,32 @@ async def test_the_final_state_is_delivered_and_the_seat_freed(server, boss):
     with pytest.raises(SpaceInvadersError):  # one game per player in a single-trial session
         await player.join()
     await player.aclose()
+
+
+async def test_a_socket_that_only_pushes_the_bare_start_is_answered_by_polls(server, boss):
+    """The original deployment's socket: it answers no question and pushes the bare text `start`."""
+    from websockets.asyncio.server import serve
+
+    sockets = []
+
+    async def original(socket) -> None:
+        sockets.append(socket)
+        async for _ in socket:  # questions go unanswered
+            pass
+
+    async with serve(original, "127.0.0.1", 0) as fake:
+        port = fake.sockets[0].getsockname()[1]
+        await boss.open_session("MULTIPLE_TRIALS", synchronized=True)
+        player = PlayerSession(await signed_in(server.base_url, http=config_pointing_the_socket_at(port)))
+        session = await player.join()
+        waiting = asyncio.create_task(player.wait_for_start(session))
+        await asyncio.sleep(4.0)  # the first question unanswered for 3 s: asked of /session instead
+        polls = player.watcher.polls
+        start = (await boss.start_session(1.5)).SynchronizeTime.timestamp()
+        await sockets[0].send("start")
+        started = await waiting
+        at = time.time()
+    assert started is not None and abs(at - start) < 0.1
+    assert player.start_wait.stats.pushed and player.watcher.polls - polls <= 3  # a poll for the push, not a loop
+    await player.leave()
+    await player.aclose()
