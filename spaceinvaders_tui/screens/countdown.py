@@ -39,6 +39,7 @@ class CountdownScreen(Screen[Session | None]):
         super().__init__()
         self.session = session
         self.player = player
+        self._shown: tuple[str, str] | None = None
 
     def compose(self) -> ComposeResult:
         with Middle():
@@ -56,14 +57,14 @@ class CountdownScreen(Screen[Session | None]):
 
     def show_time(self) -> None:
         remaining = self.player.watcher.seconds_until_start()
-        state = self.query_one("#state", Static)
-        digits = self.query_one("#digits", Digits)
         if remaining is None:
-            state.update("You have a seat. Waiting for the manager to start the game...")
-            digits.update("")
+            shown = ("You have a seat. Waiting for the manager to start the game...", "")
         else:
-            state.update("Get ready: every player starts at the same instant.")
-            digits.update(str(max(0, math.ceil(remaining))))
+            shown = ("Get ready: every player starts at the same instant.", str(max(0, math.ceil(remaining))))
+        if shown != self._shown:  # a redraw only when the words or the digits change
+            self._shown = shown
+            self.query_one("#state", Static).update(shown[0])
+            self.query_one("#digits", Digits).update(shown[1])
 
     @work(exclusive=True)
     async def wait(self) -> None:
