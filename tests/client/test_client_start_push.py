@@ -184,3 +184,15 @@ async def test_the_listener_says_when_the_push_is_unavailable(server, tmp_path, 
 
 async def _as_awaitable(value):
     return value
+
+
+async def test_config_names_a_wss_socket_when_the_request_came_over_tls(tmp_path):
+    import httpx
+
+    from spaceinvaders_backend.local.app import create_app
+    from spaceinvaders_backend.local.settings import Settings
+
+    app = create_app(Settings(data_dir=tmp_path / "data"))  # /config needs no lifespan: the ASGI app as is
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="https://room.example:8443") as http:
+        parameters = {p["Name"]: p["Value"] for p in (await http.get("/v1/config")).json()["Parameters"]}
+    assert parameters["/local/websocketurl"] == "wss://room.example:8443/v1/start"
