@@ -9,8 +9,8 @@ close still reaches the player. When the socket cannot be opened, or drops, the 
 to 30 s), polling stopping as soon as it is back.
 
 Polls while the socket is up only where the socket cannot do it: a clock its answers could not pin down (a
-backend whose answers carry no `ServerTime`, only a whole-second `Date`) is refined by polls during the
-countdown, and a socket that pushes but does not answer `{"action": "session"}` (the original deployment's,
+backend whose answers carry no `ServerTime`) is refined by polls during the countdown (over the socket when
+its answers carry it), and a socket that pushes but does not answer `{"action": "session"}` (the original deployment's,
 which pushes the bare text `start`) has its questions asked of `/session` instead.
 """
 from __future__ import annotations
@@ -95,21 +95,28 @@ class StartWait:
     async def _listen(self, listener: StartListener, session_id: str) -> Session | None:
         self._known: Session | None = None  # the session as last told (None before the first answer)
         self._socket_answers = True  # the socket answers {"action": "session"} (the original's does not)
+        self._timed_answers = False  # its answers carry ServerTime (clock samples as good as the round trip)
         await listener.ask()
-        while True:
-            known = self._known
-            if known is not None and known.SynchronizeTime is not None:
-                remaining = self.watcher.seconds_until_start() or 0.0
-                if remaining <= 0:
-                    self.stats.pushed = True
-                    return known
-            try:
-                event = await asyncio.wait_for(listener.receive(), self._next_wait(listener))
-            except TimeoutError:
-                event = None
-            outcome = await self._handle(event, listener, session_id)
-            if outcome is not _GO_ON:
-                return outcome  # type: ignore[return-value]
+        # One receive at a time, kept across waits that run out (the countdown's last one ends at the start).
+        receiving = asyncio.ensure_future(listener.receive())
+        try:
+            while True:
+                known = self._known
+                if known is not None and known.SynchronizeTime is not None:
+                    remaining = self.watcher.seconds_until_start() or 0.0
+                    if remaining <= 0:
+                        self.stats.pushed = True
+                        return known
+                done, _ = await asyncio.wait((receiving,), timeout=self._next_wait(listener))
+                event = receiving.result() if done else None
+                if done:
+                    receiving = asyncio.ensure_future(listener.receive())
+                outcome = await self._handle(event, listener, session_id)
+                if outcome is not _GO_ON:
+                    return outcome  # type: ignore[return-value]
+        finally:
+            receiving.cancel()
+            await asyncio.gather(receiving, return_exceptions=True)
 
     def _next_wait(self, listener: StartListener) -> float:
         wait = ASK_AGAIN
@@ -119,7 +126,7 @@ class StartWait:
         if remaining is not None:
             wait = min(wait, remaining)
             if self.watcher.clock.uncertainty > START_PRECISION:
-                wait = min(wait, 0.2)  # answers without ServerTime: the clock is pinned down by polls
+                wait = min(wait, 0.2)  # the clock is pinned down by more samples before the start
         return max(0.0, wait)
 
     async def _handle(self, event: object, listener: StartListener, session_id: str) -> object:
@@ -130,12 +137,16 @@ class StartWait:
                 self._socket_answers = False
                 return self._learn(await self.watcher.poll_once(), session_id)
             if self.watcher.seconds_until_start() is not None:
-                if self.watcher.clock.uncertainty > START_PRECISION:
+                if self.watcher.clock.uncertainty > START_PRECISION:  # the clock needs another sample
+                    if self._timed_answers:
+                        await listener.ask()  # over the socket, as good as a poll
+                        return _GO_ON
                     return self._learn(await self.watcher.poll_once(), session_id)
                 return _GO_ON  # the start is due: the loop sees it
             return await self._ask(listener, session_id)  # a long wait: say something before it counts as idle
         if isinstance(event, SessionAnswer):
             self.watcher.observe(event.session, {}, event.sent_at, event.received_at)
+            self._timed_answers = event.session is not None and event.session.ServerTime is not None
             return self._learn(event.session, session_id)
         if isinstance(event, StartSignal):
             return await self._ask(listener, session_id)
