@@ -57,6 +57,7 @@ class StartWait:
         self.push_offered: bool | None = None if push else False  # None: not known yet
         self.stats = StartWaitStats()
         self._failures = 0  # socket failures in a row
+        self._closing: set[asyncio.Future[None]] = set()  # sockets still closing
 
     async def until_start(self, session: Session) -> Session | None:
         """Returns at the start (server clock) with the started session; None when it closed or another
@@ -90,7 +91,10 @@ class StartWait:
             self.push_offered, self._failures = True, 0
             return await self._listen(listener, session_id)
         finally:
-            await listener.aclose()
+            # Closed on the side: the close handshake is a round trip the start must not wait for.
+            closing = asyncio.ensure_future(listener.aclose())
+            self._closing.add(closing)
+            closing.add_done_callback(self._closing.discard)
 
     async def _listen(self, listener: StartListener, session_id: str) -> Session | None:
         self._known: Session | None = None  # the session as last told (None before the first answer)
