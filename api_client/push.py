@@ -108,7 +108,7 @@ class StartListener:
         """Connect and authenticate; the upgrade answer's `Date` feeds `clock` when given."""
         url = await self.url()
         if url is None:
-            raise PushUnavailable("the backend offers no start push", sent=False)
+            raise PushUnavailable("the backend offers no start push", sent=False, offered=False)
         auth = await self.client.auth()
         for attempt in (1, 2):
             token = await auth.token()

@@ -72,7 +72,7 @@ class StartWait:
                     except PushUnavailable as error:
                         self._failures += 1
                         stats.socket_failures += 1
-                        if error.status in (400, 404) or "offers no start push" in str(error):
+                        if not error.offered or error.status in (400, 404):
                             self.push_offered = False  # nothing to try again
                         log.info("start push unavailable (%s): polling /session", error)
                 give_up_at = None

@@ -46,8 +46,9 @@ async def signed_in(base_url: str, http: httpx.AsyncClient | None = None) -> Spa
     return client
 
 
-def config_pointing_the_socket_at(port: int) -> httpx.AsyncClient:
-    """The real server, except that `/config` names a start socket on `port` (where nothing listens)."""
+def config_pointing_the_socket_at(port: int | None) -> httpx.AsyncClient:
+    """The real server, except that `/config` names a start socket on `port` (where nothing listens), or
+    none at all (None: a backend without the push)."""
     real = httpx.AsyncHTTPTransport()
 
     class Rewrite(httpx.AsyncBaseTransport):
@@ -57,6 +58,8 @@ def config_pointing_the_socket_at(port: int) -> httpx.AsyncClient:
                 return response
             await response.aread()
             config = json.loads(response.content)
+            config["Parameters"] = [p for p in config["Parameters"]
+                                    if port is not None or not p["Name"].endswith("/websocketurl")]
             for parameter in config["Parameters"]:
                 if parameter["Name"].endswith("/websocketurl"):
                     parameter["Value"] = f"ws://127.0.0.1:{port}/v1/start"
@@ -97,6 +100,19 @@ async def test_when_the_socket_is_refused_the_wait_polls_and_tries_the_socket_ag
     assert started is not None and abs(at - await starting) < 0.1
     stats = player.start_wait.stats
     assert not stats.pushed and stats.polls >= 3 and stats.socket_failures >= 2  # refused, then again
+    await player.leave()
+    await player.aclose()
+
+
+async def test_a_backend_without_the_push_is_polled_and_its_socket_never_tried_again(server, boss):
+    await boss.open_session("MULTIPLE_TRIALS", synchronized=True)
+    player = PlayerSession(await signed_in(server.base_url, http=config_pointing_the_socket_at(None)),
+                           poll_interval=0.3)
+    session = await player.join()
+    starting = asyncio.create_task(start_later(boss, 2.0))
+    started = await player.wait_for_start(session)
+    assert started is not None and abs(time.time() - await starting) < 0.1
+    assert player.start_wait.stats.socket_failures == 1 and player.start_wait.push_offered is False
     await player.leave()
     await player.aclose()
 
