@@ -21,7 +21,7 @@ from .errors import (
     TransportError,
     make_error,
 )
-from .retry import DEFAULT_RETRY, RetryPolicy, Safety
+from .retry import DEFAULT_RETRY, RetryPolicy, Safety, scoped_policy
 from .trust import FingerprintChangedError, PinMismatch, ServerTrust
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -115,7 +115,7 @@ class ApiCore:
         timeout: httpx.Timeout | float | None = None,
         text: bool = False,
     ) -> ApiResponse:
-        policy = retry or self.retry
+        policy = retry or scoped_policy() or self.retry
         deadline = policy.give_up_at(self._clock())
         attempt = 0
         reauthenticated = False

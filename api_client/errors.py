@@ -25,6 +25,16 @@ class TransportError(SpaceInvadersError):
         self.sent = sent
 
 
+class PushUnavailable(TransportError):
+    """The start push cannot be used: the backend offers none, the socket was refused (`status`: the
+    upgrade's HTTP status) or could not be opened, or it dropped. Polling `/session` still works."""
+
+    def __init__(self, message: str, *, sent: bool = True, status: int | None = None, offered: bool = True) -> None:
+        super().__init__(message, sent=sent)
+        self.status = status
+        self.offered = offered  # False: the backend has no start push at all (nothing to try again)
+
+
 class APIConnectionError(TransportError):
     """Connecting, sending or reading failed (refused, reset, dropped)."""
 

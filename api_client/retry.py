@@ -12,13 +12,19 @@ Three kinds of call (`Safety`), decided per path in `client.py`:
 Every retry is bounded by `max_attempts` and by `max_elapsed` seconds, or by a `deadline` instead
 (`RetryPolicy.until`: as many attempts as fit, for a call that must land before the program exits), and a
 `Retry-After` longer than the time left ends the retries at once instead of sleeping past the budget.
+
+`with retrying(policy):` gives the calls made inside it (by this task and what it awaits) a policy of
+their own, where the call names none: a bot's sign-up that may wait out a crowded server for two minutes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import time
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import Enum
 
@@ -44,6 +50,9 @@ class RetryPolicy:
     max_elapsed: float = 10.0
     base_delay: float = 0.2
     max_delay: float = 3.0
+    # A Retry-After is waited out stretched by up to this share, drawn at random: many clients told the same
+    # wait (a crowd refused together) then do not all come back on the same instant.
+    retry_after_jitter: float = 0.0
     # An instant on `time.monotonic()`'s clock: retry until then whatever `max_attempts` and `max_elapsed`
     # say, each attempt's timeout cut to the time left. Made by `until`.
     deadline: float | None = None
@@ -73,7 +82,7 @@ class RetryPolicy:
     def delay(self, attempt: int, error: SpaceInvadersError, rng: random.Random | None = None) -> float:
         """Seconds to wait before attempt `attempt + 1` (attempt counts from 1)."""
         if isinstance(error, ApiError) and error.retry_after is not None:
-            return error.retry_after
+            return error.retry_after * (rng or random).uniform(1.0, 1.0 + self.retry_after_jitter)
         return backoff(attempt, self.base_delay, self.max_delay, rng)
 
 
@@ -91,3 +100,21 @@ def backoff(failures: int, base: float, cap: float, rng: random.Random | None = 
 
 NO_RETRY = RetryPolicy(max_attempts=1, max_elapsed=0.0)
 DEFAULT_RETRY = RetryPolicy()
+
+
+_SCOPED: ContextVar[RetryPolicy | None] = ContextVar("retry_policy", default=None)
+
+
+@contextlib.contextmanager
+def retrying(policy: RetryPolicy) -> Iterator[None]:
+    """Calls made in this block that name no policy of their own use `policy` (the client's otherwise)."""
+    token = _SCOPED.set(policy)
+    try:
+        yield
+    finally:
+        _SCOPED.reset(token)
+
+
+def scoped_policy() -> RetryPolicy | None:
+    """The policy of the innermost `retrying` block around the caller, if any."""
+    return _SCOPED.get()

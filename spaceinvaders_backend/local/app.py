@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 
 from ..core.errors import ApiError
 from . import openapi
@@ -24,9 +24,12 @@ from .api.manager import ManagerPaths
 from .api.open_paths import OpenPaths
 from .api.player import PlayerPaths
 from .api.signin import SignInPaths
+from .api.start_socket import PATH as START_PATH
+from .api.start_socket import StartSocket
 from .api.status import StatusEndpoint
 from .backend import LocalBackend
 from .http import error_response
+from .pushes import StartPushes
 from .settings import Settings
 from .storage import is_storage_failure, unavailable
 from .throttle import SignInThrottle
@@ -53,7 +56,8 @@ class SpaceInvadersApp:
 
 
 def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> SpaceInvadersApp:
-    backend = LocalBackend(settings, clock)
+    pushes = StartPushes()
+    backend = LocalBackend(settings, clock, on_session_saved=pushes.session_saved)
     tokens = TokenService(settings.data_dir, settings.id_token_lifetime_seconds, clock=clock)
     gate = HashGate(settings.hash_workers, settings.hash_queue, settings.hash_queue_per_source,
                     settings.hash_workers_per_source)
@@ -68,6 +72,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Sp
     routes = [Route(op.path, op.endpoint(tokens, settings), methods=[op.method]) for op in operations
               if op.handler is not None]
     routes.append(Route(operations[0].path, status, methods=["POST"]))  # reached for other methods: a 405
+    routes.append(WebSocketRoute(START_PATH, StartSocket(backend, tokens, pushes, settings, clock).serve))
 
     @contextlib.asynccontextmanager
     async def lifespan(app):

@@ -44,9 +44,11 @@ def _iso_second(second: int) -> str:
 
 
 class LocalBackend:
-    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time,
+                 on_session_saved: Callable[[Session], None] | None = None) -> None:
         self.settings = settings
         self.clock = clock
+        self.on_session_saved = on_session_saved  # told every stored change of a session (the start push)
         database.prepare_data_dir(settings.data_dir)
         self.writer = Writer(settings.database_path, settings.max_pending_records)
         self.sessions: dict[str, Session] = {}
@@ -218,6 +220,8 @@ class LocalBackend:
         else:
             self.session = session
         self.on_change()
+        if self.on_session_saved is not None:
+            self.on_session_saved(session)
 
     async def open_session(self, name: str, game_type: str, synchronized: bool, timeout: int | None,
                            seats: int) -> Session:

@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="connections served at once; more wait in the accept queue")
     serve.add_argument("--max-connections-per-source", type=int, default=2_500,
                        help="connections one address may hold; its newest past that are closed (Linux)")
+    serve.add_argument("--socket-idle-timeout", type=float, default=600.0,
+                       help="seconds a start-push WebSocket may stay silent before it is closed (default 600)")
     serve.add_argument("--access-log", action="store_true", help="log every request")
     _data_dir(serve)
     _room_options(serve)
@@ -92,6 +94,9 @@ def _serve(args) -> int:
     if not (0.01 <= args.stream_interval <= 10):
         print("error: --stream-interval is 0.01 to 10 seconds", file=sys.stderr)
         return 2
+    if not 1 <= args.socket_idle_timeout <= 7200:
+        print("error: --socket-idle-timeout is 1 to 7200 seconds", file=sys.stderr)
+        return 2
     if not (0.5 <= args.head_timeout <= 120 and 0.5 <= args.body_timeout <= 120) or \
             min(args.max_connections, args.max_connections_per_source) < 1:
         print("error: --head-timeout and --body-timeout are 0.5 to 120 seconds, --max-connections and "
@@ -100,7 +105,8 @@ def _serve(args) -> int:
     settings = Settings(data_dir=args.data_dir, idle_timeout_seconds=args.idle_timeout,
                         stream_interval_seconds=args.stream_interval, head_timeout_seconds=args.head_timeout,
                         body_timeout_seconds=args.body_timeout, max_connections=args.max_connections,
-                        max_connections_per_source=args.max_connections_per_source)
+                        max_connections_per_source=args.max_connections_per_source,
+                        start_socket_idle_seconds=args.socket_idle_timeout)
     startup.check_address(args.host, args.port)
     database.prepare_data_dir(settings.data_dir)
     startup.check_room(settings.data_dir)

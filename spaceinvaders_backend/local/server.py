@@ -61,7 +61,7 @@ def build(app: Any, host: str, port: int, settings: Settings, access_log: bool =
     if bound < settings.max_connections:
         log.warning("serving at most %d connections (the process's descriptor limit)", bound)
     server = Server(
-        app, address=host, port=port, interface=Interfaces.ASGI, http=HTTPModes.http1, websockets=False,
+        app, address=host, port=port, interface=Interfaces.ASGI, http=HTTPModes.http1, websockets=True,
         backlog=min(bound, 4096), backpressure=bound,
         http1_settings=HTTP1Settings(header_read_timeout=int(settings.head_timeout_seconds * 1000),
                                      keep_alive=True, max_buffer_size=settings.max_head_bytes),

@@ -54,6 +54,8 @@ class Settings:
     max_head_bytes: int = 16 * 1024
     max_connections: int = 10_000
     max_connections_per_source: int = 2_500  # a room's players and bots behind one address fit
+    # A start-push socket with no message from its client for this long is closed (API Gateway: 10 minutes).
+    start_socket_idle_seconds: float = 600.0
 
     @property
     def database_path(self) -> Path:

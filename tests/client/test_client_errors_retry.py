@@ -28,7 +28,7 @@ from api_client import (
     UnprocessableError,
 )
 from api_client.errors import make_error
-from api_client.retry import backoff
+from api_client.retry import backoff, retrying
 
 STATUS = GameStatus(Score=1, Shots=1, Level=1, Lives=3)
 
@@ -97,6 +97,21 @@ async def test_retry_after_beyond_budget_gives_up_at_once():
     with pytest.raises(RateLimitError) as info:
         await client.scoreboard("S")
     assert info.value.retry_after == 60 and slept == [] and len(script.requests) == 1
+
+
+async def test_a_retrying_block_gives_its_calls_a_longer_patience_with_jittered_retry_after():
+    script = Scripted(*[error(429, "TooManyRequests", {"Retry-After": "4"})] * 5)
+    client, slept = await make_client(script)  # the client's own policy: 10 s, 4 attempts
+    with pytest.raises(RateLimitError):
+        await client.scoreboard("S")
+    script.script = [error(429, "TooManyRequests", {"Retry-After": "4"})] * 5
+    slept.clear()
+    with retrying(RetryPolicy(max_attempts=20, max_elapsed=120, retry_after_jitter=0.5)):
+        await client.scoreboard("S")  # a crowd's wait, outlived
+    assert len(slept) == 5 and all(4 <= wait <= 6 for wait in slept) and len(set(slept)) > 1
+    with pytest.raises(RateLimitError):  # outside the block: the client's own policy again
+        script.script = [error(429, "TooManyRequests", {"Retry-After": "4"})] * 5
+        await client.scoreboard("S")
 
 
 async def test_5xx_on_a_get_is_retried_with_growing_jittered_backoff_and_bounded():
