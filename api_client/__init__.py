@@ -20,6 +20,7 @@ from .errors import (
     NotSeated,
     PayloadTooLargeError,
     PermissionDeniedError,
+    PushUnavailable,
     RateLimitError,
     ServerError,
     ServiceUnavailableError,
@@ -49,7 +50,8 @@ from .models import (
 from .poller import ScoreboardPoller
 from .pool import ClientPool, lean_http_client
 from .publisher import PublisherStats, StatusPublisher
-from .retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy, Safety
+from .push import ClosedPushed, PushEvent, SessionAnswer, StartListener, StartPushed, StartSignal
+from .retry import DEFAULT_RETRY, NO_RETRY, RetryPolicy, Safety, retrying
 from .rooms import Room, RoomNotFound, browse, find_room
 from .tokens import Tokens, TokenStore
 from .transport import Http11Transport
@@ -80,6 +82,7 @@ __all__ = [
     "BoardStats",
     "ClientPool",
     "ClockOffset",
+    "ClosedPushed",
     "CognitoSignIn",
     "ConflictError",
     "FingerprintChangedError",
@@ -98,6 +101,8 @@ __all__ = [
     "PermissionDeniedError",
     "Players",
     "PublisherStats",
+    "PushEvent",
+    "PushUnavailable",
     "RankedEntry",
     "RateLimitError",
     "RetryPolicy",
@@ -114,6 +119,7 @@ __all__ = [
     "ServiceUnavailableError",
     "Session",
     "SessionAlreadyOpen",
+    "SessionAnswer",
     "SessionClosed",
     "SessionMismatch",
     "SessionNotStarted",
@@ -122,6 +128,9 @@ __all__ = [
     "SignUpResult",
     "SpaceInvadersClient",
     "SpaceInvadersError",
+    "StartListener",
+    "StartPushed",
+    "StartSignal",
     "StatusPublisher",
     "StatusReceipt",
     "TokenStore",
@@ -133,6 +142,7 @@ __all__ = [
     "browse",
     "find_room",
     "lean_http_client",
+    "retrying",
     "ssl_context_for",
     "with_fingerprint",
 ]

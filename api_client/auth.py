@@ -93,7 +93,7 @@ class Auth:
         if tokens is None:
             return False
         self.tokens = tokens
-        self.username = username or tokens.username
+        self.username = tokens.username or username
         return True
 
     async def sign_up(self, username: str, password: str, email: str | None = None) -> SignUpResult:
@@ -111,8 +111,11 @@ class Auth:
     async def sign_in(self, username: str, password: str) -> Tokens:
         async with self._lock:
             result = await self.backend.sign_in(username, password)
-            self.username, self._password = username, password
-            return self._keep(Tokens.from_result(result, now=self._clock()))
+            tokens = Tokens.from_result(result, now=self._clock())
+            # The account's own name (the token's cognito:username), not the one typed: a pool matches names
+            # in any case, and servers compare bodies' names with the token's.
+            self.username, self._password = tokens.username or username, password
+            return self._keep(tokens)
 
     def sign_out(self) -> None:
         if self.store is not None and self.username is not None:

@@ -206,14 +206,16 @@ class SpaceInvadersClient:
     async def session(self) -> Session | None:
         return (await self.session_response())[0]
 
-    async def allocate(self, username: str | None = None) -> str | None:
+    async def allocate(self, username: str | None = None, *, retry: RetryPolicy | None = None) -> str | None:
         body = {"Username": self._me(username)}
-        response = await self._call("POST", "/allocate", Safety.IDEMPOTENT, json_body=body)
+        response = await self._call("POST", "/allocate", Safety.IDEMPOTENT, json_body=body, retry=retry)
         return _parse(SuccessMessage, _empty_ok(response)).successMessage
 
-    async def deallocate(self, username: str | None = None) -> str | None:
+    async def deallocate(self, username: str | None = None, *, retry: RetryPolicy | None = None) -> str | None:
+        """Free the seat. At the end of a game pass `retry=RetryPolicy.until(deadline)`: retried (it is
+        idempotent) through 503s, 429s and dropped connections until it lands or the deadline passes."""
         body = {"Username": self._me(username)}
-        response = await self._call("POST", "/deallocate", Safety.IDEMPOTENT, json_body=body)
+        response = await self._call("POST", "/deallocate", Safety.IDEMPOTENT, json_body=body, retry=retry)
         return _parse(SuccessMessage, _empty_ok(response)).successMessage
 
     async def update_status(

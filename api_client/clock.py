@@ -9,10 +9,9 @@ different phases of the second cut the interval down (the watcher jitters its po
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
-
-import httpx
 
 from .models import Session
 
@@ -38,9 +37,10 @@ class ClockOffset:
         self.samples += 1
 
     def add_answer(
-        self, session: Session | None, headers: httpx.Headers, sent_at: float, received_at: float
+        self, session: Session | None, headers: Mapping[str, str], sent_at: float, received_at: float
     ) -> bool:
-        """Learn from a `/session` answer: its `ServerTime`, else its `Date` header. True when it had one."""
+        """Learn from a `/session` answer (or the start push's): its `ServerTime`, else its `Date` header (a
+        header mapping that ignores case, like httpx's and websockets'). True when it had one."""
         if session is not None and session.ServerTime is not None:
             self.add(session.ServerTime.timestamp(), SERVER_TIME_RESOLUTION, sent_at, received_at)
             return True

@@ -21,7 +21,7 @@ from .errors import (
     TransportError,
     make_error,
 )
-from .retry import DEFAULT_RETRY, RetryPolicy, Safety
+from .retry import DEFAULT_RETRY, RetryPolicy, Safety, scoped_policy
 from .trust import FingerprintChangedError, PinMismatch, ServerTrust
 
 DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
@@ -115,15 +115,18 @@ class ApiCore:
         timeout: httpx.Timeout | float | None = None,
         text: bool = False,
     ) -> ApiResponse:
-        policy = retry or self.retry
-        deadline = self._clock() + policy.max_elapsed
+        policy = retry or scoped_policy() or self.retry
+        deadline = policy.give_up_at(self._clock())
         attempt = 0
         reauthenticated = False
         while True:
             attempt += 1
             token = await auth.token() if auth else None
+            attempt_timeout = timeout
+            if policy.deadline is not None:  # the last attempt ends by the deadline too
+                attempt_timeout = _within(timeout if timeout is not None else self.timeout, deadline - self._clock())
             try:
-                return await self._send(method, path, token, json_body, params, timeout, text)
+                return await self._send(method, path, token, json_body, params, attempt_timeout, text)
             except AuthenticationError:
                 # One fresh sign-in per call, and it does not count as a retry.
                 if auth is None or token is None or reauthenticated:
@@ -210,6 +213,19 @@ class ApiCore:
         if text:
             return ApiResponse(response.status_code, response.headers, response.text, sent_at, received_at)
         return ApiResponse(response.status_code, response.headers, _json_of(response), sent_at, received_at)
+
+
+def _within(timeout: httpx.Timeout | float, seconds: float) -> httpx.Timeout:
+    """`timeout` with no phase longer than `seconds` (at least a tenth of a second)."""
+    seconds = max(0.1, seconds)
+    if not isinstance(timeout, httpx.Timeout):
+        return httpx.Timeout(min(timeout, seconds))
+
+    def cut(value: float | None) -> float:
+        return seconds if value is None else min(value, seconds)
+
+    return httpx.Timeout(connect=cut(timeout.connect), read=cut(timeout.read), write=cut(timeout.write),
+                         pool=cut(timeout.pool))
 
 
 def _json_of(response: httpx.Response) -> Any:

@@ -25,6 +25,16 @@ class TransportError(SpaceInvadersError):
         self.sent = sent
 
 
+class PushUnavailable(TransportError):
+    """The start push cannot be used: the backend offers none, the socket was refused (`status`: the
+    upgrade's HTTP status) or could not be opened, or it dropped. Polling `/session` still works."""
+
+    def __init__(self, message: str, *, sent: bool = True, status: int | None = None, offered: bool = True) -> None:
+        super().__init__(message, sent=sent)
+        self.status = status
+        self.offered = offered  # False: the backend has no start push at all (nothing to try again)
+
+
 class APIConnectionError(TransportError):
     """Connecting, sending or reading failed (refused, reset, dropped)."""
 
@@ -66,6 +76,13 @@ class ApiError(SpaceInvadersError):
         self.details = details
         self.headers: dict[str, str] = dict(headers or {})
 
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds the server asked us to wait, from `Retry-After` (seconds form only): a 429, or a 503
+        whose server stored nothing (a full disk, an overload)."""
+        value = next((v for k, v in self.headers.items() if k.lower() == "retry-after"), None)
+        return parse_retry_after(value)
+
 
 class BadRequestError(ApiError):
     status = 400
@@ -101,11 +118,6 @@ class UnprocessableError(ApiError):
 
 class RateLimitError(ApiError):
     status = 429
-
-    @property
-    def retry_after(self) -> float | None:
-        """Seconds the server asked us to wait, from `Retry-After` (seconds form only)."""
-        return parse_retry_after(self.headers.get("retry-after"))
 
 
 class ServerError(ApiError):

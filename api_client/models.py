@@ -141,6 +141,11 @@ class ApiConfig(ApiModel):
         return None
 
     @property
+    def websocket_url(self) -> str | None:
+        """Where the manager's start is pushed (`/<env>/websocketurl`), when the backend offers it."""
+        return self.get("websocketurl") or None
+
+    @property
     def uses_cognito(self) -> bool:
         return bool(self.get("userpoolid") and self.get("clientid"))
 

@@ -96,7 +96,11 @@ class TokenStore:
             username = data.get("last", {}).get(base_url.rstrip("/"))
             if username is None:
                 return None
-        entry = data.get("tokens", {}).get(self.key(base_url, username))
+        kept = data.get("tokens", {})
+        entry = kept.get(self.key(base_url, username))
+        if entry is None:  # names match in any case, as the pools' and the local server's do
+            wanted = self.key(base_url, username).casefold()
+            entry = next((value for key, value in kept.items() if key.casefold() == wanted), None)
         try:
             return Tokens(**entry) if entry else None
         except TypeError:

@@ -1,4 +1,5 @@
-"""The session watcher: polls `/session` while a player waits, and starts them on the server's clock."""
+"""The session watcher: the current session and the server's clock, from `/session` polls (and from the start
+push's answers, handed to `observe`); `wait_for_start` starts a player on the server's clock by polling."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from .callbacks import notify
 from .client import SpaceInvadersClient
@@ -41,6 +42,7 @@ class SessionWatcher:
         self.on_change = on_change
         self.clock = ClockOffset()
         self.session: Session | None = None
+        self.polls = 0  # GET /session sent (answered or not)
         self.errors = 0
         self.last_error: Exception | None = None
         self._wall_clock = wall_clock
@@ -57,6 +59,7 @@ class SessionWatcher:
 
     async def poll_once(self) -> Session | None:
         """Fetch the session once; transient failures are counted and leave the last session in place."""
+        self.polls += 1
         try:
             session, response = await self.client.session_response()
         except _TRANSIENT as error:
@@ -64,7 +67,13 @@ class SessionWatcher:
             self.last_error = error
             log.debug("session poll failed: %s", error)
             return self.session
-        self.clock.add_answer(session, response.headers, response.sent_at, response.received_at)
+        return self.observe(session, response.headers, response.sent_at, response.received_at)
+
+    def observe(
+        self, session: Session | None, headers: Mapping[str, str], sent_at: float, received_at: float
+    ) -> Session | None:
+        """Take in an answer about the session (a poll's, or the start push's): the session, a clock sample."""
+        self.clock.add_answer(session, headers, sent_at, received_at)
         changed = _comparable(session) != _comparable(self.session)
         self.session = session
         if changed:
@@ -75,17 +84,20 @@ class SessionWatcher:
         # Whole-second Date headers need samples at varied phases of the second; ServerTime does not care.
         return self.interval * random.uniform(0.75, 1.25)
 
-    async def wait_for_start(self) -> Session:
+    async def wait_for_start(self, *, give_up_at: float | None = None) -> Session | None:
         """Wait until play may begin and return the session.
 
         For a synchronized session this returns at `SynchronizeTime` on the server's clock; an
         unsynchronized open session returns at once; a closed one is returned as is (check `is_closed`).
+        With `give_up_at` (time.monotonic), None when that instant passes before a start is known.
         """
         while True:
             session = await self.poll_once()
             if session is not None and (session.is_closed or not session.Synchronized):
                 return session
             remaining = self.seconds_until_start()
+            if remaining is None and give_up_at is not None and time.monotonic() >= give_up_at:
+                return None
             if remaining is not None and remaining <= self.interval * 1.25:
                 # Close enough: sleep the rest by the local clock, which is steady over a second.
                 await asyncio.sleep(max(0.0, remaining))
@@ -95,4 +107,6 @@ class SessionWatcher:
                 if self.clock.uncertainty > _START_PRECISION:
                     pause = min(pause, random.uniform(0.1, 0.3))  # whole-second Dates: sample more phases
                 pause = min(pause, max(0.0, remaining - self.interval))
+            elif give_up_at is not None:
+                pause = min(pause, max(0.0, give_up_at - time.monotonic()))
             await asyncio.sleep(pause)

@@ -44,7 +44,7 @@ from spaceinvaders_bots.autopilot import Autopilot
 from spaceinvaders_bots.identity import BotsDirectory
 from spaceinvaders_bots.stats import Histogram
 from spaceinvaders_bots.swarm import Swarm, SwarmConfig, make_plans
-from spaceinvaders_tui.engine import Game
+from spaceinvaders_engine import Game
 
 MANAGER, PASSWORD = "bench-manager", "bench-manager-password"
 COUNTDOWN = 3.0

@@ -16,8 +16,8 @@ import statistics
 import time
 
 from spaceinvaders_bots.autopilot import SKILLS, Autopilot
-from spaceinvaders_tui.engine import TICK_RATE, Game, Intents
-from spaceinvaders_tui.engine.render import draw
+from spaceinvaders_engine import TICK_RATE, Game, Intents
+from spaceinvaders_engine.render import draw
 
 TARGET_MS = 0.5  # CPU per simulated second, so that 200 bots' engines take under a tenth of a core
 DT = 1 / TICK_RATE

@@ -3,14 +3,15 @@
     .venv/bin/python benchmarks/game_fps.py                       # 80 x 24, 2 rounds of 60 s each way
     .venv/bin/python benchmarks/game_fps.py --size 200x60 --seconds 60 --rounds 2
 
-For each round the game runs in a tmux pane of the given size, as `python -m spaceinvaders_tui`, signed
+For each round the game runs in a tmux pane of the given size, as `spaceinvaders` runs it (through
+`frame_log.py`, which logs its frames), signed
 in to a local server (a MULTIPLE_TRIALS session; game over is followed by another game). A scripted
 player sends a key every 150 ms with `tmux send-keys` (moves both ways, fire). The same run measures the
 baseline: the same game and keys offline (no posts, no board), so the cost of the session talk shows as
 the difference.
 
 How it counts:
-- frames: the app logs each frame timer step (SPACEINVADERS_FRAME_LOG: `t <time> <lines changed> <game>`),
+- frames: `frame_log.py` logs each frame timer step (`t <time> <lines changed> <game>`),
   each time Textual draws the field's lines of a newer changed frame (`p <time>`) and each garbage
   collection (`g`). Frame rate = steps a second while a game's screen is up (the switch from a game over
   to the next game is left out); "painted" = the share of changed frames drawn before the next step;
@@ -36,7 +37,8 @@ from pathlib import Path
 
 from game_support import Server, fresh_session, manager, sign_up
 
-ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 KEYS = ["Right", "Right", "Space", "Left", "Space", "Right", "Space", "Left", "Left", "Space"]
 KEY_EVERY = 0.15
 WARM_UP = 3.0  # seconds of play before the window opens
@@ -110,8 +112,8 @@ def play_round(args: argparse.Namespace, work: Path, base_url: str | None, name:
     log = work / f"frames-{time.monotonic_ns()}.log"
     width, height = args.size
     where = ["--offline"] if base_url is None else ["--api", base_url]
-    command = (f"exec env SPACEINVADERS_FRAME_LOG={shlex.quote(str(log))} {shlex.quote(sys.executable)} -m "
-               f"spaceinvaders_tui {' '.join(where)} --data-dir {shlex.quote(str(work / name))}")
+    command = (f"exec {shlex.quote(sys.executable)} {shlex.quote(str(HERE / 'frame_log.py'))} {shlex.quote(str(log))} "
+               f"{' '.join(where)} --data-dir {shlex.quote(str(work / name))}")
     pane = f"si-fps-{os.getpid()}"
     tmux("new-session", "-d", "-s", pane, "-x", str(width), "-y", str(height), "-c", str(ROOT), command)
     try:

@@ -17,6 +17,12 @@ HERE = Path(__file__).resolve().parent
 PASSWORD = "bench-password"
 
 
+def percentile(values: list[float], p: float) -> float:
+    """The value below which `p` percent of `values` fall (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
+
+
 class BenchServer(ServerProcess):
     """The server with a do-nothing endpoint (noop_server.py), on a free port: `with BenchServer(dir) as s`."""
 

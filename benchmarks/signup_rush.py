@@ -32,6 +32,9 @@ from spaceinvaders_backend.local.accounts import hash_password
 from spaceinvaders_backend.local.process import ServerProcess
 from spaceinvaders_backend.local.settings import Settings
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import percentile
+
 PASSWORD = "rush-password"
 
 
@@ -61,10 +64,6 @@ async def probe(base: str, token: str, name: str, session_id: str, stop: asyncio
             await asyncio.sleep(0.1)
     return latencies
 
-
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))]
 
 
 async def one_round(server: ServerProcess, players: int) -> dict[str, float]:

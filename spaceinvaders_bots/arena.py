@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from spaceinvaders_tui.engine import TICK_RATE, Game
+from spaceinvaders_engine import TICK_RATE, Game
 
 from .autopilot import Autopilot
 from .stats import Histogram

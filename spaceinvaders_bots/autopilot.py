@@ -15,9 +15,9 @@ import math
 import random
 from dataclasses import dataclass
 
-from spaceinvaders_tui.engine import FIELD_WIDTH, NO_INTENTS, Game, Intents
-from spaceinvaders_tui.engine.geometry import CANNON_ROW, CANNON_WIDTH
-from spaceinvaders_tui.engine.rules import (
+from spaceinvaders_engine import FIELD_WIDTH, NO_INTENTS, Game, Intents
+from spaceinvaders_engine.geometry import CANNON_ROW, CANNON_WIDTH
+from spaceinvaders_engine.rules import (
     CANNON_SPEED,
     GLIDE_TICKS,
     MISSILE_SPEED,

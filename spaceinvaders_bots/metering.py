@@ -5,8 +5,8 @@ by endpoint, retries included, as a load tool counts them. A request that never 
 (a transport error) fires no response hook; since an asyncio task sends one request at a time, it is
 found when the same task sends its next request, or when the task ends without being cancelled.
 
-`TimedClient` is a player's client that also reports, for each status post, the time from the
-instant its sample was taken (the publisher stamps it) to its 2xx: queueing behind a slow post counts.
+(How late each status post's 2xx came after its sample is the publisher's `on_sent`, through the bot's
+player session.)
 """
 from __future__ import annotations
 
@@ -15,13 +15,10 @@ import contextlib
 import contextvars
 import json
 import time
-from collections.abc import Callable, Iterator, Mapping
-from datetime import datetime
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
-
-from api_client import GameStatus, SpaceInvadersClient, StatusReceipt
 
 from .stats import RunStats
 
@@ -96,22 +93,3 @@ class Meter:
     @property
     def in_flight(self) -> int:
         return len(self._pending)
-
-
-class TimedClient(SpaceInvadersClient):
-    """A player's client that passes `on_post` the seconds from each status sample to its 2xx.
-
-    `wall_clock` must be the clock the publisher stamps its samples with (the server-corrected one)."""
-
-    def __init__(self, base_url: str, *, wall_clock: Callable[[], float],
-                 on_post: Callable[[float], None], **kwargs: Any) -> None:
-        super().__init__(base_url, **kwargs)
-        self.wall_clock = wall_clock
-        self.on_post = on_post
-
-    async def update_status(self, session_id: str, status: GameStatus | Mapping[str, int], *,
-                            timestamp: datetime | None = None, **kwargs: Any) -> StatusReceipt:
-        receipt = await super().update_status(session_id, status, timestamp=timestamp, **kwargs)
-        if timestamp is not None:
-            self.on_post(self.wall_clock() - timestamp.timestamp())
-        return receipt

@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from api_client import ClientPool
+from api_client import ClientPool, SpaceInvadersClient
+from spaceinvaders_player import LEAVE_TIMEOUT
 
 from .arena import Arena
 from .autopilot import SKILLS
-from .bot import CLEANUP_TIMEOUT, Bot, BotPlan
+from .bot import Bot, BotPlan
 from .identity import BotsDirectory, bot_name
-from .metering import Meter, TimedClient
+from .metering import Meter
 from .stats import RunStats
 
 log = logging.getLogger(__name__)
@@ -75,13 +76,13 @@ class Swarm:
         if self.meter is not None:
             self.meter.sweep()  # requests of finished tasks that never got an answer
         snapshot = RunStats.from_dict(self.stats.to_dict())
-        snapshot.superseded += sum(bot.publisher.stats.coalesced for bot in self.bots if bot.publisher)
+        snapshot.superseded += sum(bot.trial.publisher.stats.coalesced for bot in self.bots if bot.trial)
         return snapshot
 
     def players(self) -> list[dict[str, Any]]:
         return [{"name": bot.name, "skill": bot.plan.skill.name, "state": bot.state, "games": bot.games,
                  "best_score": bot.best_score, "level": bot.level, "best_rank": bot.rank,
-                 "posts": bot.posts + (bot.publisher.stats.sent if bot.publisher else 0),
+                 "posts": bot.posts,
                  "seated": bot.seated, "error": bot.error} for bot in self.bots]
 
     async def _freeze_when_settled(self, count: int) -> None:
@@ -119,10 +120,8 @@ class Swarm:
                             break
                         except TimeoutError:
                             pass
-                    client = TimedClient(config.api, http=pool.http, trust=pool.trust,
-                                         token_store=directory.token_store(plan.name),
-                                         wall_clock=time.time,
-                                         on_post=lambda seconds: self.stats.record_post(seconds * 1000))
+                    client = SpaceInvadersClient(config.api, http=pool.http, trust=pool.trust,
+                                                 token_store=directory.token_store(plan.name))
                     bot = Bot(plan, client, arena, self.stats, gate)
                     self.bots.append(bot)
                     self.stats.bots += 1
@@ -134,7 +133,7 @@ class Swarm:
                 for task in tasks:
                     task.cancel()
                 # Each bot finishes its game and frees its seat within its own time limits.
-                done, pending = await asyncio.wait(tasks, timeout=3 * CLEANUP_TIMEOUT) if tasks else ((), ())
+                done, pending = await asyncio.wait(tasks, timeout=3 * LEAVE_TIMEOUT) if tasks else ((), ())
                 for task in done:
                     if not task.cancelled() and task.exception() is not None:
                         log.error("%s failed", task.get_name(), exc_info=task.exception())

@@ -1,4 +1,7 @@
-"""The game app: screens from connecting to game over, one `Link` to the backend for the whole run."""
+"""The game app: screens from connecting to game over, one `Link` to the backend for the whole run.
+
+Screens say what comes next with messages (`SignedIn`, `SignedOut`); the app, which knows every screen,
+answers them, so no screen imports another that imports it back."""
 from __future__ import annotations
 
 import asyncio
@@ -14,8 +17,12 @@ from textual.binding import Binding, BindingType
 from api_client import TokenStore
 
 from .best_score import BestScore
-from .frame_log import FrameLog
+from .frames import Frames
 from .link import Link
+from .messages import SignedIn, SignedOut
+from .screens.connect import ConnectScreen
+from .screens.lobby import LobbyScreen
+from .screens.sign_in import SignInScreen
 from .settings import GameSettings
 from .theme import ARCADE
 
@@ -44,7 +51,8 @@ class SpaceInvadersApp(App[None]):
         Binding("shift+tab", "focus_previous", show=False, priority=True),
     ]
 
-    def __init__(self, settings: GameSettings, *, http: httpx.AsyncClient | None = None) -> None:
+    def __init__(self, settings: GameSettings, *, http: httpx.AsyncClient | None = None,
+                 frames: Frames | None = None) -> None:
         super().__init__()
         self.settings = settings
         self.best = BestScore(settings.data_dir)
@@ -52,7 +60,7 @@ class SpaceInvadersApp(App[None]):
         self.token_store = TokenStore(settings.data_dir) if settings.data_dir else TokenStore()
         if not settings.offline:
             self.link = Link(settings.api_url, token_store=self.token_store, http=http)
-        self.frame_log = FrameLog(settings.frame_log) if settings.frame_log else None
+        self.frames = frames or Frames()  # tests step frames by hand, benchmarks log them
         self._leaving = False
         self.hung_up = False  # the terminal is gone: draw nothing more
         self.register_theme(ARCADE)
@@ -69,14 +77,17 @@ class SpaceInvadersApp(App[None]):
         return display
 
     def on_mount(self) -> None:
-        from .screens.connect import ConnectScreen
-        from .screens.lobby import LobbyScreen
-
         self.theme = self.settings.theme
         if self.ascii_only:
             self.add_class("-ascii")
         self._catch_signals(True)
         self.push_screen(LobbyScreen() if self.link is None else ConnectScreen())
+
+    def on_signed_in(self, message: SignedIn) -> None:
+        self.switch_screen(LobbyScreen())
+
+    def on_signed_out(self, message: SignedOut) -> None:
+        self.switch_screen(SignInScreen())
 
     def _catch_signals(self, on: bool) -> None:
         """A closed terminal (SIGHUP) or a kill (SIGTERM) frees the seat before the app ends."""
@@ -112,14 +123,13 @@ class SpaceInvadersApp(App[None]):
             if hasattr(screen, "game"):
                 self.best.record(screen.game.score)
         if self.link is not None:
-            if self.link.seated_in is not None:
+            if self.link.player.seated_in is not None:
                 self.notify("Freeing your seat...", timeout=10)
-            await self.link.leave()  # a seat it could not free is tried again by the command line
+            await self.link.player.leave()  # a seat it could not free is tried again by the command line
         if self.hung_up:
             if self.link is not None:
                 await self.link.aclose()
-            if self.frame_log is not None:
-                self.frame_log.close()
+            self.frames.close()
             os._exit(0)
         self.exit(message=message)
 
@@ -127,5 +137,4 @@ class SpaceInvadersApp(App[None]):
         self._catch_signals(False)
         if self.link is not None:
             await self.link.aclose()
-        if self.frame_log is not None:
-            self.frame_log.close()
+        self.frames.close()

@@ -8,8 +8,12 @@ import locale
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .link import DEFAULT_API
+
+if TYPE_CHECKING:
+    from .frames import Frames
 
 DESCRIPTION = """\
 Space Invaders in the terminal, playing in a live session: sign in, join the session a manager
@@ -46,8 +50,7 @@ files:
 
 environment:
   SPACEINVADERS_API          the server's address
-  NO_COLOR                   no colours
-  SPACEINVADERS_FRAME_LOG    a file to log frame times to (benchmarks/game_fps.py)"""
+  NO_COLOR                   no colours"""
 
 
 # Other programs under `spaceinvaders`: name -> (module with add_arguments(parser) and run(args) -> int, help).
@@ -94,7 +97,8 @@ def _unicode_terminal() -> bool:
     return encoding.replace("-", "").startswith("utf")
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, frames: Frames | None = None) -> int:
+    """The command; `frames` replaces the game's frame timer (benchmarks/game_fps.py logs every frame)."""
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
     command = getattr(args, "command", None)
@@ -113,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             with_fingerprint(args.api or os.environ.get("SPACEINVADERS_API") or DEFAULT_API, args.fingerprint)
         except ValueError as error:
             parser.error(f"--fingerprint: {error}")
-    return play(args)
+    return play(args, frames=frames)
 
 
 def run_command(name: str, argv: list[str]) -> int:
@@ -123,15 +127,14 @@ def run_command(name: str, argv: list[str]) -> int:
     return module.run(parser.parse_args(argv))
 
 
-def play(args: argparse.Namespace) -> int:
+def play(args: argparse.Namespace, *, frames: Frames | None = None) -> int:
     from api_client.trust import with_fingerprint
+    from spaceinvaders_player import release_seat
 
     from .app import SpaceInvadersApp
-    from .link import release_seat
     from .settings import GameSettings
 
     given = None if args.room else args.api or os.environ.get("SPACEINVADERS_API")
-    frame_log = os.environ.get("SPACEINVADERS_FRAME_LOG")
     settings = GameSettings(
         api_url=with_fingerprint(given or DEFAULT_API, args.fingerprint),
         api_given=bool(given),
@@ -141,19 +144,18 @@ def play(args: argparse.Namespace) -> int:
         ascii_only=args.ascii or not _unicode_terminal(),
         theme=args.theme,
         data_dir=args.data_dir,
-        frame_log=Path(frame_log) if frame_log else None,
     )
-    app = SpaceInvadersApp(settings)
+    app = SpaceInvadersApp(settings, frames=frames)
     try:
         app.run()
     except KeyboardInterrupt:  # before the app took the terminal
         pass
     link = app.link
-    if link is not None and link.seated_in is not None and link.username:
+    if link is not None and link.player.seated_in is not None and link.username:
         # The app ended holding a seat (it could not free it, or it crashed): one more try.
         store = app.token_store
         if not asyncio.run(release_seat(link.base_url, link.username, store)):
-            print(f"Could not free your seat in {link.seated_in}: the server did not answer. It frees seats "
+            print(f"Could not free your seat in {link.player.seated_in}: the server did not answer. It frees seats "
                   "after a minute without news.", file=sys.stderr)
             return 1
     return app.return_code or 0

@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections import deque
 from statistics import median
 
-from .engine import Intents, rules
-from .engine.geometry import TICK_RATE
+from spaceinvaders_engine import Intents, rules
+from spaceinvaders_engine.geometry import TICK_RATE
 
 LEFT_KEYS = ("left", "a", "h")
 RIGHT_KEYS = ("right", "d", "l")

@@ -1,29 +1,51 @@
-"""Messages from the network side (client callbacks and workers) to the screens."""
+"""Messages up: from the network side (the player session's callbacks, workers) to the screens, and from the
+screens to the app (which screen comes next)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from textual.message import Message
 
-from api_client import ApiError, RankedEntry, ScoreEntry, Session
+from api_client import ApiError, Scoreboard, Session
+from spaceinvaders_player import Delivery
 
 
 @dataclass
 class BoardUpdated(Message, bubble=False):
-    """A newer top 10 (and the player's own rank where the backend tells it)."""
+    """A newer top 10 (and the player's own rank, `Caller`, where the backend tells it)."""
 
-    entries: list[ScoreEntry]
-    caller: RankedEntry | None
+    board: Scoreboard
 
     def can_replace(self, message: Message) -> bool:
         return isinstance(message, BoardUpdated)  # only the newest board matters
 
 
 @dataclass
-class TrialRefused(Message, bubble=False):
-    """The server refused a status post: the session closed, the seat is gone, another session began."""
+class TrialEnded(Message, bubble=False):
+    """The server ended the game: the session closed, another began, or the seat is gone."""
 
     error: ApiError
+
+
+@dataclass
+class StatusRefused(Message, bubble=False):
+    """The server refused a status post for another reason; the game goes on."""
+
+    error: ApiError
+
+
+@dataclass
+class OnlineChanged(Message, bubble=False):
+    """The server stopped answering the game's posts, or answers again."""
+
+    online: bool
+
+
+@dataclass
+class FinalScoreDelivered(Message, bubble=False):
+    """What became of the game's final state: stored, refused, or failed (logged)."""
+
+    delivery: Delivery
 
 
 @dataclass
@@ -31,3 +53,11 @@ class SessionSeen(Message, bubble=False):
     """The current session as `/session` answered it (None: no session was ever opened)."""
 
     session: Session | None
+
+
+class SignedIn(Message):
+    """The player signed in: the app shows the lobby."""
+
+
+class SignedOut(Message):
+    """The player signed out: the app shows the sign-in screen."""

@@ -17,5 +17,3 @@ class GameSettings:
     ascii_only: bool = False  # no Unicode art, for terminals without it
     theme: str = "arcade"
     data_dir: Path | None = None  # tokens and the best score; None: the user's config and data directories
-    frame_log: Path | None = None  # benchmarks: log every frame's time and paint
-    manual_clock: bool = False  # tests: no frame timer, frames stepped by hand

@@ -16,3 +16,14 @@ def settles_at(ts: float, received_at: float) -> float:
     received and stamped by then). A record stamped ahead of its arrival settles at its stamp. The replay's
     timeline puts each record at this moment, and the live processors count one no earlier."""
     return max(received_at, ts)
+
+
+# A record stamped before its session opened is none of that session's games (a seat is taken in an open
+# session), given the same allowance for a client's clock. A post delayed or sent again later (a game that
+# went offline and posts its final status once back) is stamped within the session however late it comes,
+# so it is never refused for its age; after the close, the session itself refuses it.
+MAX_CLOCK_BEHIND_SECONDS = 300.0
+
+
+def stamped_before_session(ts: float, opening_time: float) -> bool:
+    return ts < opening_time - MAX_CLOCK_BEHIND_SECONDS

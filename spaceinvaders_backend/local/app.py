@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 
 from ..core.errors import ApiError
 from . import openapi
@@ -24,11 +24,14 @@ from .api.manager import ManagerPaths
 from .api.open_paths import OpenPaths
 from .api.player import PlayerPaths
 from .api.signin import SignInPaths
+from .api.start_socket import PATH as START_PATH
+from .api.start_socket import StartSocket
 from .api.status import StatusEndpoint
 from .backend import LocalBackend
 from .http import error_response
-from .ratelimit import RateLimiter
+from .pushes import StartPushes
 from .settings import Settings
+from .storage import is_storage_failure, unavailable
 from .throttle import SignInThrottle
 from .tokens import TokenService
 
@@ -53,21 +56,23 @@ class SpaceInvadersApp:
 
 
 def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> SpaceInvadersApp:
-    backend = LocalBackend(settings, clock)
+    pushes = StartPushes()
+    backend = LocalBackend(settings, clock, on_session_saved=pushes.session_saved)
     tokens = TokenService(settings.data_dir, settings.id_token_lifetime_seconds, clock=clock)
-    gate = HashGate(settings.hash_workers, settings.hash_queue)
-    accounts = Accounts(backend.writer, tokens, SignInThrottle(settings.signin_free_failures), gate,
-                        settings.refresh_token_lifetime_seconds, clock)
-    sign_ups = RateLimiter(settings.signup_rate_per_source, settings.signup_burst_per_source)
+    gate = HashGate(settings.hash_workers, settings.hash_queue, settings.hash_queue_per_source,
+                    settings.hash_workers_per_source)
+    throttle = SignInThrottle(settings.signin_free_failures, ceiling_failures=settings.signin_ceiling_failures)
+    accounts = Accounts(backend.writer, tokens, throttle, gate, settings.refresh_token_lifetime_seconds, clock)
     status = StatusEndpoint(backend, tokens, settings, clock)
     document: dict[str, Any] = {}  # filled below: /openapi.json is one of the operations it describes
-    areas = [OpenPaths(settings, backend, tokens, lambda: document), SignInPaths(accounts, sign_ups, clock),
+    areas = [OpenPaths(settings, backend, tokens, lambda: document), SignInPaths(accounts, settings, clock),
              PlayerPaths(backend), ManagerPaths(backend, settings)]
     operations = [status.operation(), *(op for area in areas for op in area.operations())]
     document.update(openapi.build(operations))
     routes = [Route(op.path, op.endpoint(tokens, settings), methods=[op.method]) for op in operations
               if op.handler is not None]
     routes.append(Route(operations[0].path, status, methods=["POST"]))  # reached for other methods: a 405
+    routes.append(WebSocketRoute(START_PATH, StartSocket(backend, tokens, pushes, settings, clock).serve))
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -93,5 +98,7 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
+    if is_storage_failure(exc):  # outside the writer thread (an export's read connection): the same answer
+        return error_response(unavailable(exc))
     log.exception("unexpected error on %s", request.url.path)
     return error_response(ApiError(500, "InternalError", "The server failed; the error is logged."))

@@ -1,8 +1,10 @@
 """The local server's game state: the current session, its seats, status intake and the scoreboard.
 
 Hot-path checks (session, seat) read in-memory state on the event loop; every change is persisted
-through the single writer thread before it is answered. Who may do what (tokens, groups, rate limits)
-is the HTTP layer's business: the backend is told the player and the decoded request.
+through the single writer thread before it is answered. Seat changes are decided on the event loop, one
+at a time per player, and committed in the writer's group commits with the status records; session
+changes take a lock of their own. Who may do what (tokens, groups, rate limits) is the HTTP layer's
+business: the backend is told the player and the decoded request.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from ..core.answers import BoardStats, Players
 from ..core.errors import ApiError
 from ..core.models import StatusUpdate
 from ..core.ranking import Entry
-from ..core.records import stamped_too_far_ahead
+from ..core.records import stamped_before_session, stamped_too_far_ahead
 from ..core.sessions import PLAYING, Session
 from ..core.timeutil import parse_rfc3339, to_iso
 from . import database
@@ -42,9 +44,11 @@ def _iso_second(second: int) -> str:
 
 
 class LocalBackend:
-    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time,
+                 on_session_saved: Callable[[Session], None] | None = None) -> None:
         self.settings = settings
         self.clock = clock
+        self.on_session_saved = on_session_saved  # told every stored change of a session (the start push)
         database.prepare_data_dir(settings.data_dir)
         self.writer = Writer(settings.database_path, settings.max_pending_records)
         self.sessions: dict[str, Session] = {}
@@ -53,7 +57,8 @@ class LocalBackend:
         self.stream = StreamProcessor(self.writer, self.sessions, self.seats, clock, lambda: self._seq,
                                       settings.database_path)
         self._seq = 0
-        self._lock = asyncio.Lock()  # session and seat changes; status posts do not take it
+        self._lock = asyncio.Lock()  # session changes; seat changes and status posts do not take it
+        self._seat_turns: dict[str, asyncio.Event] = {}  # a player's seat change in progress, set when done
         self._tasks: list[asyncio.Task] = []
         # Told when the current session or its seats change (the room's advertisement, local/advertise.py).
         self.on_change: Callable[[], None] = lambda: None
@@ -63,6 +68,7 @@ class LocalBackend:
 
     async def start(self) -> None:
         self.writer.start()
+        await self.writer.keep_reserve()
         for s in await self.writer.run(database.list_sessions):
             self.sessions[s.session_id] = s
         self._seq = await self.writer.run(database.last_seq)
@@ -90,14 +96,16 @@ class LocalBackend:
         while True:
             try:
                 await job()
+            except ApiError as exc:  # storage unavailable: the writer tells when it fails and when it is back
+                log.debug("background job %s: %s", getattr(job, "__name__", job), exc.message)
             except Exception:  # a failing job must not stop the others; it is retried next round
                 log.exception("background job %s failed", getattr(job, "__name__", job))
             await asyncio.sleep(seconds)
 
     async def _make_current(self, session: Session) -> None:
-        self.session = session
-        self.seats.reset(session.session_id, await self.writer.run(database.load_seats, session.session_id),
-                         self.clock())
+        stored = await self.writer.run(database.load_seats, session.session_id)
+        self.session = session  # with its seats, at once: a seat change never sees one without the other
+        self.seats.reset(session.session_id, stored, self.clock())
 
     # --- status intake (the hot path) --------------------------------------------------------------
 
@@ -116,6 +124,9 @@ class LocalBackend:
         if stamped_too_far_ahead(ts, now):
             raise ApiError(422, "ValidationError", "Timestamp is more than 5 minutes ahead of the server's clock.")
         rules.check_status(self.session, update.SessionId, self.seats.state(player), now)
+        if stamped_before_session(ts, self.session.opening_time):
+            raise ApiError(422, "ValidationError", "Timestamp is before the session opened (more than 5 minutes "
+                           "before its OpeningTime).")
         self._seq += 1
         seq = self._seq
         self.seats.posted(player, now, seq, last_life=update.Lives == 0)
@@ -131,34 +142,50 @@ class LocalBackend:
             # A last life posted but not processed yet frees the seat soon: let the processor see it first,
             # so that "Keep playing." never answers for a seat about to be taken away.
             await self.stream.wait_processed(last_life, LAST_LIFE_WAIT_SECONDS)
-        async with self._lock:
+        async with self._seat_turn(username):
             now = self.clock()
             session = self.session
             if not rules.check_allocate(session, self.seats.state(username), self.seats.occupied(), now):
                 self.seats.keep(username, now)
                 return "Keep playing."
-            await self.writer.run(self._save_seat, session.session_id, username, PLAYING, False)
-            self.seats.sit(username, now)
+            seats = self.seats
+            seats.reserve(username)  # taken from now on (the last seat goes to one player), not yet theirs
+            try:
+                await self.writer.save_seat(session.session_id, username, PLAYING, False)
+            finally:
+                seats.unreserve(username)
+            if seats.session_id == session.session_id:  # not a session opened meanwhile
+                seats.sit(username, self.clock())
             return f"Seat allocated in {session.session_id}."
 
     async def deallocate(self, username: str) -> str:
-        async with self._lock:
+        async with self._seat_turn(username):
             return await self._leave(username)
 
+    @contextlib.asynccontextmanager
+    async def _seat_turn(self, username: str):
+        """One seat change at a time per player, so that each is decided on the state the previous left;
+        different players' changes are decided at once and commit together."""
+        while (busy := self._seat_turns.get(username)) is not None:
+            await busy.wait()
+        done = self._seat_turns[username] = asyncio.Event()
+        try:
+            yield
+        finally:
+            del self._seat_turns[username]
+            done.set()
+
     async def _leave(self, username: str) -> str:
+        """Free the seat once the change is stored (it stays taken meanwhile: no seat is given twice)."""
         session = self.session
         if session is None or self.seats.state(username) != PLAYING:
             return "Not seated."
         played = self.seats.has_posted(username) or self.stream.has_played(session.session_id, username)
         state = rules.seat_after_leaving(session, played)
-        await self.writer.run(self._save_seat, session.session_id, username, state, played)
-        self.seats.leave(username, state)
+        await self.writer.save_seat(session.session_id, username, state, played)
+        if self.seats.session_id == session.session_id:
+            self.seats.leave(username, state)
         return "Seat freed."
-
-    @staticmethod
-    def _save_seat(conn, session_id: str, username: str, state: str | None, played: bool) -> None:
-        with database.transaction(conn):
-            database.save_seat(conn, session_id, username, state, played)
 
     async def players(self, session_id: str) -> Players:
         """Seats of a session: live for the current one, as they were left for a past one."""
@@ -186,7 +213,7 @@ class LocalBackend:
         def save(conn):
             with database.transaction(conn):
                 database.save_session(conn, session)
-        await self.writer.run(save)
+        await self.writer.run_reserved(save)  # the manager can close the session on a full disk
         self.sessions[session.session_id] = session
         if self.session is None or self.session.session_id != session.session_id:
             await self._make_current(session)
@@ -194,6 +221,8 @@ class LocalBackend:
         else:
             self.session = session
         self.on_change()
+        if self.on_session_saved is not None:
+            self.on_session_saved(session)
 
     async def open_session(self, name: str, game_type: str, synchronized: bool, timeout: int | None,
                            seats: int) -> Session:
@@ -224,11 +253,22 @@ class LocalBackend:
             await self._save_session(closed)
 
     async def housekeeping(self) -> None:
-        """Close time-constrained sessions at their deadline and free the seats of idle players."""
+        """Close time-constrained sessions at their deadline, free the seats of idle players (in one group
+        commit) and keep the space reserve."""
         async with self._lock:
             await self._close_if_due()
-            for username in self.seats.idle(self.clock() - self.settings.idle_timeout_seconds):
-                log.info("freeing the seat of idle player %s", username)
+        idle = self.seats.idle(self.clock() - self.settings.idle_timeout_seconds)
+        for username in idle:
+            log.info("freeing the seat of idle player %s", username)
+        outcomes = await asyncio.gather(*(self._leave_if_idle(username) for username in idle), return_exceptions=True)
+        await self.writer.keep_reserve()
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    async def _leave_if_idle(self, username: str) -> None:
+        async with self._seat_turn(username):
+            if self.seats.is_idle(username, self.clock() - self.settings.idle_timeout_seconds):
                 await self._leave(username)
 
     # --- scoreboards -------------------------------------------------------------------------------

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import sqlite3
 import sys
 from pathlib import Path
 
-from . import database, export
+from . import database, export, startup
 from .settings import Settings, default_data_dir
 
 
@@ -45,6 +46,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="seconds a request body (at most 16 KiB) may take")
     serve.add_argument("--max-connections", type=int, default=10_000,
                        help="connections served at once; more wait in the accept queue")
+    serve.add_argument("--max-connections-per-source", type=int, default=2_500,
+                       help="connections one address may hold; its newest past that are closed (Linux)")
+    serve.add_argument("--socket-idle-timeout", type=float, default=600.0,
+                       help="seconds a start-push WebSocket may stay silent before it is closed (default 600)")
     serve.add_argument("--access-log", action="store_true", help="log every request")
     _data_dir(serve)
     _room_options(serve)
@@ -70,9 +75,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "create-manager":
             return _create_manager(args)
         return _export(args)
-    except database.DataDirError as exc:
+    except (database.DataDirError, startup.CannotStart) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except (OSError, sqlite3.Error) as exc:  # opening the server's files: one line, not a traceback
+        problem = startup.explain(exc, args.data_dir, Settings(data_dir=args.data_dir).database_path)
+        if problem is None:
+            raise
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
 
 
 def _serve(args) -> int:
@@ -83,13 +94,22 @@ def _serve(args) -> int:
     if not (0.01 <= args.stream_interval <= 10):
         print("error: --stream-interval is 0.01 to 10 seconds", file=sys.stderr)
         return 2
-    if not (0.5 <= args.head_timeout <= 120 and 0.5 <= args.body_timeout <= 120) or args.max_connections < 1:
-        print("error: --head-timeout and --body-timeout are 0.5 to 120 seconds, --max-connections at least 1",
-              file=sys.stderr)
+    if not 1 <= args.socket_idle_timeout <= 7200:
+        print("error: --socket-idle-timeout is 1 to 7200 seconds", file=sys.stderr)
+        return 2
+    if not (0.5 <= args.head_timeout <= 120 and 0.5 <= args.body_timeout <= 120) or \
+            min(args.max_connections, args.max_connections_per_source) < 1:
+        print("error: --head-timeout and --body-timeout are 0.5 to 120 seconds, --max-connections and "
+              "--max-connections-per-source at least 1", file=sys.stderr)
         return 2
     settings = Settings(data_dir=args.data_dir, idle_timeout_seconds=args.idle_timeout,
                         stream_interval_seconds=args.stream_interval, head_timeout_seconds=args.head_timeout,
-                        body_timeout_seconds=args.body_timeout, max_connections=args.max_connections)
+                        body_timeout_seconds=args.body_timeout, max_connections=args.max_connections,
+                        max_connections_per_source=args.max_connections_per_source,
+                        start_socket_idle_seconds=args.socket_idle_timeout)
+    startup.check_address(args.host, args.port)
+    database.prepare_data_dir(settings.data_dir)
+    startup.check_room(settings.data_dir)
     try:
         room = network.plan(args.host, args.port, settings.data_dir, tls_on_loopback=args.tls, cert=args.tls_cert,
                             key=args.tls_key, insecure_http=args.insecure_http, advertise=not args.no_advertise,
@@ -97,8 +117,8 @@ def _serve(args) -> int:
     except network.RoomError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    app = create_app(settings)  # opens the database and the signing key: what fails at start fails here
     print(network.banner(room, settings.data_dir), flush=True)
-    app = create_app(settings)
     server.run(app, args.host, args.port, settings, access_log=args.access_log, tls=room.certificate,
                advertiser=room.advertiser(app.backend))
     return 0

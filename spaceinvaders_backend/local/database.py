@@ -5,6 +5,7 @@ none is called from the event loop directly.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import stat
@@ -157,8 +158,22 @@ class transaction:
         return self.conn
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        if self.outermost:
-            self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        if not self.outermost:
+            return
+        if exc_type is None:
+            try:
+                self.conn.execute("COMMIT")
+                return
+            except sqlite3.Error:
+                self._rollback()  # a COMMIT that failed (a full disk) may leave the transaction open
+                raise
+        self._rollback()
+
+    def _rollback(self) -> None:
+        # SQLite may have rolled back already (SQLITE_FULL, IOERR); the first error is the one to tell.
+        if self.conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
 
 
 # --- status stream -------------------------------------------------------------------------------
@@ -189,6 +204,21 @@ def append_status(conn: sqlite3.Connection, rows: list[StatusRecord]) -> None:
         return
     with transaction(conn):
         _insert_many(conn, _STATUS_INSERT, _STATUS_ROW, rows)
+
+
+SeatRow = tuple[str, str, str | None, int]  # session_id, username, state, played
+_SEAT_UPSERT = ("INSERT INTO seats (session_id, username, state, played)", "(?,?,?,?)",
+                "ON CONFLICT (session_id, username) DO UPDATE SET state = excluded.state, played = excluded.played")
+
+
+def commit_group(conn: sqlite3.Connection, rows: list[StatusRecord], seats: list[SeatRow]) -> None:
+    """One group commit: status records and seat changes (in the order they were made), in one transaction."""
+    if not seats:
+        append_status(conn, rows)
+        return
+    with transaction(conn):
+        _insert_many(conn, _STATUS_INSERT, _STATUS_ROW, rows)
+        _insert_many(conn, *_SEAT_UPSERT[:2], seats, _SEAT_UPSERT[2])
 
 
 def last_seq(conn: sqlite3.Connection) -> int:
@@ -271,14 +301,6 @@ def list_sessions(conn: sqlite3.Connection) -> list[Session]:
 def get_session(conn: sqlite3.Connection, session_id: str) -> Session | None:
     row = conn.execute(f"SELECT {SESSION_COLUMNS} FROM sessions WHERE session_id = ?", (session_id,)).fetchone()
     return _session(row) if row else None
-
-
-def save_seat(conn: sqlite3.Connection, session_id: str, username: str, state: str | None, played: bool) -> None:
-    conn.execute(
-        "INSERT INTO seats (session_id, username, state, played) VALUES (?,?,?,?) "
-        "ON CONFLICT (session_id, username) DO UPDATE SET state = excluded.state, played = excluded.played",
-        (session_id, username, state, int(played)),
-    )
 
 
 def load_seats(conn: sqlite3.Connection, session_id: str) -> list[tuple[str, str | None, bool]]:

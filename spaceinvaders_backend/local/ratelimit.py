@@ -1,6 +1,8 @@
-"""Token buckets by key: status posts per player, sign-ups per source address."""
+"""Token buckets by key: status posts per player, sign-ups and sign-ins per source address."""
 from __future__ import annotations
 
+import functools
+import ipaddress
 import math
 
 # Buckets kept at most; past it the oldest is dropped (a flood of made-up keys cannot grow it forever).
@@ -36,3 +38,18 @@ class RateLimiter:
 def retry_after(seconds: float) -> dict[str, str]:
     """The Retry-After header for a wait, in whole seconds (at least 1)."""
     return {"Retry-After": str(max(1, math.ceil(seconds)))}
+
+
+@functools.lru_cache(maxsize=4096)
+def source_key(host: str) -> str:
+    """The source a limit counts by: an IPv4 address as it is, an IPv6 address by its /64 (what one
+    machine or home is given: it may take any address in it), an IPv4 address written in IPv6 as IPv4."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return host

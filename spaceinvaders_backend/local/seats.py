@@ -1,7 +1,9 @@
 """The seats of the current session, in memory: who plays, who finished, and what decides idleness.
 
 The backend changes seats (allocate, deallocate, idle) after persisting the change; the stream processor
-tells it when a player's last life went (`trial_ended`). Both are given the same `Seats`.
+tells it when a player's last life went (`trial_ended`). Both are given the same `Seats`. While a seat taken
+waits for its commit it is reserved (`reserve`): counted as taken, so that the last seat goes to one player
+only, but not yet the player's to post from.
 """
 from __future__ import annotations
 
@@ -23,11 +25,12 @@ class Seats:
         self._posted: set[str] = set()  # posted since taking the seat
         self._last_life: dict[str, int] = {}  # username -> seq of its newest Lives-0 post
         self.on_change: Callable[[], None] = _nothing  # seats taken or freed (the room's advertisement)
+        self._reserved: set[str] = set()  # seats taken whose commit is pending
 
     def reset(self, session_id: str, stored: Iterable[tuple[str, str | None, bool]], now: float) -> None:
         """The seats of a session that just became current, from its stored (username, state, played)."""
         self.session_id = session_id
-        self._state, self._seated_at, self._posted = {}, {}, set()
+        self._state, self._seated_at, self._posted, self._reserved = {}, {}, set(), set()
         for username, state, played in stored:
             if state:
                 self._state[username] = state
@@ -42,7 +45,8 @@ class Seats:
         return self._state.get(username)
 
     def occupied(self) -> int:
-        return len(self._seated_at)  # exactly the PLAYING players: every waiting player's /session asks
+        # The PLAYING players and the seats reserved for a commit: every waiting player's /session asks.
+        return len(self._seated_at) + len(self._reserved)
 
     def playing(self) -> list[str]:
         return sorted(u for u, s in self._state.items() if s == PLAYING)
@@ -77,6 +81,13 @@ class Seats:
         """The seq of a last life posted since the previous allocate, if any (forgotten once asked)."""
         return self._last_life.pop(username, None)
 
+    def reserve(self, username: str) -> None:
+        """A seat is taken for `username` while its commit is pending: counted in `occupied` only."""
+        self._reserved.add(username)
+
+    def unreserve(self, username: str) -> None:
+        self._reserved.discard(username)
+
     def keep(self, username: str, now: float) -> None:
         self._last_seen[username] = now
 
@@ -104,6 +115,9 @@ class Seats:
             return False
         self.leave(username, FINISHED)
         return True
+
+    def is_idle(self, username: str, cutoff: float) -> bool:
+        return self._state.get(username) == PLAYING and self._last_seen.get(username, 0.0) < cutoff
 
     def idle(self, cutoff: float) -> list[str]:
         """Seated players not seen since `cutoff`."""

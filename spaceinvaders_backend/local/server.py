@@ -22,6 +22,7 @@ from granian.http import HTTP1Settings
 from granian.log import LogLevels
 from granian.server.embed import Server
 
+from .connections import ConnectionGuard
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def build(app: Any, host: str, port: int, settings: Settings, access_log: bool =
     if bound < settings.max_connections:
         log.warning("serving at most %d connections (the process's descriptor limit)", bound)
     server = Server(
-        app, address=host, port=port, interface=Interfaces.ASGI, http=HTTPModes.http1, websockets=False,
+        app, address=host, port=port, interface=Interfaces.ASGI, http=HTTPModes.http1, websockets=True,
         backlog=min(bound, 4096), backpressure=bound,
         http1_settings=HTTP1Settings(header_read_timeout=int(settings.head_timeout_seconds * 1000),
                                      keep_alive=True, max_buffer_size=settings.max_head_bytes),
@@ -75,6 +76,8 @@ def run(app: Any, host: str, port: int, settings: Settings, access_log: bool = F
         tls: ServerCertificate | None = None, advertiser: Advertiser | None = None) -> None:
     """Serve until SIGINT or SIGTERM, then stop cleanly (the app's lifespan shutdown runs)."""
     server = build(app, host, port, settings, access_log, tls)
+    # Connections per source address: the app's guard, since granian bounds only the total.
+    guard = ConnectionGuard(port, min(settings.max_connections_per_source, connection_bound(settings.max_connections)))
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -82,9 +85,11 @@ def run(app: Any, host: str, port: int, settings: Settings, access_log: bool = F
             with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C interrupts the loop instead
                 loop.add_signal_handler(sig, server.stop)
         announcing = loop.create_task(_advertise(advertiser)) if advertiser else None
+        guarding = loop.create_task(guard.run())
         try:
             await server.serve()
         finally:
+            guarding.cancel()
             if announcing is not None and advertiser is not None:
                 announcing.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ..core.answers import Jwks, PublicKey, Tokens
 from ..core.errors import ApiError
+from .startup import CannotStart
 
 GAMER = "Gamer"
 MANAGER = "Manager"
@@ -40,9 +42,15 @@ def load_or_create_key(data_dir: Path) -> Ed25519PrivateKey:
     """The signing key, kept in the data directory, readable by its owner only."""
     path = data_dir / KEY_FILE
     if path.exists():
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        try:
+            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+        except (ValueError, TypeError, UnsupportedAlgorithm):
+            key = None
+        if not isinstance(key, Ed25519PrivateKey):
+            raise CannotStart(f"{path}: not a signing key of this server (damaged?); restore it from a backup, "
+                              "or move it away to make a new one (everybody then signs in again)")
         os.chmod(path, 0o600)
-        return key  # type: ignore[return-value]
+        return key
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())

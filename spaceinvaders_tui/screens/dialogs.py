@@ -1,13 +1,14 @@
 """Small screens over the others: help, a question, a message, game over."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
@@ -93,11 +94,19 @@ class Outcome:
     new_best: bool
     can_play_again: bool
     rule: str = ""  # why there is no other game, when there is none
-    standing: Callable[[], str] = lambda: ""  # the rank and the delivery of the final score, as they change
 
 
-class GameOverScreen(ModalScreen[str]):
-    """Dismissed with "again", "lobby" or "quit"."""
+class Choice(Enum):
+    """What the player chose on the game-over screen."""
+
+    AGAIN = "again"
+    LOBBY = "lobby"
+    QUIT = "quit"
+
+
+class GameOverScreen(ModalScreen[Choice]):
+    """The score and choices; `standing` (the final score's way to the board, the rank) is set by the game's
+    screen as it learns more."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "choose('again')", "Play again"),
@@ -109,9 +118,12 @@ class GameOverScreen(ModalScreen[str]):
     GameOverScreen #standing { width: 100%; content-align: center middle; min-height: 1; }
     """
 
-    def __init__(self, outcome: Outcome) -> None:
+    standing: reactive[str] = reactive("", init=False)
+
+    def __init__(self, outcome: Outcome, standing: str = "") -> None:
         super().__init__()
         self.outcome = outcome
+        self.set_reactive(GameOverScreen.standing, standing)
 
     def compose(self) -> ComposeResult:
         outcome = self.outcome
@@ -121,7 +133,7 @@ class GameOverScreen(ModalScreen[str]):
             yield Static(outcome.reason, markup=False)
             yield Static(f"\nSCORE {outcome.score}   {best}\nlevel {outcome.level}, {outcome.shots} shots",
                          id="score", markup=False)
-            yield Static("", id="standing", markup=False)
+            yield Static(self.standing, id="standing", markup=False)
             yield Static(self._choices(), classes="note", markup=False)
         yield Footer()
 
@@ -130,12 +142,9 @@ class GameOverScreen(ModalScreen[str]):
         again = "enter: play again    " if self.outcome.can_play_again else ""
         return f"{rule}\n{again}l: lobby    q: quit"
 
-    def on_mount(self) -> None:
-        self.show_standing()
-        self.set_interval(0.25, self.show_standing)
-
-    def show_standing(self) -> None:
-        self.query_one("#standing", Static).update(self.outcome.standing())
+    def watch_standing(self, standing: str) -> None:
+        if self.is_mounted:  # set before: composed with it
+            self.query_one("#standing", Static).update(standing)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "choose" and parameters == ("again",):
@@ -143,4 +152,4 @@ class GameOverScreen(ModalScreen[str]):
         return True
 
     def action_choose(self, choice: str) -> None:
-        self.dismiss(choice)
+        self.dismiss(Choice(choice))

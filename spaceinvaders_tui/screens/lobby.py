@@ -13,12 +13,15 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from api_client import Session, SpaceInvadersError
+from spaceinvaders_engine import InvaderKind, sprites
+from spaceinvaders_player import free_seats, session_deadline, waits_for_start
 
-from ..engine import InvaderKind, sprites
-from ..link import free_seats, session_deadline, waits_for_start
-from ..messages import SessionSeen
+from ..messages import SessionSeen, SignedOut
 from ..widgets.hud import clock
 from .common import describe
+from .countdown import CountdownScreen
+from .dialogs import Choice, HelpScreen
+from .play import PlayScreen
 
 GAME_TYPES = {
     "MULTIPLE_TRIALS": "multiple trials: play as often as you like, your best game counts",
@@ -99,7 +102,7 @@ class LobbyScreen(Screen[None]):
     @work(exclusive=True, group="poll")
     async def poll(self) -> None:
         try:
-            session = await self.app.link.session()
+            session = await self.app.link.player.session()
         except SpaceInvadersError as error:
             self.say(describe(error))
             return
@@ -129,7 +132,8 @@ class LobbyScreen(Screen[None]):
         if session is None:
             panel.update("No session has been opened yet.\nWait for the manager, or press o to play offline.")
             return
-        now = link.watcher.server_now()
+        watcher = link.player.watcher
+        now = watcher.server_now()
         table = Table.grid(padding=(0, 2))
         table.add_column(style="dim")
         table.add_column()
@@ -141,7 +145,7 @@ class LobbyScreen(Screen[None]):
         if session.is_closed:
             table.add_row("State", Text("closed: wait for the next session, or play offline", style="bold"))
         elif waits_for_start(session, now):
-            until = link.watcher.seconds_until_start()
+            until = watcher.seconds_until_start()
             table.add_row("Start", "waits for the manager's start" if until is None
                           else f"the manager started it: play begins in {clock(until)}")
         else:
@@ -166,37 +170,40 @@ class LobbyScreen(Screen[None]):
 
     @work(exclusive=True, group="join")
     async def join(self) -> None:
-        from .countdown import CountdownScreen
-        from .play import PlayScreen
-
-        link = self.app.link
+        player = self.app.link.player
         self.joining = True
         self.say("Joining...")
         try:
-            session = await link.join()
+            session = await player.join()
         except SpaceInvadersError as error:
             self.say(describe(error))
             return
         finally:
             self.joining = False
         self.say("")
-        if waits_for_start(session, link.watcher.server_now()):
-            self.app.push_screen(CountdownScreen(session))
+        if player.waits_for_start(session):
+            self.app.push_screen(CountdownScreen(session, player), callback=self._started)
         else:
-            self.app.push_screen(PlayScreen(session, trial=link.trials[session.SessionId]))
+            self._play(session)
+
+    def _started(self, session: Session | None) -> None:
+        if session is not None:  # else it closed first (the countdown said so) or the player left the seat
+            self._play(session)
+
+    def _play(self, session: Session) -> None:
+        trial = self.app.link.player.games.get(session.SessionId, 1)
+        self.app.push_screen(PlayScreen(session, trial=trial), callback=self._after_game)
+
+    def _after_game(self, choice: Choice | None) -> None:
+        if choice is Choice.AGAIN:
+            self.join()
 
     def action_offline(self) -> None:
-        from .play import PlayScreen
-
         self.app.push_screen(PlayScreen(None))
 
     def action_sign_out(self) -> None:
-        from .sign_in import SignInScreen
-
         self.app.link.sign_out()
-        self.app.switch_screen(SignInScreen())
+        self.post_message(SignedOut())
 
     def action_help(self) -> None:
-        from .dialogs import HelpScreen
-
         self.app.push_screen(HelpScreen())

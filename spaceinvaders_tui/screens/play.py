@@ -1,37 +1,45 @@
 """The game: the playfield, the HUD, the top 10, and the session talk while it runs.
 
-Frames come from a 30 Hz timer owned by the screen (time measured with `monotonic`, bounded after a
-stall); tests drive them by hand with `advance`. Each frame turns the key presses into intents
-(`CannonControl`), steps the engine, and lets the playfield refresh the lines that changed.
+Frames come from the app's `Frames` (a 30 Hz timer on the monotonic clock, bounded after a stall); tests
+drive them by hand with `advance`. Each frame turns the key presses into intents (`CannonControl`), steps
+the engine, and lets the playfield refresh the lines that changed. The game's `Trial` (its player session's)
+tells what happens on the network through callbacks, which become messages here.
+
+Dismissed with `Choice.AGAIN` (another game in the session: the lobby joins again) or None (back).
 """
 from __future__ import annotations
 
+import asyncio
 import gc
+import logging
 import random
 import zlib
 from time import monotonic
 from typing import ClassVar
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from api_client import NotSeated, Session, SessionClosed, SessionMismatch, SessionNotStarted
+from api_client import NotSeated, Session, SessionClosed, SessionMismatch
+from spaceinvaders_engine import Game, Phase, events
+from spaceinvaders_player import TIME_UP_MARGIN, Delivery, PlayerSession, TrialEvents, session_deadline
 
 from ..controls import CannonControl
-from ..engine import Game, Phase, events
-from ..link import TIME_UP_MARGIN, session_deadline
-from ..messages import BoardUpdated, TrialRefused
+from ..messages import BoardUpdated, FinalScoreDelivered, OnlineChanged, StatusRefused, TrialEnded
 from ..widgets.hud import Hud
 from ..widgets.playfield import Playfield
 from ..widgets.top_ten import TopTen
 from .common import describe
-from .dialogs import ConfirmScreen, GameOverScreen, HelpScreen, Outcome
+from .dialogs import Choice, ConfirmScreen, GameOverScreen, HelpScreen, Outcome
 
-FRAME_RATE = 30
+log = logging.getLogger(__name__)
+
 MAX_FRAME_SECONDS = 0.1  # after a stall the game resumes instead of running the missed time at once
+FRAME_SECONDS = 1 / 30  # a frame stepped by hand (`advance`)
 MIN_WIDTH, MIN_HEIGHT = 80, 24
 SCALE_2 = (132, 44)  # from this terminal size every cell is drawn 2 x 2
 SIDEBAR = (24, 40)
@@ -40,7 +48,7 @@ SHORT_TYPES = {"MULTIPLE_TRIALS": "multiple trials", "SINGLE_TRIAL": "single tri
 LOST = {"lives": "The invaders hit your last cannon.", "invasion": "The invaders have landed."}
 
 
-class PlayScreen(Screen[None]):
+class PlayScreen(Screen[Choice | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("left,a,h", "move(-1)", "Move", key_display="← →"),
         Binding("right,d,l", "move(1)", "Move", show=False),
@@ -75,10 +83,12 @@ class PlayScreen(Screen[None]):
         self.field: Playfield | None = None  # set on mount
         self._timer = None
         self.outcome: Outcome | None = None
-        self.delivery = ""  # the final score: "sending", "sent", "refused"
+        self.delivery: Delivery | None = None  # the final score's way to the server (None: none sent)
+        self.online = True  # the server answers the game's posts
         self.trial = None
         self.deadline = session_deadline(session) if session else None
-        self.clock = 0.0  # seconds: monotonic, or the manual clock of tests
+        self.clock = 0.0  # seconds on the frames' clock at the last frame
+        self._game_over: GameOverScreen | None = None
         self._flash = ("", 0.0)  # a short message in the status line, until a time
         self._status_text = ""
 
@@ -86,13 +96,19 @@ class PlayScreen(Screen[None]):
     def ended(self) -> bool:
         return self.outcome is not None
 
+    @property
+    def player(self) -> PlayerSession | None:
+        """The player's session, for a game in a session (None offline)."""
+        link = self.app.link
+        return link.player if link is not None and self.session is not None else None
+
     # --- building -----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         app = self.app
         link = app.link
         yield Hud(ascii_only=app.ascii_only)
         with Horizontal(id="body"):
-            yield Playfield(self.game, style="ascii" if app.ascii_only else "unicode")
+            yield Playfield(self.game, style="ascii" if app.ascii_only else "unicode", on_paint=app.frames.painted)
             yield TopTen(link.username if link else None, title=self.session.SessionId if self.session else "",
                          ascii_only=app.ascii_only)
         yield Static("", id="status", markup=False)
@@ -104,29 +120,27 @@ class PlayScreen(Screen[None]):
         self.field = self.query_one(Playfield)
         self.hud = self.query_one(Hud)
         self.board = self.query_one(TopTen)
-        if app.frame_log is not None:
-            self.field.on_paint = app.frame_log.paint
-        if self.session is not None and app.link is not None:
-            self.trial = app.link.start_trial(
-                self.session, self.game.status,
-                on_refused=lambda error: self.post_message(TrialRefused(error)),
-                on_board=lambda entries, caller: self.post_message(BoardUpdated(entries, caller)),
-            )  # fmt: skip
+        player = self.player
+        if player is not None:
+            self.trial = player.start_trial(self.session, self.game.status, TrialEvents(
+                on_board=lambda board: self.post_message(BoardUpdated(board)),
+                on_ended=lambda error: self.post_message(TrialEnded(error)),
+                on_refused=lambda error: self.post_message(StatusRefused(error)),
+                on_online=lambda online: self.post_message(OnlineChanged(online)),
+            ))  # fmt: skip
         else:
             self.board.show_offline(app.best.best)
         # The app's long-lived objects (Textual's, httpx's, pydantic's) leave the garbage collector's view:
         # a full collection over them paused the game ~100 ms every few seconds; a frame's garbage is young.
         gc.collect()
         gc.freeze()
-        if not app.settings.manual_clock:
-            self.clock = monotonic()
-            self._timer = self.set_interval(1 / FRAME_RATE, self._on_timer)
-        self.set_interval(1.0, self._show_status)
+        self._timer = app.frames.start(self, self._on_timer)
+        self.clock = app.frames.now()
         self._show_status()
 
     def on_unmount(self) -> None:
-        if self.trial is not None and self.app.link is not None:
-            self.app.link.close_trial(self.trial)
+        if self.trial is not None and self.player is not None:
+            self.player.close_trial(self.trial)
 
     def on_resize(self) -> None:
         width, height = self.size
@@ -146,16 +160,16 @@ class PlayScreen(Screen[None]):
     def _on_timer(self) -> None:
         if self.app.hung_up:
             return
-        now = monotonic()
+        now = self.app.frames.now()
         dt = min(MAX_FRAME_SECONDS, max(0.0, now - self.clock))
         self.clock = now
         self._frame(dt)
 
     def advance(self, seconds: float) -> None:
-        """Run frames of 1/30 s by hand (tests, with the app's manual clock)."""
-        for _ in range(round(seconds * FRAME_RATE)):
-            self.clock += 1 / FRAME_RATE
-            self._frame(1 / FRAME_RATE)
+        """Run frames of 1/30 s by hand (tests, whose frames have no timer)."""
+        for _ in range(round(seconds / FRAME_SECONDS)):
+            self.clock += FRAME_SECONDS
+            self._frame(FRAME_SECONDS)
 
     def _frame(self, dt: float) -> None:
         game = self.game
@@ -174,11 +188,10 @@ class PlayScreen(Screen[None]):
             return
         field.banner = self._banner()
         changed = field.update_frame()
-        if self.app.frame_log is not None:
-            self.app.frame_log.frame(changed, self.number)
+        self.app.frames.stepped(changed, self.number)
         time_left = None
-        if self.deadline is not None and self.app.link is not None:
-            time_left = self.deadline - self.app.link.watcher.server_now()
+        if self.deadline is not None and self.player is not None:
+            time_left = self.deadline - self.player.watcher.server_now()
         self.hud.show(game.score, self.app.best.best, game.level, game.shots, game.lives, time_left)
 
     def _set_paused(self, paused: bool) -> None:
@@ -189,7 +202,7 @@ class PlayScreen(Screen[None]):
             if paused:
                 self._timer.pause()
             else:
-                self.clock = monotonic()
+                self.clock = self.app.frames.now()
                 self._timer.resume()
         self._draw()
         self._show_status()
@@ -213,9 +226,9 @@ class PlayScreen(Screen[None]):
                 self._end("GAME OVER", LOST.get(event.reason, "Game over."), post_final=True)
 
     def _check_time(self) -> None:
-        if self.deadline is None or self.app.link is None or self.ended:
+        if self.deadline is None or self.player is None or self.ended:
             return
-        if self.app.link.watcher.server_now() >= self.deadline - TIME_UP_MARGIN:
+        if self.player.watcher.server_now() >= self.deadline - TIME_UP_MARGIN:
             self._end("TIME'S UP", "The session's time is over.", post_final=True)
 
     # --- the end of a game --------------------------------------------------------------------------
@@ -231,64 +244,78 @@ class PlayScreen(Screen[None]):
             rule = ("This session allows one game per player." if session.GameType != "MULTIPLE_TRIALS"
                     else "")
         self.outcome = Outcome(heading, reason, game.score, game.level, game.shots, self.app.best.best, new_best,
-                               again, rule, self._standing)
-        link = self.app.link
-        if self.trial is not None and link is not None:
-            if post_final:
-                self.delivery = "sending"
-                task = link.end_trial(self.trial, game.status())
-                task.add_done_callback(lambda done: self._delivered(done.result() if not done.cancelled()
-                                                                    and not done.exception() else False))
-            else:
-                link.abandon_trial(self.trial)
+                               again, rule)
+        if self.trial is not None and self.player is not None and post_final:
+            self.delivery = Delivery.SENDING
+            self._deliver(self.player.end_trial(self.trial, game.status()))
         self.field.banner = heading
         self.field.update_frame()
-        self.app.push_screen(GameOverScreen(self.outcome), callback=self._after_game_over)
+        self._game_over = GameOverScreen(self.outcome, self._standing())
+        self.app.push_screen(self._game_over, callback=self._after_game_over)
 
-    def _delivered(self, ok: bool) -> None:
-        self.delivery = "sent" if ok else "refused"
+    @work(group="delivery")
+    async def _deliver(self, ending: asyncio.Task[Delivery]) -> None:
+        """Wait for the final state's fate (the task goes on beyond this screen) and tell it as a message."""
+        await asyncio.wait([ending])
+        if ending.cancelled():
+            delivery = Delivery.FAILED
+        elif ending.exception() is not None:
+            log.error("delivering the final score failed", exc_info=ending.exception())
+            delivery = Delivery.FAILED
+        else:
+            delivery = ending.result()
+        self.post_message(FinalScoreDelivered(delivery))
 
     def _standing(self) -> str:
         """The game-over screen's line about the final score's way to the board and the rank."""
         if self.session is None:
             return "Offline play: this score stays on this machine."
-        if self.delivery == "sending":
-            online = self.trial is None or self.trial.online
-            return "Sending your final score..." + ("" if online else " (network lost: retrying)")
-        if self.delivery == "refused":
+        if self.delivery is Delivery.SENDING:
+            return "Sending your final score..." + ("" if self.online else " (network lost: retrying)")
+        if self.delivery is Delivery.REFUSED:
             return "The server takes no more scores for this session."
+        if self.delivery is Delivery.FAILED:
+            return "Your final score could not be sent (the error is in the log)."
         rank = self.board.my_rank
         if rank is not None:
             return f"RANK #{rank} in {self.session.SessionId}"
         return "Not in the top 10."
 
-    def _after_game_over(self, choice: str | None) -> None:
-        if choice == "quit":
+    def _tell_standing(self) -> None:
+        if self._game_over is not None:
+            self._game_over.standing = self._standing()
+
+    def _after_game_over(self, choice: Choice | None) -> None:
+        self._game_over = None
+        if choice is Choice.QUIT:
             self.app.leave()
-            return
-        self.app.pop_screen()
-        if choice == "again":
-            if self.session is None:
-                self.app.push_screen(PlayScreen(None))
-            else:
-                lobby = self.app.screen
-                if hasattr(lobby, "join"):
-                    lobby.join()
+        elif choice is Choice.AGAIN and self.session is None:
+            self.app.switch_screen(PlayScreen(None))
+        else:
+            self.dismiss(choice)
 
     # --- messages from the session ------------------------------------------------------------------
     def on_board_updated(self, message: BoardUpdated) -> None:
-        self.board.show_board(message.entries, message.caller)
+        self.board.show_board(message.board.entries, message.board.Caller)
+        self._tell_standing()
 
-    def on_trial_refused(self, message: TrialRefused) -> None:
+    def on_final_score_delivered(self, message: FinalScoreDelivered) -> None:
+        self.delivery = message.delivery
+        self._show_status()  # no more "online": the game no longer talks to the server
+        self._tell_standing()
+
+    def on_online_changed(self, message: OnlineChanged) -> None:
+        self.online = message.online
+        self._show_status()
+        self._tell_standing()
+
+    def on_status_refused(self, message: StatusRefused) -> None:
+        self.notify(f"The server refused your status: {describe(message.error)}", severity="warning")
+
+    def on_trial_ended(self, message: TrialEnded) -> None:
         error = message.error
-        if isinstance(error, SessionNotStarted):
-            return  # a post a moment early on a synchronized start; the next ones count
-        if not isinstance(error, (SessionClosed, SessionMismatch, NotSeated)):
-            self.notify(f"The server refused your status: {describe(error)}", severity="warning")
-            return
         if self.ended:
             return
-        self.app.link.forget_seat()
         if isinstance(error, NotSeated):
             text = describe(error) + " Join again from the lobby."
         elif isinstance(error, SessionMismatch):
@@ -302,6 +329,7 @@ class PlayScreen(Screen[None]):
     def flash(self, text: str, seconds: float = 2.0) -> None:
         self._flash = (text, monotonic() + seconds)
         self._show_status()
+        self.set_timer(seconds, self._show_status)  # the line without it, once it is over
 
     def _show_status(self) -> None:
         if self.field is None:  # not mounted yet
@@ -317,8 +345,7 @@ class PlayScreen(Screen[None]):
         else:
             parts.append(f"{self.session.SessionId} ({SHORT_TYPES.get(self.session.GameType, '?')})")
             if self.trial is not None and not self.trial.finished:
-                online = self.trial.check_online()
-                parts.append("online" if online else "network lost: playing on, scores are sent when it is back")
+                parts.append("online" if self.online else "network lost: playing on, scores are sent when it is back")
         text = "  |  ".join(parts)
         if text != self._status_text:  # an update re-runs the layout: only when the words change
             self._status_text = text
@@ -327,7 +354,7 @@ class PlayScreen(Screen[None]):
     # --- keys ---------------------------------------------------------------------------------------
     def action_move(self, direction: int) -> None:
         if not (self.paused or self.ended):
-            self.control.press(direction, self.clock if self.app.settings.manual_clock else monotonic())
+            self.control.press(direction, self.app.frames.now())
 
     def action_fire(self) -> None:
         if not (self.paused or self.ended):

@@ -13,7 +13,9 @@ from textual.widgets import Button, Footer, Input, Static
 
 from api_client import PermissionDeniedError, SpaceInvadersError
 
+from ..messages import SignedIn
 from .common import describe
+from .play import PlayScreen
 
 
 class SignInScreen(Screen[None]):
@@ -100,8 +102,6 @@ class SignInScreen(Screen[None]):
             self.sign_up(*fields, email)
 
     def action_offline(self) -> None:
-        from .play import PlayScreen
-
         self.app.push_screen(PlayScreen(None))
 
     def _need_code(self) -> None:
@@ -112,8 +112,6 @@ class SignInScreen(Screen[None]):
 
     @work(exclusive=True, group="auth")
     async def sign_in(self, username: str, password: str) -> None:
-        from .lobby import LobbyScreen
-
         self._say("Signing in...")
         try:
             await self.app.link.sign_in(username, password)
@@ -126,7 +124,7 @@ class SignInScreen(Screen[None]):
         except SpaceInvadersError as error:
             self._say(describe(error), error=True)
             return
-        self.app.switch_screen(LobbyScreen())
+        self.post_message(SignedIn())
 
     @work(exclusive=True, group="auth")
     async def sign_up(self, username: str, password: str, email: str | None) -> None:

@@ -9,6 +9,7 @@ characters) when the widget is big enough; a banner (PAUSED, GAME OVER...) can s
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.segment import Segment
@@ -17,8 +18,8 @@ from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ..engine import FIELD_HEIGHT, FIELD_WIDTH, Game, render
-from ..engine.geometry import BANDS
+from spaceinvaders_engine import FIELD_HEIGHT, FIELD_WIDTH, Game, render
+from spaceinvaders_engine.geometry import BANDS
 
 BAND_CLASSES = {name: f"playfield--{name}" for name, _, _ in BANDS}
 GROUND_CLASS = "playfield--ground"
@@ -46,7 +47,8 @@ class Playfield(Widget):
     Playfield > .playfield--banner { color: $warning; text-style: bold reverse; }
     """
 
-    def __init__(self, game: Game, *, style: str = "unicode", id: str | None = None) -> None:
+    def __init__(self, game: Game, *, style: str = "unicode", on_paint: Callable[[], None] | None = None,
+                 id: str | None = None) -> None:
         super().__init__(id=id)
         self.game = game
         self.style_name = style
@@ -59,7 +61,7 @@ class Playfield(Widget):
         self._origin = (0, 0)
         self._strips: OrderedDict[tuple, Strip] = OrderedDict()
         self._styles: dict[str, Style] = {}
-        self.on_paint = None  # called with no argument when Textual draws a line of a new frame (frame log)
+        self.on_paint = on_paint  # called when Textual draws a line of a new frame (the frames' log)
         self._painted = 0
 
     # --- what to draw -----------------------------------------------------------------------------

@@ -179,3 +179,15 @@ class Api:
 
     def close(self) -> None:
         self.http.close()
+
+
+def minted_gamers(server, count: int, prefix: str = "t") -> list[tuple[str, str]]:
+    """(name, ID token) of `count` Gamers, tokens signed with the running server's key: no sign-up nor
+    password hash (the seat paths check the token only)."""
+    from spaceinvaders_backend.local.settings import Settings
+    from spaceinvaders_backend.local.tokens import GAMER, TokenService
+
+    settings = Settings(data_dir=server.data_dir)
+    minter = TokenService(settings.data_dir, settings.id_token_lifetime_seconds)
+    names = [f"{prefix}{i:05d}" for i in range(count)]
+    return [(name, minter.issue(name, f"sub-{name}", [GAMER]).IdToken) for name in names]

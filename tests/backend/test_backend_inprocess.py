@@ -331,7 +331,7 @@ async def test_wrong_passwords_sent_at_once_get_only_the_free_checks(tmp_path):
 
 
 async def test_a_sign_in_flood_is_bounded_and_status_posts_go_on(tmp_path):
-    async with _App(_settings(tmp_path, hash_workers=1, hash_queue=4)) as t:
+    async with _App(_settings(tmp_path, hash_workers=1, hash_queue=4, refusal_pause_seconds=0.2)) as t:
         headers, sid = await t.gamer_and_session("ann")
         flood = [asyncio.ensure_future(t.client.post("/auth/signin", json={"Username": f"x{i}", "Password": "pw"}))
                  for i in range(40)]
@@ -355,7 +355,8 @@ async def test_a_sign_in_flood_is_bounded_and_status_posts_go_on(tmp_path):
 
 
 async def test_sign_ups_are_limited_per_source(tmp_path):
-    async with _App(_settings(tmp_path, signup_burst_per_source=3, signup_rate_per_source=0.01)) as t:
+    async with _App(_settings(tmp_path, signup_burst_per_source=3, signup_rate_per_source=0.01,
+                                refusal_pause_seconds=0.2)) as t:
         for i in range(3):
             r = await t.client.post("/auth/signup", json={"Username": f"new{i}", "Password": "secret-1"})
             assert r.status_code == 201, r.text
@@ -423,5 +424,24 @@ async def test_same_session_name_twice_in_one_second(tmp_path, clock):
         third = await b.open_session("ROOM", "SINGLE_TRIAL", False, None, 10)
         assert [first.session_id, second.session_id, third.session_id] == [
             "ROOM270115T080000", "ROOM270115T080000-2", "ROOM270115T080000-3"]
+    finally:
+        await b.stop()
+
+
+# --- timestamps in the past -------------------------------------------------------------------------
+
+async def test_a_timestamp_before_the_session_opened_is_refused_a_late_one_within_it_is_not(tmp_path, clock):
+    b = await _started(_settings(tmp_path), clock)
+    try:
+        s = await b.open_session("PAST", "MULTIPLE_TRIALS", False, None, 10)
+        await b.allocate("ann")
+        opened = s.opening_time
+        for stamped in (opened - 30 * 365 * 86400, opened - 301):
+            await _refused(_post(b, "ann", s.session_id, 1, stamped), 422, "ValidationError")
+        assert await _post(b, "ann", s.session_id, 2, opened - 299) > 0  # a client's clock 5 minutes behind
+        # Two hours later, the final status of a game that went offline right after the opening still counts.
+        clock.offset = 2 * 3600
+        await b.allocate("ann")  # still seated (the idle rule is not run here)
+        assert await _post(b, "ann", s.session_id, 3, opened + 10, lives=0) > 0
     finally:
         await b.stop()

@@ -10,14 +10,9 @@ import pytest
 from behaviour_drivers import drivers, next_message, push_socket
 from websockets.exceptions import InvalidStatus
 
-# The local server's WebSocket route (/v1/start) is being written on the player-session branch; its half
-# of these tests runs once that lands (drop this mark at the merge).
-LOCAL = pytest.param(
-    "local", marks=pytest.mark.skipif(True, reason="local push route lands with the player-session branch")
-)
 
 
-@pytest.fixture(scope="module", params=[LOCAL, "aws"])
+@pytest.fixture(scope="module", params=["local", "aws"])
 def driver(request):
     yield from drivers(request, request.param)
 

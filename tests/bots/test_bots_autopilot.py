@@ -7,7 +7,7 @@ import statistics
 import pytest
 
 from spaceinvaders_bots.autopilot import SKILLS, Autopilot
-from spaceinvaders_tui.engine import TICK_RATE, Game
+from spaceinvaders_engine import TICK_RATE, Game
 
 SEEDS = range(8)
 LONGEST = 10 * 60 * TICK_RATE  # ticks: ten minutes, longer than nearly every game

@@ -1,15 +1,19 @@
 """The run's figures: histograms, merging across processes, post punctuality, the failure threshold,
-and the patience of sign-ins with 429s and 503s."""
+and the patience of sign-ins with a crowded server's 429s."""
 from __future__ import annotations
 
 import argparse
 import asyncio
 import random
 
+import httpx
 import pytest
+from client.client_support import make_jwt
 
-from api_client.errors import make_error
-from spaceinvaders_bots.bot import patiently
+from api_client import SpaceInvadersClient
+from spaceinvaders_bots.arena import Arena
+from spaceinvaders_bots.autopilot import SKILLS
+from spaceinvaders_bots.bot import Bot, BotPlan, JoinError
 from spaceinvaders_bots.cli import duration
 from spaceinvaders_bots.identity import BotsDirectory, bot_name, check_prefix
 from spaceinvaders_bots.report import RunInfo, Window, passed, summary_json, summary_text
@@ -102,24 +106,51 @@ def test_summaries_carry_the_locust_figures():
     assert "Aggregated" in text and "99%" in text and "no answer" in text and "passed" in text
 
 
-async def test_sign_ins_wait_out_429s_and_503s_as_told():
-    answers = [make_error(503, "Overloaded", "busy", headers={"Retry-After": "0"}),
-               make_error(429, "TooManyRequests", "slow down", headers={"Retry-After": "0"}), "tokens"]
+class CrowdedServer:
+    """Sign-ups and sign-ins answered 429 with Retry-After `wait` for the first `busy` tries."""
 
-    async def call():
-        answer = answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
+    def __init__(self, busy: int, wait: str) -> None:
+        self.busy, self.wait = busy, wait
+        self.paths: list[str] = []
 
-    loop = asyncio.get_running_loop()
-    assert await patiently(call, loop.time() + 10) == "tokens"
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path.removeprefix("/v1")
+        self.paths.append(path)
+        if path == "/config":
+            return httpx.Response(200, json={"Parameters": [{"Name": "/local/auth", "Value": "local"}]})
+        if self.busy:
+            self.busy -= 1
+            return httpx.Response(429, headers={"Retry-After": self.wait},
+                                  json={"errorMessage": "busy", "errorCode": "TooManyRequests"})
+        if path == "/auth/signup":
+            return httpx.Response(200, json={"UserConfirmed": True})
+        token = make_jwt("tbot-0001", ["Gamer"])
+        return httpx.Response(200, json={"IdToken": token, "AccessToken": "a", "ExpiresIn": 3600})
 
-    async def always_busy():
-        raise make_error(503, "Overloaded", "busy", headers={"Retry-After": "30"})
 
-    with pytest.raises(Exception, match="Overloaded"):  # a wait past the deadline gives up at once
-        await patiently(always_busy, loop.time() + 1)
+def crowded_bot(server: CrowdedServer) -> Bot:
+    client = SpaceInvadersClient("http://crowded.test/v1", token_store=None,
+                                 http=httpx.AsyncClient(transport=httpx.MockTransport(server)))
+    plan = BotPlan(1, "tbot-0001", "password1", SKILLS["novice"], 1)
+    return Bot(plan, client, Arena(Histogram()), RunStats(), asyncio.Semaphore(1))
+
+
+async def test_sign_ins_wait_out_a_crowded_servers_429s_as_told(monkeypatch):
+    slept: list[float] = []
+
+    async def no_sleep(seconds: float) -> None:
+        slept.append(seconds)
+
+    server = CrowdedServer(busy=3, wait="2")
+    bot = crowded_bot(server)
+    monkeypatch.setattr(bot.client.core, "_sleep", no_sleep)
+    await bot.sign_in()
+    assert server.paths.count("/auth/signup") + server.paths.count("/auth/signin") == 5
+    # Retry-After read by api_client, stretched by up to half so a crowd does not come back together.
+    assert len(slept) == 3 and all(2 <= wait <= 3 for wait in slept)
+    patient = crowded_bot(CrowdedServer(busy=1, wait="600"))  # a wait past the bots' patience: at once
+    with pytest.raises(JoinError, match="TooManyRequests"):
+        await patient.sign_in()
 
 
 def test_bots_keep_their_secret_and_derive_their_passwords(tmp_path):

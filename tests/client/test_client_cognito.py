@@ -285,3 +285,54 @@ async def test_unreachable_cognito_is_a_connection_error(gateway, monkeypatch):
     with pytest.raises(APIConnectionError) as info:
         await client.sign_up(new_name(), PASSWORD)
     assert info.value.sent is False and isinstance(info.value.__cause__, EndpointConnectionError)
+
+
+@pytest.fixture
+def case_insensitive_pools(monkeypatch):
+    """moto's pools match usernames exactly, whatever their UsernameConfiguration. AWS documents that with
+    `CaseSensitive: false` (our template's) "users can sign in using username, USERNAME, or UserName" and
+    "Amazon Cognito treats any variation in case as the same user"
+    (https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_UsernameConfigurationType.html),
+    and the tokens name the account as it was created. Played here, for such pools only."""
+    from moto.cognitoidp.models import CognitoIdpUserPool
+
+    find, sign = CognitoIdpUserPool._get_user, CognitoIdpUserPool.create_jwt
+
+    def insensitive(pool) -> bool:
+        return (pool.extended_config.get("UsernameConfiguration") or {}).get("CaseSensitive") is False
+
+    def get_user(pool, username):
+        user = find(pool, username)
+        if user is None and insensitive(pool):
+            user = next((u for name, u in pool.users.items() if name.casefold() == username.casefold()), None)
+        return user
+
+    def create_jwt(pool, client_id, username, *args, **kwargs):
+        user = get_user(pool, username)
+        return sign(pool, client_id, user.username if user is not None else username, *args, **kwargs)
+
+    monkeypatch.setattr(CognitoIdpUserPool, "_get_user", get_user)
+    monkeypatch.setattr(CognitoIdpUserPool, "create_jwt", create_jwt)
+
+
+def test_only_pools_made_case_insensitive_match_names_in_any_case(world, case_insensitive_pools):
+    strict = world.idp.create_user_pool(PoolName="strict", UsernameConfiguration={"CaseSensitive": True})
+    pool_id = strict["UserPool"]["Id"]
+    world.idp.admin_create_user(UserPoolId=pool_id, Username="Dave")
+    with pytest.raises(world.idp.exceptions.UserNotFoundException):
+        world.idp.admin_get_user(UserPoolId=pool_id, Username="dave")
+
+
+async def test_the_players_name_is_the_tokens_cognito_username_not_what_was_typed(gateway, world,
+                                                                                  case_insensitive_pools):
+    """Signing in as `carol` to the account `Carol` posts as `Carol`: the mapping template and the handlers
+    compare the bodies' names with the token's."""
+    client = make_client(gateway)
+    account = new_name().capitalize()
+    await client.sign_up(account, PASSWORD, email=f"{account}@example.com")
+    await client.confirm_sign_up(account, "123456")
+    post_confirmation(world, account)
+    tokens = await client.sign_in(account.lower(), PASSWORD)
+    assert tokens.username == account and client.username == account
+    await client.deallocate()
+    assert json.loads(gateway.requests[-1].content) == {"Username": account}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 
 import httpx
 import pytest
@@ -27,7 +28,7 @@ from api_client import (
     UnprocessableError,
 )
 from api_client.errors import make_error
-from api_client.retry import backoff
+from api_client.retry import backoff, retrying
 
 STATUS = GameStatus(Score=1, Shots=1, Level=1, Lives=3)
 
@@ -96,6 +97,21 @@ async def test_retry_after_beyond_budget_gives_up_at_once():
     with pytest.raises(RateLimitError) as info:
         await client.scoreboard("S")
     assert info.value.retry_after == 60 and slept == [] and len(script.requests) == 1
+
+
+async def test_a_retrying_block_gives_its_calls_a_longer_patience_with_jittered_retry_after():
+    script = Scripted(*[error(429, "TooManyRequests", {"Retry-After": "4"})] * 5)
+    client, slept = await make_client(script)  # the client's own policy: 10 s, 4 attempts
+    with pytest.raises(RateLimitError):
+        await client.scoreboard("S")
+    script.script = [error(429, "TooManyRequests", {"Retry-After": "4"})] * 5
+    slept.clear()
+    with retrying(RetryPolicy(max_attempts=20, max_elapsed=120, retry_after_jitter=0.5)):
+        await client.scoreboard("S")  # a crowd's wait, outlived
+    assert len(slept) == 5 and all(4 <= wait <= 6 for wait in slept) and len(set(slept)) > 1
+    with pytest.raises(RateLimitError):  # outside the block: the client's own policy again
+        script.script = [error(429, "TooManyRequests", {"Retry-After": "4"})] * 5
+        await client.scoreboard("S")
 
 
 async def test_5xx_on_a_get_is_retried_with_growing_jittered_backoff_and_bounded():
@@ -205,3 +221,53 @@ async def test_a_server_that_never_answers_is_a_timeout_not_a_hang(lean):
     assert loop.time() - started < 1.5  # two bounded attempts
     await http.aclose()
     server.close()
+
+
+# --- a full disk: 503 with Retry-After, and calls that must land before the program exits ----------
+
+def full_disk() -> httpx.Response:
+    return error(503, "StorageUnavailable", {"Retry-After": "0.01"})
+
+
+# One answer that fits every call below (extra fields are kept, not refused).
+LANDED = {"successMessage": "ok", "SessionId": "S", "GameType": "MULTIPLE_TRIALS", "Synchronized": False,
+          "OpeningTime": "2026-11-27T10:00:00Z", "SequenceNumber": "1", "ShardId": "s"}
+
+
+async def test_a_503_with_retry_after_is_retried_after_it_for_every_kind_of_call():
+    for call in ("deallocate", "allocate", "close_session", "update_status"):
+        script = Scripted(full_disk(), httpx.Response(200, json=LANDED))
+        client, slept = await make_client(script)
+        args = ("S", STATUS) if call == "update_status" else ()
+        await getattr(client, call)(*args)
+        assert slept == [0.01] and len(script.requests) == 2, call
+    # A bare 503 may come from a proxy that did pass the call on: an unsafe call is not sent again.
+    script = Scripted(error(503, "Busy"))
+    client, slept = await make_client(script)
+    with pytest.raises(ServiceUnavailableError):
+        await client.close_session()
+    assert len(script.requests) == 1 and slept == []
+
+
+async def test_deallocate_until_a_deadline_retries_past_max_attempts_until_it_lands():
+    script = Scripted(*[full_disk()] * 9, httpx.Response(200, json={"successMessage": "Seat freed."}))
+    client = await signed_in_client(script)  # real sleeps of 10 ms
+    policy = RetryPolicy.until(time.monotonic() + 10)
+    assert await client.deallocate(retry=policy) == "Seat freed."
+    assert len(script.requests) == 10  # the default policy gives up after 4
+
+
+async def test_a_deadline_ends_the_retries_and_bounds_the_last_attempt():
+    script = Scripted(*[error(503, "StorageUnavailable", {"Retry-After": "0.05"})] * 100)
+    client = await signed_in_client(script)
+    started = time.monotonic()
+    with pytest.raises(ServiceUnavailableError):
+        await client.deallocate(retry=RetryPolicy.until(started + 0.3))
+    took = time.monotonic() - started
+    assert took < 0.3 and 3 <= len(script.requests) <= 7, (took, len(script.requests))
+    # Each attempt's timeouts are cut to the time left before the deadline.
+    script = Scripted()
+    client = await signed_in_client(script, timeout=httpx.Timeout(10.0, connect=5.0))
+    await client.deallocate(retry=RetryPolicy.until(time.monotonic() + 1.0))
+    timeouts = script.requests[-1].extensions["timeout"]
+    assert all(0.1 <= timeouts[phase] <= 1.0 for phase in ("connect", "read", "write", "pool")), timeouts

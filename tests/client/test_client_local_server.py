@@ -172,3 +172,30 @@ async def test_pollers_carry_the_callers_rank_and_the_boards_figures(local_serve
     await wall.poll_once()
     assert len(wall.latest) == 12 and wall.caller is None
     assert wall.answer is not None and wall.answer.Stats is not None and wall.answer.Stats.Records == 12
+
+
+async def test_the_players_name_is_the_accounts_not_what_was_typed(local_server_module, manager, tmp_path):
+    """Names match in any case: signing in as `alice` to the account `Alice` sends `Alice` everywhere."""
+    bodies: list[dict] = []
+
+    async def keep_body(request) -> None:
+        if request.url.path.endswith(("/allocate", "/updatestatus", "/deallocate")):
+            bodies.append(json.loads(request.content))
+
+    account = unique("Mixed")
+    async with SpaceInvadersClient(local_server_module.base_url, token_store=None) as creator:
+        await creator.sign_up(account, "password1")
+    http = ClientPool(local_server_module.base_url).http
+    http.event_hooks["request"] = [keep_body]
+    store = TokenStore(tmp_path / "tokens")
+    client = SpaceInvadersClient(local_server_module.base_url, http=http, token_store=store)
+    await client.sign_in(account.lower(), "password1")
+    assert client.username == account
+    opened = await manager.open_session("MULTIPLE_TRIALS")
+    await client.allocate()
+    await client.update_status(opened.SessionId, GameStatus(Score=5, Shots=1, Level=1, Lives=3))
+    await client.deallocate()
+    assert [b.get("Username", b.get("Nickname")) for b in bodies] == [account] * 3
+    again = SpaceInvadersClient(local_server_module.base_url, token_store=store)
+    assert await again.resume(account.upper()) and again.username == account  # kept under the account's name
+    await http.aclose()

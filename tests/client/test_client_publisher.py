@@ -10,7 +10,7 @@ import httpx
 import pytest
 from client_support import signed_in_client
 
-from api_client import GameStatus, SessionClosed, StatusPublisher
+from api_client import APIConnectionError, GameStatus, SessionClosed, StatusPublisher
 
 
 class FakeServer:
@@ -98,7 +98,8 @@ async def test_posts_on_change_and_keepalive_only(client, server, now):
 
 async def test_one_post_in_flight_and_the_newest_wins(client, server, now):
     game = Game()
-    publisher = make(client, game, now)
+    waited: list[float] = []
+    publisher = make(client, game, now, on_sent=waited.append)
     server.gate = asyncio.Event()
     publisher.tick()
     await asyncio.sleep(0.01)
@@ -112,12 +113,14 @@ async def test_one_post_in_flight_and_the_newest_wins(client, server, now):
     await asyncio.sleep(0.01)
     await publisher.idle()
     assert server.scores == [0, 4]  # the newest went out as soon as the slow one came back
-    assert publisher.stats.sent == 2 and len(publisher.stats.latencies) == 2
+    # on_sent: seconds from each sample to its 2xx, queueing counted (the first waited at the gate)
+    assert publisher.stats.sent == 2 and waited == [pytest.approx(1.2), pytest.approx(0.0)]
 
 
 async def test_outage_keeps_newest_status_and_resumes(client, server, now):
     game = Game()
-    publisher = make(client, game, now, max_backoff=1.0)
+    failures: list[Exception] = []
+    publisher = make(client, game, now, max_backoff=1.0, on_failed=failures.append)
     await step(publisher, now, 0)
     server.down = True
     for second in range(1, 11):  # ten seconds of refused connections while the score moves
@@ -127,6 +130,7 @@ async def test_outage_keeps_newest_status_and_resumes(client, server, now):
     assert server.scores == [0]
     # 30 ticks, but the waits between attempts doubled from 0.3 s up to the 1 s cap.
     assert 8 <= publisher.stats.failed <= 18, publisher.stats.failed
+    assert len(failures) == publisher.stats.failed and all(isinstance(e, APIConnectionError) for e in failures)
     server.down = False
     for _ in range(5):
         await step(publisher, now)
@@ -196,3 +200,34 @@ async def test_stop_is_bounded_when_the_server_hangs(client, server):
     await publisher.stop()
     assert time.monotonic() - started < 0.6
     assert publisher.stats.sent == 0 and publisher.stats.failed >= 1
+
+
+async def test_deliver_answers_once_the_final_state_is_stored_through_an_outage(client, server):
+    game = Game()
+    async with StatusPublisher(client, "S1", game, interval=0.02, max_backoff=0.05) as publisher:
+        server.down = True
+        final = GameStatus(Score=40, Shots=3, Level=1, Lives=0)
+        game.status = final
+        delivery = asyncio.create_task(publisher.deliver(final))
+        await asyncio.sleep(0.2)
+        assert not delivery.done() and publisher.stats.failed >= 1  # retried, not given up
+        server.down = False
+        assert await asyncio.wait_for(delivery, 2) is True
+        assert server.bodies[-1]["Lives"] == 0
+
+
+async def test_deliver_answers_false_on_a_refusal_and_when_stopped_first(client, server):
+    game = Game()
+    publisher = StatusPublisher(client, "S1", game, interval=0.02)
+    publisher.start()
+    server.answer = httpx.Response(409, json={"errorMessage": "closed", "errorCode": "SessionClosed"})
+    game.status = GameStatus(Score=5, Lives=0)
+    assert await asyncio.wait_for(publisher.deliver(game.status), 2) is False
+    server.answer = None
+    server.gate = asyncio.Event()  # posts hang: stop ends the wait
+    game.status = GameStatus(Score=6, Lives=0)
+    waiting = asyncio.create_task(publisher.deliver(game.status))
+    await asyncio.sleep(0.05)
+    publisher.stop_timeout = 0.1
+    await publisher.stop()
+    assert await asyncio.wait_for(waiting, 1) is False

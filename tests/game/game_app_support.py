@@ -13,8 +13,9 @@ from typing import Any
 import httpx
 
 from api_client import SpaceInvadersClient, SpaceInvadersError, TokenStore
+from spaceinvaders_engine.geometry import CANNON_ROW
 from spaceinvaders_tui.app import SpaceInvadersApp
-from spaceinvaders_tui.engine.geometry import CANNON_ROW
+from spaceinvaders_tui.frames import Frames
 from spaceinvaders_tui.settings import GameSettings
 
 PASSWORD = "testpassword1"
@@ -25,11 +26,25 @@ def new_name(prefix: str = "p") -> str:
     return f"{prefix}{uuid.uuid4().hex[:8]}"
 
 
+class ManualFrames(Frames):
+    """No frame timer: a test steps the game by hand (`PlayScreen.advance`), and a key press is timed on the
+    frames so stepped."""
+
+    def __init__(self) -> None:
+        self.screen = None
+
+    def start(self, screen, step):
+        self.screen = screen
+
+    def now(self) -> float:
+        return self.screen.clock if self.screen is not None else 0.0
+
+
 def make_app(base_url: str | None, data_dir: Path, *, http: httpx.AsyncClient | None = None,
              ascii_only: bool = False) -> SpaceInvadersApp:
     settings = GameSettings(api_url=base_url or "http://127.0.0.1:9/v1", offline=base_url is None,
-                            data_dir=data_dir, manual_clock=True, ascii_only=ascii_only)
-    return SpaceInvadersApp(settings, http=http)
+                            data_dir=data_dir, ascii_only=ascii_only)
+    return SpaceInvadersApp(settings, http=http, frames=ManualFrames())
 
 
 async def signed_up(base_url: str, data_dir: Path, name: str | None = None) -> str:
@@ -120,7 +135,7 @@ async def play_to_game_over(pilot, app: SpaceInvadersApp):
 
 async def lose_last_life(pilot, screen) -> None:
     """Bring the game to its end quickly: one life left, a bomb falling onto the cannon."""
-    from spaceinvaders_tui.engine import Bomb, BombKind
+    from spaceinvaders_engine import Bomb, BombKind
 
     game = screen.game
     game.lives = 1

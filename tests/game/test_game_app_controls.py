@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from spaceinvaders_engine import Game, Intents
+from spaceinvaders_engine.geometry import TICK_RATE
 from spaceinvaders_tui.controls import CannonControl, direction_of
-from spaceinvaders_tui.engine import Game, Intents
-from spaceinvaders_tui.engine.geometry import TICK_RATE
 
 FRAME = 1 / TICK_RATE
 

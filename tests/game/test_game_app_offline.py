@@ -17,6 +17,7 @@ from game_app_support import (
 )
 
 from spaceinvaders_backend.local.process import free_port
+from spaceinvaders_player import Delivery
 
 
 async def test_network_lost_and_back_the_game_goes_on_and_the_final_state_arrives(local_server, tmp_path):
@@ -43,8 +44,8 @@ async def test_network_lost_and_back_the_game_goes_on_and_the_final_state_arrive
         await pilot.press("l")  # the final state keeps trying beyond the game's screen
         await until(pilot, lambda: screen_named(app, "LobbyScreen"))
         server.start()
-        await until(pilot, lambda: app.link.ending.done(), timeout=20, what="the final state delivered")
-        assert app.link.ending.result() is True and app.link.seated_in is None
+        await until(pilot, lambda: app.link.player.ending.done(), timeout=20, what="the final state delivered")
+        assert app.link.player.ending.result() is Delivery.SENT and app.link.player.seated_in is None
     boss = await manager(server.base_url)
 
     async def final_on_board():

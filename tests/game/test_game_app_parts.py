@@ -12,10 +12,10 @@ from game_app_support import shown
 from textual.app import App
 
 from api_client import RankedEntry, ScoreEntry, Session
+from spaceinvaders_engine import FIRE, Game
+from spaceinvaders_player import free_seats, session_deadline, waits_for_start
 from spaceinvaders_tui.best_score import BestScore
 from spaceinvaders_tui.cli import build_parser, main
-from spaceinvaders_tui.engine import FIRE, Game
-from spaceinvaders_tui.link import free_seats, session_deadline, waits_for_start
 from spaceinvaders_tui.widgets.playfield import Playfield
 from spaceinvaders_tui.widgets.top_ten import TopTen
 
@@ -136,3 +136,34 @@ def test_a_lazy_command_gets_its_own_arguments_and_is_imported_only_when_run(mon
     with pytest.raises(SystemExit):
         main(["demo", "--help"])
     assert "--bots" in capsys.readouterr().out
+
+
+def test_no_module_of_the_game_imports_one_that_imports_it_back():
+    """Import circles (lobby and sign-in importing each other, hidden in functions) are gone: screens say
+    what comes next with messages to the app or by what they dismiss with."""
+    import ast
+    from pathlib import Path
+
+    import spaceinvaders_tui
+
+    root = Path(spaceinvaders_tui.__file__).parent
+    modules = {".".join(("spaceinvaders_tui", *p.relative_to(root).with_suffix("").parts)): p
+               for p in root.rglob("*.py")}
+    edges: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        for node in ast.walk(ast.parse(path.read_text())):  # imports inside functions count too
+            if isinstance(node, ast.ImportFrom):
+                base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+                target = ".".join(filter(None, (base, node.module or "")))
+                candidates = [f"{target}.{alias.name}" for alias in node.names] + [target]
+                edges.setdefault(name, set()).update(c for c in candidates if c in modules and c != name)
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        for nxt in edges.get(start, ()):
+            if nxt == goal or (nxt not in seen and (seen.add(nxt) or reaches(nxt, goal, seen))):
+                return True
+        return False
+
+    circles = sorted(name for name in modules if reaches(name, name, set()))
+    assert circles == []

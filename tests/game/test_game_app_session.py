@@ -23,6 +23,8 @@ from game_app_support import (
 from key_burst import burst
 from textual.widgets import Input
 
+from spaceinvaders_player import Delivery, Trial
+
 
 async def test_sign_up_in_the_app_then_a_second_start_goes_straight_to_the_lobby(server, tmp_path):
     name = new_name()
@@ -124,7 +126,7 @@ async def test_a_single_trial_session_gives_one_game(server, tmp_path):
         screen, over = await play_to_game_over(pilot, app)
         assert not over.outcome.can_play_again
         assert "one game per player" in over.outcome.rule
-        await until(pilot, lambda: screen.delivery == "sent")
+        await until(pilot, lambda: screen.delivery is Delivery.SENT)
         await pilot.press("enter")  # no other game: nothing happens
         assert screen_named(app, "GameOverScreen")
         await pilot.press("l")
@@ -186,7 +188,7 @@ async def test_the_manager_closing_the_session_ends_the_game_with_a_message(serv
         over = await until(pilot, lambda: screen_named(app, "GameOverScreen") and app.screen)
         assert over.outcome.heading == "SESSION CLOSED"
         assert "manager closed the session" in over.outcome.reason
-        assert not over.outcome.can_play_again and app.link.seated_in is None
+        assert not over.outcome.can_play_again and app.link.player.seated_in is None
         await pilot.press("l")
         await until(pilot, lambda: screen_named(app, "LobbyScreen"))
         await until(pilot, lambda: "closed" in static_text(app, "#session"))
@@ -223,7 +225,7 @@ async def test_a_time_constrained_game_shows_the_time_left_and_ends_when_it_is_u
         screen = await until(pilot, lambda: screen_named(app, "PlayScreen") and app.screen)
         screen.advance(0.1)
         await until(pilot, lambda: "TIME 0:5" in static_text(app, "Hud") or "TIME 1:00" in static_text(app, "Hud"))
-        screen.deadline = app.link.watcher.server_now() + 1.0  # rather than waiting a minute
+        screen.deadline = app.link.player.watcher.server_now() + 1.0  # rather than waiting a minute
         await pilot.press("space")
 
         def time_up():
@@ -232,5 +234,21 @@ async def test_a_time_constrained_game_shows_the_time_left_and_ends_when_it_is_u
 
         over = await until(pilot, time_up, what="time's up")
         assert over.outcome.heading == "TIME'S UP" and not over.outcome.can_play_again
-        await until(pilot, lambda: screen.delivery == "sent", what="the final state delivered")
+        await until(pilot, lambda: screen.delivery is Delivery.SENT, what="the final state delivered")
+    await boss.aclose()
+
+
+async def test_an_error_in_the_final_post_is_logged_and_said_not_shown_as_refused(server, tmp_path, monkeypatch,
+                                                                                   caplog):
+    async def broken(self, final):
+        raise RuntimeError("a bug on the final state's way")
+
+    monkeypatch.setattr(Trial, "finish", broken)
+    boss, _, _, app = await player_in_session(server.base_url, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen, _ = await play_to_game_over(pilot, app)
+        await until(pilot, lambda: "could not be sent" in static_text(app, "#standing"), what="the failure said")
+        assert screen.delivery is Delivery.FAILED
+    logged = [r for r in caplog.records if "could not be delivered" in r.getMessage()]
+    assert logged and logged[0].exc_info is not None and "a bug on the final" in str(logged[0].exc_info[1])
     await boss.aclose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from game_app_support import FixedBackend, lose_last_life, screen_named, static_text, until
+from game_app_support import FixedBackend, ManualFrames, lose_last_life, screen_named, static_text, until
 
 from spaceinvaders_tui.app import SpaceInvadersApp
 from spaceinvaders_tui.settings import GameSettings
@@ -16,9 +16,8 @@ def app_for(backend: FixedBackend, tmp_path, *, signed_in: bool = True, ascii_on
             offline: bool = False) -> SpaceInvadersApp:
     if signed_in:
         backend.keep_tokens(tmp_path)
-    settings = GameSettings(api_url=URL, data_dir=tmp_path, manual_clock=True, ascii_only=ascii_only,
-                            offline=offline)
-    return SpaceInvadersApp(settings, http=backend.http())
+    settings = GameSettings(api_url=URL, data_dir=tmp_path, ascii_only=ascii_only, offline=offline)
+    return SpaceInvadersApp(settings, http=backend.http(), frames=ManualFrames())
 
 
 async def into_game(pilot) -> object:
@@ -45,7 +44,7 @@ def test_no_server(snap_compare, tmp_path):
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
-    app = SpaceInvadersApp(GameSettings(api_url=URL, data_dir=tmp_path, manual_clock=True),
+    app = SpaceInvadersApp(GameSettings(api_url=URL, data_dir=tmp_path), frames=ManualFrames(),
                            http=httpx.AsyncClient(transport=httpx.MockTransport(refuse)))
 
     async def ready(pilot):

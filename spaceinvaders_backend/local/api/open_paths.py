@@ -12,6 +12,14 @@ from ..http import json_response
 from ..settings import Settings
 from ..tokens import TokenService
 from .operation import Call, Operation
+from .start_socket import PATH as START_PATH
+
+
+def start_socket_url(call: Call) -> str:
+    """The start push's address as this request reached the server: its host, and wss:// over TLS."""
+    url = call.request.url
+    scheme = "wss" if url.scheme == "https" else "ws"
+    return f"{scheme}://{url.netloc}{url.path.rsplit('/config', 1)[0]}{START_PATH}"
 
 
 class OpenPaths:
@@ -25,7 +33,8 @@ class OpenPaths:
     async def config(self, call: Call) -> Config:
         env = self.settings.env
         return Config(Parameters=[Parameter(Name=f"/{env}/auth", Value="local"),
-                                  Parameter(Name=f"/{env}/issuer", Value=self.tokens.issuer)])
+                                  Parameter(Name=f"/{env}/issuer", Value=self.tokens.issuer),
+                                  Parameter(Name=f"/{env}/websocketurl", Value=start_socket_url(call))])
 
     async def health(self, call: Call) -> Health | Response:
         failed = self.backend.writer.failed

@@ -11,6 +11,16 @@ from .operation import Call, Operation, Query
 TOP = 10
 
 
+def session_document(backend: LocalBackend) -> SessionDocument | None:
+    """The current session as `GET /session` answers it (and the start push's `session` action)."""
+    s = backend.session
+    if s is None:
+        return None
+    answer = s.answer(server_time=backend.clock())
+    answer.OccupiedSeats = backend.seats.occupied()  # so a lobby can show the seats still free
+    return answer
+
+
 def own(call: Call, username: str) -> str:
     """The caller's own name as the account spells it; 403 for anybody else's (names match in any case)."""
     if username.lower() != call.username.lower():
@@ -23,12 +33,7 @@ class PlayerPaths:
         self.backend = backend
 
     async def session(self, call: Call) -> SessionDocument | None:
-        s = self.backend.session
-        if s is None:
-            return None
-        answer = s.answer(server_time=self.backend.clock())
-        answer.OccupiedSeats = self.backend.seats.occupied()  # so a lobby can show the seats still free
-        return answer
+        return session_document(self.backend)
 
     async def allocate(self, call: Call) -> Message:
         return Message(successMessage=await self.backend.allocate(own(call, call.body.Username)))

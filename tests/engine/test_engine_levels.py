@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from engine_support import NEVER, drop_bottom_row_to, frozen, of, ticks, until
 
-from spaceinvaders_tui.engine import FIRE, LEFT, Bomb, BombKind, Game, Phase
-from spaceinvaders_tui.engine import events as ev
-from spaceinvaders_tui.engine.geometry import SHIELD_FULL
-from spaceinvaders_tui.engine.rules import (
+from spaceinvaders_engine import FIRE, LEFT, Bomb, BombKind, Game, Phase
+from spaceinvaders_engine import events as ev
+from spaceinvaders_engine.geometry import SHIELD_FULL
+from spaceinvaders_engine.rules import (
     WAVE_BREAK_TICKS,
     bomb_interval,
     bomb_speed,

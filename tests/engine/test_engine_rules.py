@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from engine_support import NEVER, calm, frozen, of, ticks
 
-from spaceinvaders_tui.engine import (
+from spaceinvaders_engine import (
     FIELD_WIDTH,
     FIRE,
     LEFT,
@@ -14,9 +14,9 @@ from spaceinvaders_tui.engine import (
     InvaderKind,
     Mystery,
 )
-from spaceinvaders_tui.engine import events as ev
-from spaceinvaders_tui.engine.geometry import CANNON_ROW, FORMATION_START_X, SHIELD_FULL
-from spaceinvaders_tui.engine.rules import GLIDE_TICKS, bomb_speed, march_period
+from spaceinvaders_engine import events as ev
+from spaceinvaders_engine.geometry import CANNON_ROW, FORMATION_START_X, SHIELD_FULL
+from spaceinvaders_engine.rules import GLIDE_TICKS, bomb_speed, march_period
 
 
 def test_a_new_game_has_the_classic_layout():

@@ -6,7 +6,7 @@ import unicodedata
 import pytest
 from engine_support import TICK, scripted
 
-from spaceinvaders_tui.engine import (
+from spaceinvaders_engine import (
     FIELD_HEIGHT,
     FIELD_WIDTH,
     FIRE,
@@ -15,9 +15,9 @@ from spaceinvaders_tui.engine import (
     Game,
     InvaderKind,
 )
-from spaceinvaders_tui.engine.geometry import BANDS, CANNON_WIDTH, INVADER_WIDTH, MYSTERY_WIDTH, SHIELD_FULL
-from spaceinvaders_tui.engine.render import draw
-from spaceinvaders_tui.engine.sprites import SCALES, STYLES, quadrant_art, shield_glyph, sprite
+from spaceinvaders_engine.geometry import BANDS, CANNON_WIDTH, INVADER_WIDTH, MYSTERY_WIDTH, SHIELD_FULL
+from spaceinvaders_engine.render import draw
+from spaceinvaders_engine.sprites import SCALES, STYLES, quadrant_art, shield_glyph, sprite
 
 # Pairs, not a dict: ExplosionKind.CANNON == "cannon" (StrEnum), and both must be checked.
 WIDTHS = [*((k, INVADER_WIDTH) for k in InvaderKind), *((k, 1) for k in BombKind), ("missile", 1),

@@ -5,9 +5,9 @@ import pytest
 from engine_support import frozen, of, ticks, until
 
 from api_client import GameStatus
-from spaceinvaders_tui.engine import FIRE, Game, InvaderKind
-from spaceinvaders_tui.engine import events as ev
-from spaceinvaders_tui.engine.rules import EXTRA_LIFE_SCORE, MYSTERY_BONUS, POINTS, mystery_bonus
+from spaceinvaders_engine import FIRE, Game, InvaderKind
+from spaceinvaders_engine import events as ev
+from spaceinvaders_engine.rules import EXTRA_LIFE_SCORE, MYSTERY_BONUS, POINTS, mystery_bonus
 
 
 def test_points_by_kind():

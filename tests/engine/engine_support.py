@@ -1,8 +1,8 @@
 """Helpers of the engine's tests: stepping by ticks, quieting parts of the game, a state fingerprint."""
 from __future__ import annotations
 
-from spaceinvaders_tui.engine import TICK_RATE, Game, Intents
-from spaceinvaders_tui.engine.events import Event
+from spaceinvaders_engine import TICK_RATE, Game, Intents
+from spaceinvaders_engine.events import Event
 
 TICK = 1 / TICK_RATE
 NEVER = 10**9

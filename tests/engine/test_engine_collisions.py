@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from engine_support import drop_bottom_row_to, frozen, of, ticks, until
 
-from spaceinvaders_tui.engine import FIRE, Bomb, BombKind, ExplosionKind, Game, InvaderKind, Mystery, Phase
-from spaceinvaders_tui.engine import events as ev
-from spaceinvaders_tui.engine.geometry import SHIELD_FULL
-from spaceinvaders_tui.engine.rules import BOMB_DAMAGE, INVADER_EXPLOSION_TICKS, MISSILE_DAMAGE
+from spaceinvaders_engine import FIRE, Bomb, BombKind, ExplosionKind, Game, InvaderKind, Mystery, Phase
+from spaceinvaders_engine import events as ev
+from spaceinvaders_engine.geometry import SHIELD_FULL
+from spaceinvaders_engine.rules import BOMB_DAMAGE, INVADER_EXPLOSION_TICKS, MISSILE_DAMAGE
 
 
 def aimed_game(muzzle: int) -> Game:

@@ -8,9 +8,9 @@ import random
 import pytest
 from engine_support import TICK, fingerprint, of, scripted
 
-from spaceinvaders_tui.engine import TICK_RATE, Game, Intents
-from spaceinvaders_tui.engine import events as ev
-from spaceinvaders_tui.engine.geometry import TICK_NS
+from spaceinvaders_engine import TICK_RATE, Game, Intents
+from spaceinvaders_engine import events as ev
+from spaceinvaders_engine.geometry import TICK_NS
 
 GAME_TICKS = 90 * TICK_RATE  # a minute and a half: kills, bombs, lost lives, a mystery ship
 
