@@ -42,7 +42,7 @@ from . import (
     idle_players,
 )
 from .aws_archive import write_export
-from .aws_replay import ArchiveReplay
+from .aws_replay import ArchiveReplay, stored_verdicts
 
 T = TypeVar("T")
 
@@ -217,7 +217,9 @@ class AwsBackend:
         stored = await self._call(session_store.read, self.stack, session_id)
         if stored is None:
             raise BackendError(f"no session {session_id}")
-        return ArchiveReplay(self._client("s3"), self._archive_bucket, as_session(stored.session.document()), describe)
+        stack = self.stack
+        return ArchiveReplay(self._client("s3"), self._archive_bucket, as_session(stored.session.document()),
+                             lambda: stored_verdicts(stack, session_id), describe)
 
     async def aclose(self) -> None:
         self._clients.clear()

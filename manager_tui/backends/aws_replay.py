@@ -1,35 +1,43 @@
 """A session's replay from the AWS archive: Firehose's objects under `sessions/<SessionId>/` in S3.
 
 A thread lists the objects, reads them in key order (Firehose names them by delivery time; a few are
-fetched ahead), decodes each (gzip or not, records newline-separated or not) and feeds its records, in
-arrival order, to the core's `ReplayIndex`: the first frame is drawn once the first object is read, and
-the replay reaches further as the rest arrive. The frames come from the core's `ReplayCursor`, so they
-are ranked by the live board's rules.
+fetched ahead), decodes each (gzip or not, records newline-separated or not), judges each record as the
+scoreboard function did and adds those that count to the core's `ReplayIndex`, which puts them on the
+timeline of their settle moments whatever their order: the first frame is drawn once the first object
+is read, and the replay reaches further as the rest arrive. The frames come from the core's
+`ReplayCursor`, so they are ranked by the live board's rules, and the last frame is the stored board.
 
-Records the scoreboard function drops are dropped here too (`aws/board_batch.plan_player`): not of this
-session, not the contract's shape (its dead letters), a Timestamp that is no instant, stamped more than
-five minutes ahead of their arrival, arrived before the session started, or after it closed. A record
-Firehose delivered twice (the same record, the same arrival) counts once. The archive does not say
-whether the player held a seat when a record arrived, so posts of a player whose seat was freed while
-they kept posting count here where the function dropped them (docs/manager.md, "Replay").
+A record counts here exactly when the scoreboard function counted it (`aws/board_batch.plan_player`):
+- by the stored facts, judged the same way on both sides: not of this session, not the contract's shape
+  (its dead letters), a Timestamp that is no instant, stamped more than five minutes ahead of its arrival,
+  arrived before the session started, stamped or arrived after its close (the core's `counts`);
+- by what the function read when it processed the record (the player held no seat then, a synchronized
+  session not started yet): the function kept those records' keys on the player's Scoreboard item
+  (`Uncounted`, items.uncounted_runs), read here once; so are records still waiting for their stamp when
+  the session closed and never decided since (`Waiting`): they are on no board.
+A record Firehose delivered twice (the same record, the same arrival) counts once.
 """
 from __future__ import annotations
 
 import asyncio
 import gzip
+import math
 import re
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
 from api_client import Session
+from spaceinvaders_backend.aws.config import StackNames
+from spaceinvaders_backend.aws.items import RecordKey, attrs, in_runs, plain, record_key, waiting_records
 from spaceinvaders_backend.core.models import StatusUpdate
 from spaceinvaders_backend.core.records import stamped_too_far_ahead
 from spaceinvaders_backend.core.replay import ReplayCursor, ReplayFrame, ReplayIndex, ReplayRecord, frame_of
+from spaceinvaders_backend.core.scoreboard import counts
 from spaceinvaders_backend.core.sessions import Session as CoreSession
 from spaceinvaders_backend.core.timeutil import parse_rfc3339
 
@@ -106,54 +114,64 @@ class Timestamps:
         return parse_rfc3339(text)[0]
 
 
-def counted_records(statuses: list[ArchivedStatus], session: CoreSession,
+class StoredVerdicts(NamedTuple):
+    """What the scoreboard function kept on a player's item of records it did not count (items.py)."""
+
+    uncounted: list[list[int]]  # runs of record keys
+    waiting: set[RecordKey]
+
+    def excludes(self, key: RecordKey) -> bool:
+        return key in self.waiting or in_runs(self.uncounted, key)
+
+
+def stored_verdicts(names: StackNames, session_id: str) -> dict[str, StoredVerdicts]:
+    """Per player, the records the function kept as not counted (only players who have any)."""
+    items = names.query(TableName=names.scoreboard, KeyConditionExpression="SessionId = :s",
+                        ProjectionExpression="Nickname, Uncounted, Waiting",
+                        ExpressionAttributeValues=attrs({":s": session_id}))
+    verdicts = {}
+    for item in items:
+        values = plain(item)
+        runs = [[int(v) for v in run] for run in values.get("Uncounted") or []]
+        waiting = {w.key for w in waiting_records(values)}
+        if runs or waiting:
+            verdicts[values["Nickname"]] = StoredVerdicts(runs, waiting)
+    return verdicts
+
+
+def counted_records(statuses: list[ArchivedStatus], session: CoreSession, verdicts: dict[str, StoredVerdicts],
                     timestamps: Timestamps | None = None) -> list[ReplayRecord]:
-    """The records the scoreboard function would apply, in arrival order."""
+    """The records of one object the scoreboard function counted (see the module's docstring)."""
     epoch = (timestamps or Timestamps()).epoch
+    sid, closes_at = session.session_id, session.closes_at()
     records = []
     for s in statuses:
-        if s.SessionId != session.session_id:
+        if s.SessionId != sid:
             continue
         try:
             ts = epoch(s.Timestamp)
         except ValueError:
             continue
         arrived = s.ReceivedAtEpochMs / 1000
-        if stamped_too_far_ahead(ts, arrived) or not session.has_started(arrived):
+        if stamped_too_far_ahead(ts, arrived) or not session.has_started(arrived) or not counts(ts, arrived, closes_at):
+            continue
+        kept = verdicts.get(s.Nickname)
+        if kept is not None and kept.excludes(record_key(arrived, ts)):
             continue
         records.append(ReplayRecord(s.Nickname, s.Score, s.Shots, s.Level, s.Lives, ts, arrived))
-    records.sort(key=lambda r: r.received_at)  # stable: records of one millisecond keep their order
     return records
 
 
-class ArrivalOrder:
-    """Objects' records merged into one arrival order: Firehose's objects follow each other in time but
-    may overlap a little, so a record is let go only once an object that starts after it has been read.
-
-    A record Firehose delivered again (its retries last up to DEDUPE_SECONDS, docs/aws.md's template)
-    counts once: the records let go within that window are remembered by a 64-bit hash of the whole
-    record (a chance of about 1e-8 in a window of 400,000 records that two records share one)."""
+class Once:
+    """A record Firehose delivered again (its retries last up to DEDUPE_SECONDS, docs/aws.md's template)
+    counts once: the records kept within that window of arrivals are remembered by a 64-bit hash of the
+    whole record (a chance of about 1e-8 in a window of 400,000 records that two records share one)."""
 
     def __init__(self) -> None:
-        self._held: list[ReplayRecord] = []
         self._seen: set[int] = set()
         self._window: deque[tuple[float, int]] = deque()
 
-    def add(self, records: list[ReplayRecord]) -> list[ReplayRecord]:
-        if not records:
-            return []
-        held = self._held + records
-        held.sort(key=lambda r: r.received_at)
-        cut = records[0].received_at
-        split = next((i for i, r in enumerate(held) if r.received_at >= cut), len(held))
-        ready, self._held = held[:split], held[split:]
-        return self._once(ready)
-
-    def rest(self) -> list[ReplayRecord]:
-        ready, self._held = self._held, []
-        return self._once(ready)
-
-    def _once(self, records: list[ReplayRecord]) -> list[ReplayRecord]:
+    def keep(self, records: list[ReplayRecord]) -> list[ReplayRecord]:
         kept, seen, window = [], self._seen, self._window
         for r in records:
             key = hash(r)
@@ -163,7 +181,7 @@ class ArrivalOrder:
             window.append((r.received_at, key))
             kept.append(r)
         if kept:
-            oldest = kept[-1].received_at - DEDUPE_SECONDS
+            oldest = max(r.received_at for r in kept) - DEDUPE_SECONDS
             while window and window[0][0] < oldest:
                 seen.discard(window.popleft()[1])
         return kept
@@ -172,10 +190,12 @@ class ArrivalOrder:
 class ArchiveReplay:
     """The replay of one session from the archive bucket, indexed in a thread as its objects are read."""
 
-    def __init__(self, s3: Any, bucket: str, session: Session, describe=str) -> None:
+    def __init__(self, s3: Any, bucket: str, session: Session, verdicts: Callable[[], dict[str, StoredVerdicts]],
+                 describe=str) -> None:
         self.session = session
         self._core = core_session(session)
-        self.index = ReplayIndex(self._core)
+        self._verdicts = verdicts  # read in the thread, before the first object
+        self.index = ReplayIndex(self._core.started_at)
         self.cursor = ReplayCursor(self.index)
         self.error: str | None = None
         self._told = False
@@ -192,16 +212,21 @@ class ArchiveReplay:
         return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
 
     def _build(self, s3: Any, bucket: str) -> None:
-        order = ArrivalOrder()
-        timestamps = Timestamps()
+        once, timestamps, index = Once(), Timestamps(), self.index
         try:
+            verdicts = self._verdicts()
             keys = self._objects(s3, bucket)
             for data in self._bodies(s3, bucket, keys):
                 if self._stopped.is_set():
                     return
-                self.index.feed(order.add(counted_records(archived_statuses(data), self._core, timestamps)))
+                statuses = archived_statuses(data)
+                index.add(once.keep(counted_records(statuses, self._core, verdicts, timestamps)))
+                if statuses:
+                    # Firehose's objects follow each other in time but may overlap a little: a record of a
+                    # later object arrived no earlier than this one's first, and settles no earlier.
+                    first = min(s.ReceivedAtEpochMs for s in statuses) / 1000
+                    index.commit(math.nextafter(first, -math.inf))
                 self.first_batch.set()
-            self.index.feed(order.rest())
         except Exception as error:  # noqa: BLE001 - told to the manager; what was read stays playable
             self.error = self._describe(error)
         finally:

@@ -1,9 +1,18 @@
 """One Kinesis batch of status records applied to the players' boards (the scoreboard function's work).
 
-Records are grouped by player and ordered by `Timestamp`; each player's records go through the core's
-`PlayerBoard` (newest record of the current trial, best finished trial) and are kept only when they
-count: the session had started and not closed (`has_started`, `counts`), the player held a seat when the
-record arrived, and it was not applied before.
+Records are grouped by player; each player's records go through the core's `PlayerBoard` (whose board
+depends only on which records count, not on their order or batches) and count when: the session had
+started and not closed (`has_started`, the core's `verdict`), the player held a seat when the record
+arrived, and it was not applied before. A record's arrival is the one API Gateway wrote into it
+(`ReceivedAtEpochMs`), the same the archive keeps.
+
+So that a replay from the archive counts exactly the records counted here (manager_tui's aws_replay):
+- before counting records of an open session, the function moves the session's `OpenUntil` to its clock
+  (`session_store.keep_open_until`), and a close never lands before it: no record counted is one the close
+  drops. A record stamped ahead of that clock waits on the player's item (`Waiting`) and is decided at the
+  player's next batch, once its stamp has passed;
+- a verdict that depends on what was read when the record was processed (no seat then, the session not
+  started yet) is kept on the player's item (`Uncounted`, items.uncounted_runs): the replay reads it.
 
 "Applied before" is decided per shard. Kinesis orders records, and compares sequence numbers, only
 within a shard (a sequence number is unique per partition key within its shard:
@@ -24,13 +33,15 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Annotated, Any
 
+import msgspec
 from aws_lambda_powertools import Logger
 
 from ..core.errors import ApiError
@@ -38,12 +49,24 @@ from ..core.models import StatusUpdate, decode
 from ..core.rank_text import rank_text
 from ..core.ranking import Entry
 from ..core.records import stamped_too_far_ahead
-from ..core.scoreboard import counts
+from ..core.scoreboard import DROPPED, WAITS, verdict
 from ..core.sessions import FINISHED, PLAYING
 from ..core.timeutil import parse_rfc3339, to_iso
-from . import seat_store
+from . import seat_store, session_store
 from .config import StackNames, client
-from .items import Seat, StoredSession, attrs, board_from_item, board_state, plain
+from .items import (
+    RecordKey,
+    Seat,
+    StoredSession,
+    WaitingRecord,
+    attrs,
+    board_from_item,
+    board_state,
+    plain,
+    record_key,
+    uncounted_runs,
+    waiting_records,
+)
 
 log = Logger(child=True)
 WRITERS = 16  # concurrent DynamoDB writes: one player's work each
@@ -78,13 +101,26 @@ def decode_record(
     data: bytes, arrived_at: float, shard: str, sequence_number: str, source: Any = None
 ) -> StreamedStatus:
     try:
-        update = decode(data, StatusUpdate)
+        update = decode(data, ArrivedStatus)
         ts, _normalized = parse_rfc3339(update.Timestamp)  # the local server's rule: it would refuse it
     except ApiError as exc:
         raise PoisonRecord(exc.message) from None
     except ValueError as exc:
         raise PoisonRecord(f"Timestamp is not an RFC 3339 date-time with a zone: {exc}") from None
+    if update.ReceivedAtEpochMs is not None:  # API Gateway's, in the record: what the archive keeps too
+        arrived_at = update.ReceivedAtEpochMs / 1000
     return StreamedStatus(update, ts, arrived_at, shard, int(sequence_number), source)
+
+
+def clock() -> float:
+    """The function's clock (a test of a session's timeline sets it)."""
+    return time.time()
+
+
+class ArrivedStatus(StatusUpdate, frozen=True):
+    """A status record as API Gateway puts it on the stream: the body and its arrival (docs/aws.md)."""
+
+    ReceivedAtEpochMs: Annotated[int, msgspec.Meta(ge=0)] | None = None
 
 
 def batch_get(table: str, keys: list[dict]) -> list[dict]:
@@ -126,9 +162,9 @@ def send_to_dead_letters(
 class BoardBatch:
     """Collects a batch's decoded records, then applies them player by player."""
 
-    def __init__(self, names: StackNames, now: Callable[[], float] = time.time) -> None:
+    def __init__(self, names: StackNames, now: Callable[[], float] | None = None) -> None:
         self.names = names
-        self.now = now
+        self.now = now if now is not None else clock
         self.records: list[StreamedStatus] = []
 
     def add(self, record: StreamedStatus) -> None:
@@ -143,6 +179,8 @@ class BoardBatch:
         if not players:
             return [], {}
         sessions = read_sessions(self.names, {sid for sid, _ in players})
+        now = self.now()
+        sessions = self._keep_open(sessions, now)
         live = [key for key in players if sessions.get(key[0]) is not None]
         seats, boards = self._read_players(live)
         failed: list[StreamedStatus] = []
@@ -156,6 +194,7 @@ class BoardBatch:
                     players[key],
                     seats.get(key),
                     boards.get(key),
+                    now,
                 )
                 for key in live
             }
@@ -167,6 +206,19 @@ class BoardBatch:
                 failed.extend(players[key])
         self._count(counted)
         return failed, dict(counted)
+
+    def _keep_open(self, sessions: dict[str, StoredSession], now: float) -> dict[str, StoredSession]:
+        """Before any record of an open session is counted, it is kept open until `now` (a close comes no
+        earlier); one closed meanwhile is read again, and its close decides its records."""
+        closed = {
+            sid
+            for sid, stored in sessions.items()
+            if stored.is_open and stored.open_until < now
+            and not session_store.keep_open_until(self.names, sid, now)
+        }
+        if closed:
+            sessions = {**sessions, **read_sessions(self.names, closed)}
+        return sessions
 
     # --- reads ------------------------------------------------------------------------------------------
 
@@ -208,13 +260,13 @@ class BoardBatch:
         records: list[StreamedStatus],
         seat: Seat | None,
         board_item: dict | None,
+        now: float,
     ) -> int:
-        records = sorted(records, key=lambda r: r.ts)  # stable: equal Timestamps keep the shard's order
         ddb = client("dynamodb")
         for attempt in range(BOARD_ATTEMPTS):
             if attempt:
                 seat, board_item = self._reread_player(stored.session.session_id, nickname)
-            plan = plan_player(stored, nickname, records, seat, board_item)
+            plan = plan_player(stored, nickname, records, seat, board_item, now)
             self._write_seat(stored, nickname, seat, plan)
             if plan.item is None:
                 return 0
@@ -276,58 +328,98 @@ def plan_player(
     records: Iterable[StreamedStatus],
     seat: Seat | None,
     board_item: dict | None,
+    now: float,
 ) -> PlayerPlan:
-    """Decide, without writing, what a player's records (in Timestamp order) do to their board and seat."""
+    """Decide, without writing, what a player's records and those waiting on their item do to their board
+    and seat. `now`: the session, if open, is kept open at least that long (`BoardBatch._keep_open`)."""
     session = stored.session
     closes_at = session.closes_at()
+    open_until = math.inf if session.closing_time is not None else now
     board = board_from_item(nickname, board_item)
     applied = {shard: int(seq) for shard, seq in ((board_item or {}).get("ShardSequences") or {}).items()}
     marks = dict(applied)
-    plan = PlayerPlan()
-    newest: StreamedStatus | None = None
+    was_waiting = waiting_records(board_item)
+    # (arrival, Timestamp, entry, seat and start already judged): the records waiting were, when first seen.
+    candidates = [(w.arrived_at, w.ts, Entry(nickname, w.score, w.shots, w.level, w.lives), True) for w in was_waiting]
     for r in records:
         if r.sequence <= applied.get(r.shard, -1):
             continue  # applied by an earlier delivery of its shard
         marks[r.shard] = max(marks.get(r.shard, -1), r.sequence)
         u = r.update
-        if (
-            seat is None
-            or not seat.held_at(r.arrived_at)
-            or not session.has_started(r.arrived_at)
-            or not counts(r.ts, r.arrived_at, closes_at)
-            or stamped_too_far_ahead(r.ts, r.arrived_at)
-        ):
+        candidates.append((r.arrived_at, r.ts, Entry(nickname, u.Score, u.Shots, u.Level, u.Lives), False))
+    candidates.sort(key=lambda c: (c[1], c[0]))  # by Timestamp: a last life frees the seat for what follows
+    plan = PlayerPlan()
+    waiting: list[WaitingRecord] = []
+    uncounted: list[RecordKey] = []
+    counted: list[RecordKey] = []
+    newest: tuple[float, float] | None = None  # (arrival, Timestamp) of the newest record taken
+    for arrived, ts, entry, judged in candidates:
+        fate = verdict(ts, arrived, closes_at, open_until)
+        if fate == DROPPED or stamped_too_far_ahead(ts, arrived):
+            continue  # by the stored facts alone: the replay drops it too
+        if not judged and not session.has_started(arrived):
+            if session.started_at is None:  # a synchronized session not started when read: kept as said
+                uncounted.append(record_key(arrived, ts))
             continue
-        taken, ended = board.apply(Entry(nickname, u.Score, u.Shots, u.Level, u.Lives), r.ts)
+        if not judged and (seat is None or not seat.held_at(arrived)):
+            uncounted.append(record_key(arrived, ts))  # the seat as read now: kept as said
+            continue
+        if fate == WAITS:
+            waiting.append(WaitingRecord(arrived, ts, entry.score, entry.shots, entry.level, entry.lives))
+            continue
+        taken, ended = board.apply(entry, ts)
+        counted.append(record_key(arrived, ts))
         if not taken:
             continue
         plan.counted += 1
-        plan.seen_at = max(plan.seen_at or r.arrived_at, r.arrived_at)
-        if newest is None or r.ts >= newest.ts:
-            newest = r
+        plan.seen_at = max(plan.seen_at or arrived, arrived)
+        if newest is None or ts >= newest[1]:
+            newest = (arrived, ts)
         # A last life frees the seat, unless (MULTIPLE_TRIALS) the player asked for a seat since: then
         # they are already in their next trial.
         if (
             ended
+            and seat is not None
             and seat.state == PLAYING
-            and (session.single_trial or seat.last_allocate_at <= r.arrived_at)
+            and (session.single_trial or seat.last_allocate_at <= arrived)
         ):
-            plan.finished_at = r.arrived_at
-            seat = replace(seat, state=FINISHED, left_at=r.arrived_at)
-    entry = board.entry
-    if newest is None or entry is None:
-        return plan
-    plan.item = {
-        "SessionId": session.session_id,
-        "Nickname": nickname,
-        "Score": entry.score,
-        "Shots": entry.shots,
-        "Level": entry.level,
-        "Lives": entry.lives,
-        "RankKey": rank_text(entry),
-        "Timestamp": to_iso(newest.ts),
-        "ShardSequences": {shard: str(seq) for shard, seq in marks.items()},
-        "ArrivedAt": newest.arrived_at,
-        **board_state(board),
-    }
+            plan.finished_at = arrived
+            seat = replace(seat, state=FINISHED, left_at=arrived)
+    plan.item = _player_item(session.session_id, nickname, board_item, board, marks, newest, waiting,
+                             was_waiting, uncounted, counted)
     return plan
+
+
+def _player_item(session_id: str, nickname: str, board_item: dict | None, board, marks: dict, newest,
+                 waiting: list[WaitingRecord], was_waiting: list[WaitingRecord], uncounted: list[RecordKey],
+                 counted: list[RecordKey]) -> dict[str, Any] | None:
+    """The player's item after a batch, or None when nothing of it changed."""
+    before = board_item or {}
+    runs = before.get("Uncounted") or []
+    last_counted = tuple(before["LastCounted"]) if before.get("LastCounted") else None
+    newest_counted = max(counted, default=None)
+    if newest_counted is not None and last_counted is not None:
+        newest_counted = max(newest_counted, last_counted)
+    if uncounted:
+        runs = uncounted_runs(runs, last_counted, uncounted, counted)
+    moved_mark = runs and newest_counted is not None and newest_counted != last_counted
+    if newest is None and not uncounted and waiting == was_waiting and not moved_mark:
+        return None
+    item: dict[str, Any] = {"SessionId": session_id, "Nickname": nickname,
+                            "ShardSequences": {shard: str(seq) for shard, seq in marks.items()},
+                            **board_state(board)}
+    entry = board.entry
+    if entry is not None:
+        item.update({"Score": entry.score, "Shots": entry.shots, "Level": entry.level, "Lives": entry.lives,
+                     "RankKey": rank_text(entry)})
+        if newest is not None:
+            item.update({"Timestamp": to_iso(newest[1]), "ArrivedAt": newest[0]})
+        else:
+            item.update({k: before[k] for k in ("Timestamp", "ArrivedAt") if k in before})
+    if runs:
+        item["Uncounted"] = runs
+    if newest_counted is not None:
+        item["LastCounted"] = list(newest_counted)
+    if waiting:
+        item["Waiting"] = [list(w) for w in waiting]
+    return item

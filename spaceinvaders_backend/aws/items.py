@@ -122,12 +122,15 @@ def session_from_document(doc: dict[str, Any]) -> Session:
 
 @dataclass(frozen=True)
 class StoredSession:
-    """A Sessions item: the session, its status as stored, its occupied seats and records counted."""
+    """A Sessions item: the session, its status as stored, its occupied seats and records counted, and
+    `OpenUntil`: the scoreboard function counts records of an open session only up to a moment it first
+    writes here, and a close is never earlier (`session_store.close`)."""
 
     session: Session
     status: str
     occupied: int
     records: int = 0
+    open_until: float = float("-inf")
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> StoredSession:
@@ -137,6 +140,7 @@ class StoredSession:
             values.get("Status", OPEN),
             int(values.get("OccupiedSeats", 0)),
             int(values.get("RecordCount", 0)),
+            float(values.get("OpenUntil", float("-inf"))),
         )
 
     @property
@@ -276,3 +280,66 @@ def board_state(board: PlayerBoard) -> dict[str, Any]:
     if board.trial_end_ts != float("-inf"):
         state["TrialEndTs"] = board.trial_end_ts
     return state
+
+
+# --- records the scoreboard function did not count, or not yet ---------------------------------------------
+# A record's verdict that depends on what the function read when it processed it (the player's seat, whether
+# a synchronized session had started) is kept on the player's Scoreboard item, so that a replay from the
+# archive decides every record as the function did (manager_tui/backends/aws_replay.py). A record is named
+# by (its arrival in ms, its Timestamp in ms): `RecordKey`.
+
+RecordKey = tuple[int, int]
+
+
+def record_key(arrived_at: float, ts: float) -> RecordKey:
+    return round(arrived_at * 1000), round(ts * 1000)
+
+
+def uncounted_runs(runs: list[list[int]], last_counted: RecordKey | None, uncounted: list[RecordKey],
+                   counted: list[RecordKey]) -> list[list[int]]:
+    """`Uncounted`: runs [low arrival, low stamp, high arrival, high stamp] of record keys holding only records
+    not counted. One batch's keys (`uncounted`, `counted`) are added; its first run joins the last one kept
+    when no counted record lies between them (`last_counted`: the highest key counted before), so a player
+    who keeps posting without a seat adds one run, not one a record."""
+    new: list[list[int]] = []
+    open_run: list[int] | None = None
+    for key, was_counted in sorted([(k, False) for k in uncounted] + [(k, True) for k in counted]):
+        if was_counted:
+            open_run = None
+        elif open_run is None:
+            open_run = [*key, *key]
+            new.append(open_run)
+        else:
+            open_run[2:] = key
+    runs = [list(r) for r in runs]
+    if runs and new:
+        last_high, first_low = tuple(runs[-1][2:]), tuple(new[0][:2])
+        if (last_high < first_low and (last_counted is None or last_counted <= last_high)
+                and not any(last_high < k < first_low for k in counted)):
+            runs[-1][2:] = new.pop(0)[2:]
+    return sorted(runs + new)
+
+
+def in_runs(runs: list[list[int]], key: RecordKey) -> bool:
+    return any(tuple(r[:2]) <= key <= tuple(r[2:]) for r in runs)
+
+
+class WaitingRecord(NamedTuple):
+    """A record stamped ahead of the function's clock when processed: kept on the player's item (`Waiting`)
+    and decided once its stamp has passed, at the player's next batch."""
+
+    arrived_at: float
+    ts: float
+    score: int
+    shots: int
+    level: int
+    lives: int
+
+    @property
+    def key(self) -> RecordKey:
+        return record_key(self.arrived_at, self.ts)
+
+
+def waiting_records(values: dict[str, Any] | None) -> list[WaitingRecord]:
+    return [WaitingRecord(float(a), float(t), *(int(v) for v in rest))
+            for a, t, *rest in (values or {}).get("Waiting") or []]

@@ -53,12 +53,12 @@ def has_board(names: StackNames, session_id: str, username: str) -> bool:
         .get_item(
             TableName=names.scoreboard,
             Key=attrs({"SessionId": session_id, "Nickname": username}),
-            ProjectionExpression="Nickname",
+            ProjectionExpression="RankKey",  # an item without one only keeps records not counted
             ConsistentRead=True,
         )
         .get("Item")
     )
-    return item is not None
+    return item is not None and "RankKey" in item
 
 
 def _key(session_id: str, username: str) -> dict:

@@ -14,8 +14,10 @@ every write is conditioned on. After each change the document goes to SSM `/<env
 from __future__ import annotations
 
 import json
+import math
 import random
 import time
+from dataclasses import replace
 
 from ..core import errors
 from ..core import sessions as rules
@@ -182,16 +184,40 @@ def start(names: StackNames, countdown_seconds: float, now: float) -> Session:
 
 def close(names: StackNames, now: float) -> Session:
     """The manager closes the current session now (a time-constrained one past its deadline is closed at
-    its deadline instead, and that is a refusal: it was over)."""
-    stored = current(names, fresh=True)
-    if stored is not None and stored.is_open and close_if_due(names, now) is not None:
-        raise ApiError(409, errors.SESSION_CLOSED, f"Session {stored.session.session_id} is over: its time is up.")
-    closed = rules.close_session(stored.session if stored else None, now)
-    if not _update_session(names, closed.session_id, "SET #s = :closed, ClosingTime = :t", "#s = :open",
-                           {":closed": CLOSED, ":open": OPEN, ":t": to_iso(now)}):
-        raise ApiError(409, errors.SESSION_CLOSED, f"Session {closed.session_id} was closed meanwhile.")
-    publish(names, closed)
-    return closed
+    its deadline instead, and that is a refusal: it was over).
+
+    Never before `OpenUntil`: the scoreboard function has counted records settled up to it (board_batch), so
+    the close lands at the later of the two (to the millisecond above: ClosingTime is written in ms), and
+    no record counted is one the close drops. The function moving it meanwhile fails the write: read again."""
+    for _attempt in range(ATTEMPTS):
+        stored = current(names, fresh=True)
+        if stored is not None and stored.is_open and close_if_due(names, now) is not None:
+            raise ApiError(409, errors.SESSION_CLOSED, f"Session {stored.session.session_id} is over: its time is up.")
+        closed = rules.close_session(stored.session if stored else None, now)
+        at = math.floor(now * 1000) / 1000  # ClosingTime is written in ms
+        if stored.open_until > at:
+            at = math.ceil(stored.open_until * 1000) / 1000
+        deadline = closed.deadline
+        if deadline is not None:
+            at = min(at, deadline)  # nothing settled after a deadline is counted
+        closed = replace(closed, closing_time=at)
+        if _update_session(names, closed.session_id, "SET #s = :closed, ClosingTime = :t",
+                           "#s = :open AND (attribute_not_exists(OpenUntil) OR OpenUntil <= :at)",
+                           {":closed": CLOSED, ":open": OPEN, ":t": to_iso(at), ":at": at}):
+            publish(names, closed)
+            return closed
+        if not read(names, closed.session_id).is_open:
+            raise ApiError(409, errors.SESSION_CLOSED, f"Session {closed.session_id} was closed meanwhile.")
+    raise ApiError(409, "SessionChanged", "The session kept changing while closing it; try again.")
+
+
+def keep_open_until(names: StackNames, session_id: str, moment: float) -> bool:
+    """The scoreboard function, before it counts records of an open session settled up to `moment`: no close
+    may come before it. False when the session is closed (read it again: its close decides) or already kept
+    open that long."""
+    return _update_session(names, session_id, "SET OpenUntil = :t",
+                           "#s = :open AND (attribute_not_exists(OpenUntil) OR OpenUntil < :t)",
+                           {":open": OPEN, ":t": moment})
 
 
 def close_if_due(names: StackNames, now: float) -> Session | None:

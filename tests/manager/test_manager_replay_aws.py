@@ -8,6 +8,7 @@ import asyncio
 import gzip
 import json
 import random
+from unittest import mock
 
 import boto3
 import pytest
@@ -16,7 +17,7 @@ from aws_world import MotoWorld, kinesis_record, run_scoreboard, unique
 
 from manager_tui.backends.aws import AwsBackend
 from manager_tui.backends.aws_replay import Timestamps
-from spaceinvaders_backend.aws import seat_store, session_store
+from spaceinvaders_backend.aws import board_batch, seat_store, session_store
 from spaceinvaders_backend.aws.config import StackNames
 from spaceinvaders_backend.core.timeutil import parse_iso, parse_rfc3339, to_iso
 
@@ -96,11 +97,15 @@ def play(world, game: str, seed: int) -> tuple[str, list[dict]]:
         for body in part:
             sequence += 1
             records.append(kinesis_record(body, sequence, body["ReceivedAtEpochMs"] / 1000, key=body["Nickname"]))
-        assert run_scoreboard(records) == {"batchItemFailures": []}
+        # The function runs on the session's timeline: a batch right after its last record arrived.
+        at = max((b["ReceivedAtEpochMs"] for b in part), default=0) / 1000 + 0.05
+        with mock.patch.object(board_batch, "clock", lambda at=at: at):
+            assert run_scoreboard(records) == {"batchItemFailures": []}
         delivered.append(records)
         for p in seat_again:
             seat_store.allocate(names, p)
-    assert run_scoreboard(delivered[len(delivered) // 2]) == {"batchItemFailures": []}  # delivered again
+    with mock.patch.object(board_batch, "clock", lambda: end + 0.5):  # delivered again
+        assert run_scoreboard(delivered[len(delivered) // 2]) == {"batchItemFailures": []}
     if game == "TIME_CONSTRAINED":  # the sweeper closes it at its deadline, as the stack does
         assert session_store.close_if_due(names, start + 61) is not None
     elif game != "SINGLE_TRIAL":
@@ -133,7 +138,10 @@ async def test_the_archive_replay_ends_on_the_board_the_scoreboard_function_stor
     source = await backend.replay(sid)
     frame = await last_frame(source)
     assert [tuple(row) for row in frame.Board] == stored
-    assert frame.Records == len(bodies)  # each record once: the object delivered twice and the poison left out
+    closed = parse_iso(world.item("Sessions", SessionId=sid)["ClosingTime"])
+    counted = [b for b in bodies if max(b["ReceivedAtEpochMs"] / 1000, parse_rfc3339(b["Timestamp"])[0]) <= closed]
+    assert len(counted) < len(bodies) or game == "MULTIPLE_TRIALS"  # some came after the close
+    assert frame.Records == len(counted)  # each record once: the object delivered twice and the poison left out
     await source.aclose()
     await backend.aclose()
 
@@ -149,3 +157,50 @@ def test_archive_timestamps_are_the_core_instants_exactly():
     for bad in ("2026-02-30T10:00:00.000Z", "2026-11-26T22:15:00.12xZ", "not a time"):
         with pytest.raises(ValueError):
             timestamps.epoch(bad)
+
+
+async def test_records_racing_the_close_count_in_the_replay_exactly_as_on_the_board(world):
+    """The races that made the archive's replay differ from the stored board: a close asked for before
+    records the function had already counted (it lands after them), records stamped ahead of the function's
+    clock (they wait; the close drops those stamped after it), a player posting without a seat (the
+    function keeps that verdict for the replay), all archived in an order of their own."""
+    manager = StoreManager(world.stack)
+    sid = manager.reopen(unique("RACE"), "MULTIPLE_TRIALS")["SessionId"]
+    names = StackNames.from_environ()
+    ann, bob, cid, dee = (unique("p") for _ in range(4))
+    for p in (ann, bob, cid):
+        assert seat_store.allocate(names, p).startswith("Seat allocated")
+    base = parse_iso(world.item("Sessions", SessionId=sid)["OpeningTime"]) + 1
+
+    def body(nick: str, score: int, arrived: float, ts: float) -> dict:
+        return {"SessionId": sid, "Nickname": nick, "Score": score, "Shots": 0, "Level": 1, "Lives": 3,
+                "Timestamp": to_iso(ts), "ReceivedAtEpochMs": round(arrived * 1000)}
+
+    bodies = [
+        body(ann, 100, base + 1.0, base + 0.97),
+        body(bob, 200, base + 1.3, base + 1.29),  # after the moment the manager closes at: counted before it
+        body(cid, 300, base + 1.4, base + 1.45),  # a clock ahead, but its stamp has passed: counts
+        body(cid, 900, base + 1.45, base + 1.7),  # stamped after the function's clock: waits, then the close drops it
+        body(dee, 500, base + 1.2, base + 1.2),  # no seat: not counted, and kept so
+    ]
+    records = [kinesis_record(b, 10**20 + i, b["ReceivedAtEpochMs"] / 1000, key=b["Nickname"])
+               for i, b in enumerate(bodies)]
+    with mock.patch.object(board_batch, "clock", lambda: base + 1.5):
+        assert run_scoreboard(records) == {"batchItemFailures": []}
+    closed = manager.close(closing_time=base + 1.2)  # asked for at 1.2, arriving after the batch
+    assert parse_iso(closed["ClosingTime"]) >= base + 1.5  # never before what was counted
+    backend = AwsBackend(world.env, boto3.Session(region_name=world.stack.region))
+    await backend.connect()
+    stored = [(e.Nickname, e.Score) for e in (await backend.board(sid)).entries]
+    assert stored == [(cid, 300), (bob, 200), (ann, 100)]
+    shuffled = random.Random(3).sample(bodies, len(bodies))
+    s3 = boto3.client("s3", region_name=world.stack.region)
+    for i, part in enumerate((shuffled[:2], shuffled[2:])):
+        s3.put_object(Bucket=world.stack.tables["ArchiveBucket"], Key=f"sessions/{sid}/archive-{i}-{unique('o')}",
+                      Body="\n".join(json.dumps(b) for b in part).encode())
+    source = await backend.replay(sid)
+    frame = await last_frame(source)
+    assert [(row[0], row[1]) for row in frame.Board] == stored
+    assert frame.Records == 3
+    await source.aclose()
+    await backend.aclose()
