@@ -227,6 +227,8 @@ class ReplayIndex:
         board, ids, names = self._board, self._ids, self.names
         next_keyframe = self._next_keyframe()
         for at, seq, name, score, shots, level, lives, ts in ready:
+            if self.end is not None and at < self.end:
+                at = self.end  # added after a commit past its moment (a caller's promise broken): shown late
             if self.start is None:
                 began = self.started_at
                 self.start = min(at, began) if began is not None else at
@@ -301,7 +303,9 @@ class ReplayIndex:
         """The records after `keyframe` up to the next one, as [moment, player id, score, shots, level,
         lives, ts] (`names[player id]` is the Nickname)."""
         if keyframe == len(self.keyframe_at) - 1 and not self.complete:
-            return list(self._open)  # the open chunk: still growing
+            # The open chunk itself, not a copy: a cursor holding it sees the records appended since (in
+            # the order of their moments), and once closed, this list holds the whole chunk.
+            return self._open
         records = self._chunks.get(keyframe)
         if records is None:
             records = self.source.chunk_records(keyframe)
@@ -334,7 +338,6 @@ class ReplayCursor:
         self._keyframe = -1
         self._chunk: list = []
         self._played = 0  # records of the chunk applied
-        self._growing = False  # the chunk is the index's open one
 
     def seek(self, at: float) -> float:
         """Move to the moment `at` (clamped to what is indexed); answers the moment shown."""
@@ -346,9 +349,6 @@ class ReplayCursor:
         keyframe = index.keyframe_before(at)
         if keyframe != self._keyframe or self.at is None or at < self.at:
             self._load(keyframe)
-        elif self._growing and self._played == len(self._chunk):
-            self._chunk = index.chunk(keyframe)  # the open chunk grew, or was closed: the same records and more
-            self._growing = keyframe == len(index.keyframe_at) - 1 and not index.complete
         board, chunk, names = self.board, self._chunk, index.names
         played = self._played
         changed = []
@@ -372,7 +372,6 @@ class ReplayCursor:
         # in step as the following records are played.
         self.board = SessionBoard(board_states(self.index.states(keyframe)))
         self._keyframe = keyframe
-        self._growing = keyframe == len(self.index.keyframe_at) - 1 and not self.index.complete
         self._chunk = self.index.chunk(keyframe)
         self._played = 0
 

@@ -164,3 +164,22 @@ def test_a_growing_index_shows_what_is_indexed():
     index.finish()
     assert frame_of(cursor, "S", 1e12).Complete
     assert rows(frame_of(cursor, "S", index.end)) == [tuple(e) for e in expected(counted, index.end)]
+
+
+def test_a_cursor_on_a_growing_index_sees_every_record_added_since_its_last_seek():
+    """A cursor that played part of the open chunk, then the index grew (and closed that chunk): the next
+    frame holds every record settled by its moment. (It once played its own stale copy of the open chunk
+    and showed a board without the records added since, the last frame of a bots' session too.)"""
+    counted = stream(11, 3_000)
+    index = ReplayIndex(START, keyframe_seconds=1e6)  # one chunk: every record in the open one
+    index.feed(counted[:1_000])
+    cursor = ReplayCursor(index)
+    middle = counted[500].received_at
+    assert rows(frame_of(cursor, "S", middle)) == [tuple(e) for e in expected(counted, middle)]
+    index.feed(counted[1_000:2_000])
+    at = counted[1_999].received_at
+    assert rows(frame_of(cursor, "S", at)) == [tuple(e) for e in expected(counted, at)]
+    index.feed(counted[2_000:])
+    index.finish()  # the chunk closes
+    frame = frame_of(cursor, "S", index.end)
+    assert frame.Complete and rows(frame) == [tuple(e) for e in expected(counted, index.end)]
