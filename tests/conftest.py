@@ -35,3 +35,12 @@ def _pool_keys_from_moto(monkeypatch):
         return answer.json()
 
     monkeypatch.setattr(tokens, "fetch_json", fetch_json)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _replay_cache_of_the_run(tmp_path_factory):
+    """The AWS console's cache of replays (manager_tui/backends/replay_cache.py) in the run's own directory,
+    never the user's."""
+    import os
+
+    os.environ["SPACEINVADERS_REPLAY_CACHE"] = str(tmp_path_factory.mktemp("replay-cache") / "replays.sqlite3")

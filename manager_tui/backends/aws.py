@@ -43,6 +43,7 @@ from . import (
 )
 from .aws_archive import write_export
 from .aws_replay import ArchiveReplay, stored_verdicts
+from .replay_cache import ReplayCache
 
 T = TypeVar("T")
 
@@ -65,8 +66,9 @@ def as_session(document: dict[str, Any]) -> Session:
 
 class AwsBackend:
     def __init__(self, env: str, session: boto3.Session | None = None, *, retry_mode: str = "adaptive",
-                 credentials: Any = None) -> None:
+                 credentials: Any = None, replay_cache: ReplayCache | None = None) -> None:
         self.env = env
+        self.replay_cache = replay_cache if replay_cache is not None else ReplayCache()
         self._boto = session or boto3.Session()
         self._config = client_config(retry_mode)
         self._credentials = credentials  # CognitoManagerCredentials when signing in through Cognito
@@ -219,7 +221,7 @@ class AwsBackend:
             raise BackendError(f"no session {session_id}")
         stack = self.stack
         return ArchiveReplay(self._client("s3"), self._archive_bucket, as_session(stored.session.document()),
-                             lambda: stored_verdicts(stack, session_id), describe)
+                             lambda: stored_verdicts(stack, session_id), describe, self.replay_cache)
 
     async def aclose(self) -> None:
         self._clients.clear()

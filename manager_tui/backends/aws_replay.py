@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import hashlib
+import json
 import math
 import re
 import threading
@@ -43,6 +45,7 @@ from spaceinvaders_backend.core.timeutil import parse_rfc3339
 
 from . import BackendError
 from .aws_archive import archive_prefix, records_of
+from .replay_cache import ReplayCache
 
 AHEAD = 4  # objects fetched ahead of the one being indexed
 DEDUPE_SECONDS = 600.0  # twice Firehose's retry duration in the template (300 s)
@@ -188,15 +191,18 @@ class Once:
 
 
 class ArchiveReplay:
-    """The replay of one session from the archive bucket, indexed in a thread as its objects are read."""
+    """The replay of one session from the archive bucket, indexed in a thread as its objects are read (or
+    read from the cache of replays this console built, `replay_cache.py`)."""
 
     def __init__(self, s3: Any, bucket: str, session: Session, verdicts: Callable[[], dict[str, StoredVerdicts]],
-                 describe=str) -> None:
+                 describe=str, cache: ReplayCache | None = None) -> None:
         self.session = session
         self._core = core_session(session)
         self._verdicts = verdicts  # read in the thread, before the first object
+        self._cache = cache
         self.index = ReplayIndex(self._core.started_at)
         self.cursor = ReplayCursor(self.index)
+        self.cached = False  # read from the cache, not the archive
         self.error: str | None = None
         self._told = False
         self._stopped = threading.Event()
@@ -206,17 +212,31 @@ class ArchiveReplay:
                                         name=f"replay-{session.SessionId}")
         self._thread.start()
 
-    def _objects(self, s3: Any, bucket: str) -> list[str]:
+    def _objects(self, s3: Any, bucket: str) -> list[tuple[str, str]]:
+        """(key, ETag) of the session's archive objects, in key order."""
         pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket,
                                                              Prefix=archive_prefix(self.session.SessionId))
-        return sorted(o["Key"] for page in pages for o in page.get("Contents", []))
+        return sorted((o["Key"], o.get("ETag", "")) for page in pages for o in page.get("Contents", []))
+
+    def _fingerprint(self, objects: list[tuple[str, str]], verdicts: dict[str, StoredVerdicts]) -> str:
+        kept = sorted((name, v.uncounted, sorted(v.waiting)) for name, v in verdicts.items())
+        made_of = [self._core.started_at, self._core.closes_at(), objects, kept]
+        return hashlib.sha256(json.dumps(made_of).encode()).hexdigest()
 
     def _build(self, s3: Any, bucket: str) -> None:
         once, timestamps, index = Once(), Timestamps(), self.index
+        sid, closed = self.session.SessionId, self._core.closing_time is not None
+        fingerprint = None
         try:
             verdicts = self._verdicts()
-            keys = self._objects(s3, bucket)
-            for data in self._bodies(s3, bucket, keys):
+            objects = self._objects(s3, bucket)
+            if self._cache is not None and closed:
+                fingerprint = self._fingerprint(objects, verdicts)
+                cached = self._cache.load(sid, fingerprint)
+                if cached is not None:  # before the first frame: frames come from it alone
+                    self.index, self.cursor, self.cached = cached, ReplayCursor(cached), True
+                    return
+            for data in self._bodies(s3, bucket, [key for key, _etag in objects]):
                 if self._stopped.is_set():
                     return
                 statuses = archived_statuses(data)
@@ -227,10 +247,14 @@ class ArchiveReplay:
                     first = min(s.ReceivedAtEpochMs for s in statuses) / 1000
                     index.commit(math.nextafter(first, -math.inf))
                 self.first_batch.set()
+            index.finish()
+            if fingerprint is not None:
+                self._cache.save(sid, fingerprint, index, index.take_changes())
         except Exception as error:  # noqa: BLE001 - told to the manager; what was read stays playable
             self.error = self._describe(error)
         finally:
-            self.index.finish()
+            if not self.cached:
+                index.finish()
             self.first_batch.set()
 
     def _bodies(self, s3: Any, bucket: str, keys: list[str]) -> Iterator[bytes]:

@@ -124,6 +124,8 @@ class ReplayIndex:
         self._board = SessionBoard()
         self._buffer: list[tuple] = []  # added, not committed: (moment, seq, name, score, shots, level, lives, ts)
         self._open: list[list] = []  # the open chunk: [moment, player id, score, shots, level, lives, ts]
+        # (keyframe number, its open chunk) as readers see it: replaced in one assignment, see `_keyframe`.
+        self._open_chunk: tuple[int, list[list]] = (-1, self._open)
         self._open_seq = 0  # the lowest seq in the open chunk (0: none)
         self._states: dict[int, bytes] = {}  # keyframes held in memory
         self._chunks: dict[int, bytes] = {}  # closed chunks held in memory
@@ -148,6 +150,7 @@ class ReplayIndex:
                 index._ids[name] = len(index.names)
                 index.names.append(name)
         index._names_from = len(index.names)
+        index._open_chunk = (len(index.keyframe_at) - 1, index._open)
         if index.keyframe_at:
             index.start = index.keyframe_at[0]
             index.records = index.keyframe_records[-1]
@@ -192,7 +195,9 @@ class ReplayIndex:
 
     def finish(self) -> None:
         """Every record is in: commit them all and close the last chunk (a last keyframe holds the final
-        board)."""
+        board). Once is enough: a second call changes nothing."""
+        if self.complete:
+            return
         self.commit(math.inf)
         if self.start is not None:
             at = max(self.end if self.end is not None else self.start, self.keyframe_at[-1]) + 1e-6
@@ -231,8 +236,9 @@ class ReplayIndex:
                 at = self.end  # added after a commit past its moment (a caller's promise broken): shown late
             if self.start is None:
                 began = self.started_at
-                self.start = min(at, began) if began is not None else at
-                self._keyframe(self.start)
+                start = min(at, began) if began is not None else at
+                self._keyframe(start)
+                self.start = start  # after its keyframe: a reader that sees a start finds the keyframe
                 next_keyframe = self._next_keyframe()
             if at >= next_keyframe:  # the keyframe of the step this record falls in
                 step = self.start + self.keyframe_seconds * int((at - self.start) / self.keyframe_seconds)
@@ -255,15 +261,20 @@ class ReplayIndex:
         return self.keyframe_at[-1] + self.keyframe_seconds if self.keyframe_at else math.inf
 
     def _keyframe(self, at: float) -> None:
+        """A new keyframe and its open chunk. A cursor may read the index from another thread (the archive's
+        reader builds it in one): everything a reader needs of the keyframe is in place before its moment
+        is appended to `keyframe_at`, which makes it visible."""
         if self.keyframe_at:
             self._close_chunk()
         number = len(self.keyframe_at)
         states = zlib.compress(_encode([_state(name, b) for name, b in self._board.players.items()]), COMPRESSION)
         leaders = _top(self._board)
-        self.keyframe_at.append(at)
-        self.keyframe_records.append(self.records)
         self._states[number] = states
+        self._open, self._open_seq = [], 0
+        self._open_chunk = (number, self._open)
+        self.keyframe_records.append(self.records)
         self._add_leaders(at, leaders)
+        self.keyframe_at.append(at)
         self._changes.append(Keyframe(number, at, self.records, leaders, states))
 
     def _close_chunk(self) -> None:
@@ -272,7 +283,7 @@ class ReplayIndex:
         self._chunks[number] = records
         self._changes.append(Chunk(number, self.names[self._names_from:], records))
         self._names_from = len(self.names)
-        self._open, self._open_seq = [], 0
+        self._open_seq = 0  # its records are in a closed chunk (the list stays whole for cursors holding it)
 
     def _add_leaders(self, at: float, leaders: list) -> None:
         for name, score in leaders:
@@ -302,10 +313,11 @@ class ReplayIndex:
     def chunk(self, keyframe: int) -> list:
         """The records after `keyframe` up to the next one, as [moment, player id, score, shots, level,
         lives, ts] (`names[player id]` is the Nickname)."""
-        if keyframe == len(self.keyframe_at) - 1 and not self.complete:
+        number, records_open = self._open_chunk
+        if keyframe == number:
             # The open chunk itself, not a copy: a cursor holding it sees the records appended since (in
             # the order of their moments), and once closed, this list holds the whole chunk.
-            return self._open
+            return records_open
         records = self._chunks.get(keyframe)
         if records is None:
             records = self.source.chunk_records(keyframe)

@@ -183,3 +183,36 @@ def test_a_cursor_on_a_growing_index_sees_every_record_added_since_its_last_seek
     index.finish()  # the chunk closes
     frame = frame_of(cursor, "S", index.end)
     assert frame.Complete and rows(frame) == [tuple(e) for e in expected(counted, index.end)]
+
+
+def test_a_cursor_reads_an_index_another_thread_builds():
+    """The archive's reader builds the index in a thread while the console's cursor reads it: a keyframe
+    becomes visible only once its boards and its open chunk are in place (a cursor once found a keyframe
+    without its boards, and then the open chunk of the next one)."""
+    import threading
+
+    counted = stream(13, 8_000)
+    index = ReplayIndex(START, keyframe_seconds=0.05)  # a keyframe every few records: many chances to race
+    cursor = ReplayCursor(index)
+    errors: list[BaseException] = []
+
+    def build() -> None:
+        for start in range(0, len(counted), 50):
+            index.feed(counted[start:start + 50])
+        index.finish()
+
+    builder = threading.Thread(target=build)
+    builder.start()
+    seen = 0
+    while builder.is_alive() or seen == 0:
+        try:
+            frame = frame_of(cursor, "S", 1e12)
+        except Exception as error:  # noqa: BLE001 - collected, asserted below
+            errors.append(error)
+            break
+        seen += 1
+        if frame.At < 1e12 and seen % 7 == 0:  # 1e12: nothing indexed yet when it was asked
+            assert rows(frame) == [tuple(e) for e in expected(counted, frame.At)]
+    builder.join()
+    assert errors == []
+    assert rows(frame_of(cursor, "S", index.end)) == [tuple(e) for e in expected(counted, index.end)]

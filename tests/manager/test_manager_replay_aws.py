@@ -16,7 +16,8 @@ from aws_manager import StoreManager
 from aws_world import MotoWorld, kinesis_record, run_scoreboard, unique
 
 from manager_tui.backends.aws import AwsBackend
-from manager_tui.backends.aws_replay import Timestamps
+from manager_tui.backends.aws_replay import ArchiveReplay, Timestamps, stored_verdicts
+from manager_tui.backends.replay_cache import ReplayCache
 from spaceinvaders_backend.aws import board_batch, seat_store, session_store
 from spaceinvaders_backend.aws.config import StackNames
 from spaceinvaders_backend.core.timeutil import parse_iso, parse_rfc3339, to_iso
@@ -203,4 +204,32 @@ async def test_records_racing_the_close_count_in_the_replay_exactly_as_on_the_bo
     assert [(row[0], row[1]) for row in frame.Board] == stored
     assert frame.Records == 3
     await source.aclose()
+    await backend.aclose()
+
+
+async def test_a_second_replay_of_a_closed_session_reads_the_cache_and_a_new_object_builds_it_again(world, tmp_path):
+    sid, _bodies = play(world, "SINGLE_TRIAL", seed=4)
+    cache = ReplayCache(tmp_path / "replays.sqlite3")
+    backend = AwsBackend(world.env, boto3.Session(region_name=world.stack.region), replay_cache=cache)
+    await backend.connect()
+    built = await backend.replay(sid)
+    first = await last_frame(built)
+    assert not built.cached
+    s3 = boto3.client("s3", region_name=world.stack.region)
+    reads: list[str] = []
+    s3.meta.events.register("provide-client-params.s3.GetObject", lambda params, **_kw: reads.append(params["Key"]))
+    again = ArchiveReplay(s3, world.stack.tables["ArchiveBucket"], built.session,
+                          lambda: stored_verdicts(backend.stack, sid), cache=cache)
+    frame = await last_frame(again)
+    assert again.cached and reads == []  # no object read
+    assert (frame.Board, frame.Records, frame.Start, frame.End) == (first.Board, first.Records, first.Start, first.End)
+    middle = (first.Start + first.End) / 2
+    assert (await again.frame(middle)).Board == (await built.frame(middle)).Board
+    s3.put_object(Bucket=world.stack.tables["ArchiveBucket"], Key=f"sessions/{sid}/archive-9-{unique('o')}",
+                  Body=b"")  # Firehose delivered another object since: read the archive again
+    third = ArchiveReplay(s3, world.stack.tables["ArchiveBucket"], built.session,
+                          lambda: stored_verdicts(backend.stack, sid), cache=cache)
+    assert (await last_frame(third)).Board == first.Board and not third.cached and reads
+    for source in (built, again, third):
+        await source.aclose()
     await backend.aclose()
