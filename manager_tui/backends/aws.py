@@ -42,7 +42,7 @@ from . import (
     idle_players,
 )
 from .aws_archive import write_export
-from .aws_replay import ArchiveReplay, stored_verdicts
+from .aws_replay import ArchiveReplay
 from .replay_cache import ReplayCache
 
 T = TypeVar("T")
@@ -221,7 +221,7 @@ class AwsBackend:
             raise BackendError(f"no session {session_id}")
         stack = self.stack
         return ArchiveReplay(self._client("s3"), self._archive_bucket, as_session(stored.session.document()),
-                             lambda: stored_verdicts(stack, session_id), describe, self.replay_cache)
+                             lambda: board_store.kept_verdicts(stack, session_id), describe, self.replay_cache)
 
     async def aclose(self) -> None:
         self._clients.clear()

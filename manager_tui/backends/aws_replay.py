@@ -29,13 +29,11 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, NamedTuple
+from typing import Any, Protocol
 
 import msgspec
 
 from api_client import Session
-from spaceinvaders_backend.aws.config import StackNames
-from spaceinvaders_backend.aws.items import RecordKey, attrs, in_runs, plain, record_key, waiting_records
 from spaceinvaders_backend.core.models import StatusUpdate
 from spaceinvaders_backend.core.records import stamped_too_far_ahead
 from spaceinvaders_backend.core.replay import ReplayCursor, ReplayFrame, ReplayIndex, ReplayRecord, frame_of
@@ -117,32 +115,13 @@ class Timestamps:
         return parse_rfc3339(text)[0]
 
 
-class StoredVerdicts(NamedTuple):
-    """What the scoreboard function kept on a player's item of records it did not count (items.py)."""
+class KeptVerdicts(Protocol):
+    """What the scoreboard function kept of a player's records it did not count (aws/board_store.py)."""
 
-    uncounted: list[list[int]]  # runs of record keys
-    waiting: set[RecordKey]
-
-    def excludes(self, key: RecordKey) -> bool:
-        return key in self.waiting or in_runs(self.uncounted, key)
+    def excludes(self, arrived_at: float, ts: float) -> bool: ...
 
 
-def stored_verdicts(names: StackNames, session_id: str) -> dict[str, StoredVerdicts]:
-    """Per player, the records the function kept as not counted (only players who have any)."""
-    items = names.query(TableName=names.scoreboard, KeyConditionExpression="SessionId = :s",
-                        ProjectionExpression="Nickname, Uncounted, Waiting",
-                        ExpressionAttributeValues=attrs({":s": session_id}))
-    verdicts = {}
-    for item in items:
-        values = plain(item)
-        runs = [[int(v) for v in run] for run in values.get("Uncounted") or []]
-        waiting = {w.key for w in waiting_records(values)}
-        if runs or waiting:
-            verdicts[values["Nickname"]] = StoredVerdicts(runs, waiting)
-    return verdicts
-
-
-def counted_records(statuses: list[ArchivedStatus], session: CoreSession, verdicts: dict[str, StoredVerdicts],
+def counted_records(statuses: list[ArchivedStatus], session: CoreSession, verdicts: dict[str, KeptVerdicts],
                     timestamps: Timestamps | None = None) -> list[ReplayRecord]:
     """The records of one object the scoreboard function counted (see the module's docstring)."""
     epoch = (timestamps or Timestamps()).epoch
@@ -159,7 +138,7 @@ def counted_records(statuses: list[ArchivedStatus], session: CoreSession, verdic
         if stamped_too_far_ahead(ts, arrived) or not session.has_started(arrived) or not counts(ts, arrived, closes_at):
             continue
         kept = verdicts.get(s.Nickname)
-        if kept is not None and kept.excludes(record_key(arrived, ts)):
+        if kept is not None and kept.excludes(arrived, ts):
             continue
         records.append(ReplayRecord(s.Nickname, s.Score, s.Shots, s.Level, s.Lives, ts, arrived))
     return records
@@ -194,7 +173,7 @@ class ArchiveReplay:
     """The replay of one session from the archive bucket, indexed in a thread as its objects are read (or
     read from the cache of replays this console built, `replay_cache.py`)."""
 
-    def __init__(self, s3: Any, bucket: str, session: Session, verdicts: Callable[[], dict[str, StoredVerdicts]],
+    def __init__(self, s3: Any, bucket: str, session: Session, verdicts: Callable[[], dict[str, KeptVerdicts]],
                  describe=str, cache: ReplayCache | None = None) -> None:
         self.session = session
         self._core = core_session(session)
@@ -218,8 +197,8 @@ class ArchiveReplay:
                                                              Prefix=archive_prefix(self.session.SessionId))
         return sorted((o["Key"], o.get("ETag", "")) for page in pages for o in page.get("Contents", []))
 
-    def _fingerprint(self, objects: list[tuple[str, str]], verdicts: dict[str, StoredVerdicts]) -> str:
-        kept = sorted((name, v.uncounted, sorted(v.waiting)) for name, v in verdicts.items())
+    def _fingerprint(self, objects: list[tuple[str, str]], verdicts: dict[str, KeptVerdicts]) -> str:
+        kept = sorted((name, repr(v)) for name, v in verdicts.items())
         made_of = [self._core.started_at, self._core.closes_at(), objects, kept]
         return hashlib.sha256(json.dumps(made_of).encode()).hexdigest()
 

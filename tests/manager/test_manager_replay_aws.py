@@ -16,9 +16,9 @@ from aws_manager import StoreManager
 from aws_world import MotoWorld, kinesis_record, run_scoreboard, unique
 
 from manager_tui.backends.aws import AwsBackend
-from manager_tui.backends.aws_replay import ArchiveReplay, Timestamps, stored_verdicts
+from manager_tui.backends.aws_replay import ArchiveReplay, Timestamps
 from manager_tui.backends.replay_cache import ReplayCache
-from spaceinvaders_backend.aws import board_batch, seat_store, session_store
+from spaceinvaders_backend.aws import board_batch, board_store, seat_store, session_store
 from spaceinvaders_backend.aws.config import StackNames
 from spaceinvaders_backend.core.timeutil import parse_iso, parse_rfc3339, to_iso
 
@@ -219,7 +219,7 @@ async def test_a_second_replay_of_a_closed_session_reads_the_cache_and_a_new_obj
     reads: list[str] = []
     s3.meta.events.register("provide-client-params.s3.GetObject", lambda params, **_kw: reads.append(params["Key"]))
     again = ArchiveReplay(s3, world.stack.tables["ArchiveBucket"], built.session,
-                          lambda: stored_verdicts(backend.stack, sid), cache=cache)
+                          lambda: board_store.kept_verdicts(backend.stack, sid), cache=cache)
     frame = await last_frame(again)
     assert again.cached and reads == []  # no object read
     assert (frame.Board, frame.Records, frame.Start, frame.End) == (first.Board, first.Records, first.Start, first.End)
@@ -228,7 +228,7 @@ async def test_a_second_replay_of_a_closed_session_reads_the_cache_and_a_new_obj
     s3.put_object(Bucket=world.stack.tables["ArchiveBucket"], Key=f"sessions/{sid}/archive-9-{unique('o')}",
                   Body=b"")  # Firehose delivered another object since: read the archive again
     third = ArchiveReplay(s3, world.stack.tables["ArchiveBucket"], built.session,
-                          lambda: stored_verdicts(backend.stack, sid), cache=cache)
+                          lambda: board_store.kept_verdicts(backend.stack, sid), cache=cache)
     assert (await last_frame(third)).Board == first.Board and not third.cached and reads
     for source in (built, again, third):
         await source.aclose()
