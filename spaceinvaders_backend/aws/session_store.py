@@ -198,12 +198,16 @@ def close(names: StackNames, now: float) -> Session:
         if stored.open_until > at:
             at = math.ceil(stored.open_until * 1000) / 1000
         deadline = closed.deadline
-        if deadline is not None:
-            at = min(at, deadline)  # nothing settled after a deadline is counted
+        values = {":closed": CLOSED, ":open": OPEN}
+        guard = "#s = :open"
+        if deadline is not None and at >= deadline:
+            at = deadline  # nothing settled after a deadline is counted: no OpenUntil to wait for
+        else:
+            guard += " AND (attribute_not_exists(OpenUntil) OR OpenUntil <= :at)"
+            values[":at"] = at
         closed = replace(closed, closing_time=at)
-        if _update_session(names, closed.session_id, "SET #s = :closed, ClosingTime = :t",
-                           "#s = :open AND (attribute_not_exists(OpenUntil) OR OpenUntil <= :at)",
-                           {":closed": CLOSED, ":open": OPEN, ":t": to_iso(at), ":at": at}):
+        if _update_session(names, closed.session_id, "SET #s = :closed, ClosingTime = :t", guard,
+                           {**values, ":t": to_iso(at)}):
             publish(names, closed)
             return closed
         if not read(names, closed.session_id).is_open:

@@ -233,3 +233,20 @@ async def test_a_second_replay_of_a_closed_session_reads_the_cache_and_a_new_obj
     for source in (built, again, third):
         await source.aclose()
     await backend.aclose()
+
+
+def test_a_close_after_the_function_counted_past_a_deadline_lands_at_the_deadline(world):
+    """The function's clock past a time-constrained session's deadline (its OpenUntil too), the manager's
+    not yet: the close lands at the deadline (nothing settled after it counted), not refused for ever."""
+    manager = StoreManager(world.stack)
+    sid = manager.reopen(unique("DL"), "TIME_CONSTRAINED", timeout_minutes=1)["SessionId"]
+    names = StackNames.from_environ()
+    player = unique("p")
+    assert seat_store.allocate(names, player).startswith("Seat allocated")
+    deadline = parse_iso(world.item("Sessions", SessionId=sid)["OpeningTime"]) + 60
+    body = {"SessionId": sid, "Nickname": player, "Score": 10, "Shots": 0, "Level": 1, "Lives": 3,
+            "Timestamp": to_iso(deadline - 1), "ReceivedAtEpochMs": round((deadline - 1) * 1000)}
+    with mock.patch.object(board_batch, "clock", lambda: deadline + 5):
+        assert run_scoreboard([kinesis_record(body, 10**20, deadline - 1, key=player)]) == {"batchItemFailures": []}
+    closed = manager.close(closing_time=deadline - 0.5)
+    assert parse_iso(closed["ClosingTime"]) == deadline
