@@ -8,6 +8,7 @@ import asyncio
 import gzip
 import json
 import random
+import time
 from unittest import mock
 
 import boto3
@@ -60,11 +61,14 @@ def play(world, game: str, seed: int) -> tuple[str, list[dict]]:
     done: set[str] = set()
     bodies, batches, batch = [], [], []
     again: list[str] = []  # MULTIPLE_TRIALS players to seat again once their last life is processed
-    t = start + 1.0
+    # The records begin after every seat was taken (a seat's AllocatedAt is the real clock: on a busy
+    # machine the seats may come later than a second after the opening, and earlier records count nowhere).
+    first = max(start, time.time())
+    t = first + 1.0
     # Records after the close: past the deadline of a time-constrained session, after the manager's close
     # of a single-trial one (closed before the records are processed, as a late batch would be). A
     # MULTIPLE_TRIALS player is seated again after a last life, which needs the session open.
-    end = start + {"TIME_CONSTRAINED": 70, "SINGLE_TRIAL": 30, "MULTIPLE_TRIALS": 25}[game]
+    end = first + {"TIME_CONSTRAINED": 70, "SINGLE_TRIAL": 30, "MULTIPLE_TRIALS": 25}[game]
     while t < end:
         t += 0.05
         p = rng.choice(players)
@@ -90,7 +94,7 @@ def play(world, game: str, seed: int) -> tuple[str, list[dict]]:
             batch, again = [], []
     batches.append((batch, again))
     if game == "SINGLE_TRIAL":  # closed at a moment within the records: later ones must not count
-        manager.close(closing_time=start + 25)
+        manager.close(closing_time=first + 25)
     sequence = 10**20
     delivered = []
     for part, seat_again in batches:
