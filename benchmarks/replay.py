@@ -46,6 +46,7 @@ from harness import PASSWORD
 from spaceinvaders_backend.core.timeutil import to_iso
 
 POST_SECONDS = 0.3
+FIREHOSE_BUFFER_BYTES = 64 << 20  # the archive's delivery: an object a minute, or each 64 MB (template.yaml)
 
 
 def records(players: int, minutes: float, start: float, seed: int = 7):
@@ -237,18 +238,23 @@ def aws_run(players: int, minutes: float, seconds: float, speed: float) -> None:
         bucket = stack.tables["ArchiveBucket"]
         made = time.perf_counter()
         lines: list[bytes] = []
-        minute, count = 0, 0
+        minute, count, part, size = 0, 0, 0, 0
         for name, score, shots, level, lives, ts, at in records(players, minutes, start):
-            if at >= start + (minute + 1) * 60:
-                s3.put_object(Bucket=bucket, Key=f"sessions/{sid}/archive-{minute:04d}", Body=b"".join(lines))
-                lines, minute = [], minute + 1
+            if at >= start + (minute + 1) * 60 or size >= FIREHOSE_BUFFER_BYTES:  # the template's buffering hints
+                s3.put_object(Bucket=bucket, Key=f"sessions/{sid}/archive-{minute:04d}-{part:02d}", Body=b"".join(lines))
+                part = part + 1 if size >= FIREHOSE_BUFFER_BYTES else 0
+                minute = minute if size >= FIREHOSE_BUFFER_BYTES else minute + 1
+                lines, size = [], 0
             lines.append(encode({"SessionId": sid, "Nickname": name, "Score": score, "Shots": shots,
                                  "Level": level, "Lives": lives, "Timestamp": to_iso(ts),
                                  "ReceivedAtEpochMs": int(at * 1000)}) + b"\n")
+            size += len(lines[-1])
             count += 1
-        s3.put_object(Bucket=bucket, Key=f"sessions/{sid}/archive-{minute:04d}", Body=b"".join(lines))
+        s3.put_object(Bucket=bucket, Key=f"sessions/{sid}/archive-{minute:04d}-{part:02d}", Body=b"".join(lines))
         asyncio.run(backend.close_session())
-        print(f"aws: {count:,} records in {minute + 1} objects written in {time.perf_counter() - made:.0f} s",
+        objects = sum(1 for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="sessions/")
+                      for _ in page.get("Contents", []))
+        print(f"aws: {count:,} records in {objects} objects written in {time.perf_counter() - made:.0f} s",
               flush=True)
         started = time.perf_counter()
         pages = s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=f"sessions/{sid}/")
