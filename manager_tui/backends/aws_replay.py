@@ -87,6 +87,16 @@ def archived_statuses(data: bytes) -> list[ArchivedStatus]:
     return found
 
 
+_ARRIVAL = re.compile(rb'"ReceivedAtEpochMs"\s*:\s*(\d+)')
+
+
+def first_arrival(data: bytes) -> float | None:
+    """The earliest arrival written in an object (decompressed), read without decoding its records: any
+    record's, valid or not, so never later than the first valid one's."""
+    found = _ARRIVAL.findall(data)
+    return min(map(int, found)) / 1000 if found else None
+
+
 def core_session(session: Session) -> CoreSession:
     def epoch(value) -> float | None:
         return None if value is None else value.timestamp()
@@ -215,17 +225,22 @@ class ArchiveReplay:
                 if cached is not None:  # before the first frame: frames come from it alone
                     self.index, self.cursor, self.cached = cached, ReplayCursor(cached), True
                     return
-            for data in self._bodies(s3, bucket, [key for key, _etag in objects]):
+            bodies = self._bodies(s3, bucket, [key for key, _etag in objects])
+            data = next(bodies, None)
+            while data is not None:
                 if self._stopped.is_set():
                     return
+                following = next(bodies, None)  # fetched ahead already
                 statuses = archived_statuses(data)
                 index.add(once.keep(counted_records(statuses, self._core, verdicts, timestamps)))
-                if statuses:
-                    # Firehose's objects follow each other in time but may overlap a little: a record of a
-                    # later object arrived no earlier than this one's first, and settles no earlier.
-                    first = min(s.ReceivedAtEpochMs for s in statuses) / 1000
+                # Firehose's objects follow each other in time but may overlap a little: a record of an
+                # object, or of a later one, arrived no earlier than that object's first record, and settles
+                # no earlier. So what settled before the next object's first arrival is final.
+                first = first_arrival(following) if following is not None else None
+                if first is not None:
                     index.commit(math.nextafter(first, -math.inf))
                 self.first_batch.set()
+                data = following
             index.finish()
             if fingerprint is not None:
                 self._cache.save(sid, fingerprint, index, index.take_changes())
@@ -238,7 +253,8 @@ class ArchiveReplay:
 
     def _bodies(self, s3: Any, bucket: str, keys: list[str]) -> Iterator[bytes]:
         def read(key: str) -> bytes:
-            return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            data = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data  # here: in the readers' threads
 
         with ThreadPoolExecutor(AHEAD, thread_name_prefix="replay-read") as pool:
             ahead: deque[Future[bytes]] = deque(pool.submit(read, key) for key in keys[:AHEAD])

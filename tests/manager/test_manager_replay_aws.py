@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import io
 import json
 import random
+import threading
 import time
 from unittest import mock
 
@@ -16,6 +18,7 @@ import pytest
 from aws_manager import StoreManager
 from aws_world import MotoWorld, kinesis_record, run_scoreboard, unique
 
+from api_client import Session
 from manager_tui.backends.aws import AwsBackend
 from manager_tui.backends.aws_replay import ArchiveReplay, Timestamps
 from manager_tui.backends.replay_cache import ReplayCache
@@ -254,3 +257,43 @@ def test_a_close_after_the_function_counted_past_a_deadline_lands_at_the_deadlin
         assert run_scoreboard([kinesis_record(body, 10**20, deadline - 1, key=player)]) == {"batchItemFailures": []}
     closed = manager.close(closing_time=deadline - 0.5)
     assert parse_iso(closed["ClosingTime"]) == deadline
+
+
+class _SlowArchive:
+    """An S3 client of three archive objects whose last one comes only when let go."""
+
+    def __init__(self, objects: list[bytes]) -> None:
+        self.objects = objects
+        self.let_go = threading.Event()
+
+    def get_paginator(self, _name):
+        keys = [{"Key": f"sessions/X/archive-{i}", "ETag": str(i)} for i in range(len(self.objects))]
+        return mock.Mock(paginate=lambda **_kw: [{"Contents": keys}])
+
+    def get_object(self, Bucket, Key):
+        i = int(Key.rsplit("-", 1)[1])
+        if i == len(self.objects) - 1:
+            self.let_go.wait(10)
+        return {"Body": io.BytesIO(self.objects[i])}
+
+
+async def test_the_first_frame_shows_the_first_objects_records_before_the_rest_is_read():
+    """The first object's records that arrived before the second object's first are shown once those two
+    are read: the replay does not wait for the whole archive (nor, for its first frame, for a third)."""
+    start = 1_800_000_000.0
+    sid = "FIRST261203T000000"
+    bodies = [{"SessionId": sid, "Nickname": f"player{i % 3}", "Score": 10 * i, "Shots": 0, "Level": 1, "Lives": 3,
+               "Timestamp": to_iso(start + i), "ReceivedAtEpochMs": round((start + i) * 1000)} for i in range(30)]
+    objects = [("\n".join(json.dumps(b) for b in part)).encode() for part in (bodies[:10], bodies[10:20], bodies[20:])]
+    s3 = _SlowArchive(objects)
+    session = Session.model_validate({"SessionId": sid, "GameType": "MULTIPLE_TRIALS", "Synchronized": False,
+                                      "TotalSeats": 3, "OpeningTime": to_iso(start - 1),
+                                      "ClosingTime": to_iso(start + 40)})
+    source = ArchiveReplay(s3, "bucket", session, dict)
+    frame = await source.frame(1e12)
+    assert not frame.Complete and frame.Start == start - 1 and frame.IndexedTo >= start + 9  # the opening
+    assert {row[0]: row[1] for row in frame.Board} == {"player0": 90, "player1": 70, "player2": 80}
+    s3.let_go.set()
+    frame = await last_frame(source)
+    assert frame.Complete and frame.Records == 30
+    await source.aclose()
