@@ -77,6 +77,9 @@ def summary_line(label: str, seconds: float, baseline: float | None = None, name
 async def source_figures(source, label: str, baseline: float, baseline_name: str) -> dict:
     asked = time.perf_counter()
     first = await source.frame(None)
+    while first.Start is None:  # a frame with nothing indexed yet is no frame of the race
+        await asyncio.sleep(0.005)
+        first = await source.frame(None)
     first_frame = time.perf_counter() - asked
     asked = time.perf_counter()
     end = None
