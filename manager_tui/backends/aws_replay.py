@@ -3,8 +3,9 @@
 A thread lists the objects, reads them in key order (Firehose names them by delivery time; a few are
 fetched ahead), decodes each (gzip or not, records newline-separated or not), judges each record as the
 scoreboard function did and adds those that count to the core's `ReplayIndex`, which puts them on the
-timeline of their settle moments whatever their order: the first frame is drawn once the first object
-is read, and the replay reaches further as the rest arrive. The frames come from the core's
+timeline of their settle moments whatever their order. An object's records are final up to the next
+object's first arrival (Firehose's objects follow each other in time, overlapping a little), so the first
+frame is drawn once two objects are read, and the replay reaches further as the rest arrive. The frames come from the core's
 `ReplayCursor`, so they are ranked by the live board's rules, and the last frame is the stored board.
 
 A record counts here exactly when the scoreboard function counted it (`aws/board_batch.plan_player`):
