@@ -39,6 +39,7 @@ START_TIMEOUT = 30.0  # seconds for the server to answer /health
 BOTS_STOP_TIMEOUT = 20.0  # the bots send their last status and free their seats
 SERVER_STOP_TIMEOUT = 10.0
 GAME_STOP_TIMEOUT = 5.0
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
 
 def command(name: str) -> str:
@@ -252,8 +253,9 @@ Space Invaders demo
 
     def stop(self) -> None:
         """Bots first (they free their seats), then the session, then the server; each has a time limit.
-        A Ctrl+C meanwhile is ignored: stopping is already under way, and bounded."""
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        A Ctrl+C, SIGTERM or SIGHUP meanwhile is ignored: stopping is already under way, and bounded (a
+        terminal closed during it must not leave the server running on a deleted data directory)."""
+        previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS}
         try:
             if self.bots is not None:
                 if self.bots.stdin is not None:
@@ -265,7 +267,8 @@ Space Invaders demo
             if self.server is not None:
                 _stop(self.server, signal.SIGINT, SERVER_STOP_TIMEOUT)
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
             if self.temporary:
                 shutil.rmtree(self.dir, ignore_errors=True)
         print("Stopped: the bots, the session and the server.", flush=True)

@@ -35,20 +35,25 @@ def clock_of(live: LiveBoard, now: float) -> tuple[str, str] | None:
     return None if left is None else ("left", clock_text(left))
 
 
-def figures_text(live: LiveBoard, now: float) -> Text:
+def figures_text(live: LiveBoard, now: float, width: int = 0) -> Text:
+    """Seats and players │ posts/s │ delay on one line; when that is wider than `width` (0: unknown), each
+    group on a line of its own, so a narrow screen never breaks a figure from its unit."""
     figures = live.tracker.figures
-    text = Text()
     if figures is None:
-        return text
+        return Text()
     rate = "–" if figures.posts_per_second is None else f"{figures.posts_per_second:,.0f}"
     delay = "–" if figures.delay is None else f"{figures.delay:.2f} s"
-    text.append(f"seats {figures.seats_taken}/{figures.seats_total} ")
-    text.append(f"playing {figures.playing} ", "green")
-    text.append(f"idle {figures.idle} ", "bold yellow" if figures.idle else "")
-    text.append(f"finished {figures.finished} ")
-    text.append(f"board {figures.players} │ ")
-    text.append(f"{rate} posts/s │ delay {delay}", "bold")
-    return text
+    seats = Text()
+    seats.append(f"seats {figures.seats_taken}/{figures.seats_total} ")
+    seats.append(f"playing {figures.playing} ", "green")
+    seats.append(f"idle {figures.idle} ", "bold yellow" if figures.idle else "")
+    seats.append(f"finished {figures.finished} ")
+    seats.append(f"board {figures.players}")
+    groups = [seats, Text(f"{rate} posts/s", "bold"), Text(f"delay {delay}", "bold")]
+    one_line = Text(" │ ").join(groups)
+    if not width or one_line.cell_len <= width:
+        return one_line
+    return Text("\n").join(groups)
 
 
 class SessionBar(TextPanel):
@@ -74,7 +79,7 @@ class SessionBar(TextPanel):
             text.append(f"  {clock[0]} ")
             text.append(clock[1], "bold reverse")
         text.append("\n")
-        text.append_text(figures_text(live, now))
+        text.append_text(figures_text(live, now, self.content_size.width))
         age = max(0.0, now - live.board.fetched_at)
         if live.error:
             text.append(f"\n⚠ {live.error} — showing the board of {age:.0f} s ago", "bold red")

@@ -130,7 +130,7 @@ class WallView(Vertical):
             title.append(f"  {game_text(session)}  ")
             title.append(f" {phase} ", PHASE_STYLES.get(phase, "bold"))
             title.append("\n")
-            title.append_text(figures_text(live, now))
+            title.append_text(figures_text(live, now, self.query_one("#wall-title", TextPanel).content_size.width))
         self.query_one("#wall-title", TextPanel).show_text(title)
         self.show_clock(clock)
         rows = live.rows

@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from api_client import SpaceInvadersClient
 
 BOTS = 3
@@ -56,7 +58,8 @@ async def occupied_seats(api: str, password: str) -> int:
         return (await manager.players(session.SessionId)).OccupiedSeats
 
 
-def test_the_demo_serves_and_stops_cleanly_on_ctrl_c():
+@pytest.mark.parametrize("then", [None, signal.SIGHUP], ids=["ctrl-c", "ctrl-c-then-terminal-closed"])
+def test_the_demo_serves_and_stops_cleanly_on_ctrl_c(then):
     proc = subprocess.Popen([sys.executable, "-m", "spaceinvaders_tui", "demo", "--no-game", "--bots", str(BOTS)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
@@ -73,6 +76,9 @@ def test_the_demo_serves_and_stops_cleanly_on_ctrl_c():
         assert len(started) == 2  # the server and the bots' process
 
         os.killpg(proc.pid, signal.SIGINT)  # Ctrl+C in its terminal
+        if then is not None:  # the terminal closed while the demo stops: the server must still be stopped
+            read_until(proc, "Stopping", 10)
+            os.kill(proc.pid, then)
         out, _ = proc.communicate(timeout=45)
     finally:
         if proc.poll() is None:

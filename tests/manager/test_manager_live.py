@@ -122,3 +122,20 @@ def test_history_keeps_leaders_over_time():
     assert list(history.series["a"]) == [(START, 1), (START + 3, 2)]
     history.add("another", START, [])
     assert history.series == {}
+
+
+def test_the_figures_break_between_groups_on_a_narrow_screen_never_inside_one():
+    from types import SimpleNamespace
+
+    from manager_tui.live import Figures
+    from manager_tui.widgets.session_bar import figures_text
+
+    figures = Figures(players=200, seats_total=200, seats_taken=200, playing=200, finished=0, idle=0,
+                      posts_per_second=667.0, delay=0.25)
+    live = SimpleNamespace(tracker=SimpleNamespace(figures=figures))
+    wide = figures_text(live, 0.0, width=120).plain
+    assert wide == "seats 200/200 playing 200 idle 0 finished 0 board 200 │ 667 posts/s │ delay 0.25 s"
+    assert figures_text(live, 0.0).plain == wide  # width unknown: one line
+    narrow = figures_text(live, 0.0, width=78).plain  # an 80-column console: one line would be 83
+    assert narrow.split("\n") == ["seats 200/200 playing 200 idle 0 finished 0 board 200", "667 posts/s",
+                                  "delay 0.25 s"]
