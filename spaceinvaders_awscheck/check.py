@@ -62,7 +62,8 @@ def describe(error: BaseException) -> str:
 
 
 class DeployCheck:
-    def __init__(self, options: Options, report: Report, boto_session: Callable[..., boto3.Session] = boto3.Session) -> None:
+    def __init__(self, options: Options, report: Report,
+                 boto_session: Callable[..., boto3.Session] | None = None) -> None:
         self.options = options
         self.report = report
         self._boto_session = boto_session
@@ -158,7 +159,8 @@ class DeployCheck:
                      f"websocket {wanted['websocketurl']}")
 
     async def _stack(self) -> tuple[None, str]:
-        session = self._boto_session(profile_name=self.options.profile, region_name=self.guide.region)
+        make_session = self._boto_session or boto3.Session  # boto3's usual chain: the operator's profile
+        session = make_session(profile_name=self.options.profile, region_name=self.guide.region)
         manager = ManagerSide(self.options.env, session)
         try:
             await asyncio.to_thread(manager.load)

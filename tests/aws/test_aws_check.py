@@ -7,9 +7,12 @@ from __future__ import annotations
 import copy
 import io
 import re
+from collections import Counter
 
+import boto3
 import botocore.exceptions
 import pytest
+from aws_calls import CallRecorder
 from aws_cognito import CognitoTriggers
 from aws_deployed import DeployedStack
 from aws_firehose import DeliveryStream
@@ -17,6 +20,7 @@ from aws_gateway import RestApi, load_template
 from aws_world import FUNCTIONS, unique
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
+from api_client import cognito
 from spaceinvaders_awscheck.check import PATH, Options, run
 from spaceinvaders_awscheck.cli import main
 from spaceinvaders_awscheck.report import Report
@@ -49,9 +53,29 @@ def check_accounts_gone(world) -> None:
     assert not [name for name in users(world) if name.startswith("aws-check-")]
 
 
-def test_the_whole_check_passes_and_times_each_step(world, delivery, manager, capsys):
-    with DeployedStack(world, delivery) as stack:
-        code = main(["--api", stack.base_url, "--env", world.env, "--wait-archive", "10"])
+def recording_boto3_sessions(monkeypatch) -> CallRecorder:
+    """Every call made through a boto3 session made from now on (the check's manager side)."""
+    recorder, real = CallRecorder(), boto3.Session
+
+    def session(*args, **kw):
+        made = real(*args, **kw)
+        recorder.attach(made)
+        return made
+
+    monkeypatch.setattr(boto3, "Session", session)
+    return recorder
+
+
+def test_the_whole_check_passes_and_times_each_step(world, delivery, manager, capsys, monkeypatch):
+    cognito_calls = CallRecorder()
+    cognito_calls.attach(cognito._boto_session())  # the session api_client's sign-in (pycognito) works with
+    manager_calls = recording_boto3_sessions(monkeypatch)
+    try:
+        with DeployedStack(world, delivery) as stack:
+            code = main(["--api", stack.base_url, "--env", world.env, "--wait-archive", "10"])
+    finally:
+        cognito._boto_session().events.unregister("before-parameter-build.*.*",
+                                                   unique_id=f"call-recorder-{id(cognito_calls)}")
     out = capsys.readouterr().out
     print(out)
     assert code == 0, out
@@ -63,6 +87,15 @@ def test_the_whole_check_passes_and_times_each_step(world, delivery, manager, ca
     assert session["SessionId"].startswith("aws-check-") and session["Status"] == "CLOSED"
     assert f"the session {session['SessionId']} in the sessions' history" in out
     check_accounts_gone(world)
+    # What it costs (docs/aws.md, "Check a deploy"): four Cognito calls, an SRP sign-in being two; a handful
+    # of the manager's calls; a few requests of the REST API.
+    assert Counter(c.operation for c in cognito_calls.calls if c.service == "cognito-idp") == Counter(
+        ["SignUp", "InitiateAuth", "RespondToAuthChallenge", "DeleteUser"])
+    made = Counter(f"{c.service}:{c.operation}" for c in manager_calls.calls)
+    assert made["ssm:GetParameter"] == 1 and made["ssm:PutParameter"] == 3 and made["lambda:Invoke"] == 1
+    assert sum(n for call, n in made.items() if call.startswith("dynamodb:")) <= 12, made
+    paths = Counter(path.rsplit("/", 1)[-1] for _, path, _ in stack.stage.requests)
+    assert paths["config"] == paths["allocate"] == paths["updatestatus"] == 1 and 1 <= paths["scoreboard"] <= 9
 
 
 def planted_api(world, edit) -> RestApi:
