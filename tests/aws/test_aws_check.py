@@ -228,3 +228,11 @@ def test_a_failing_pre_sign_up_trigger_refuses_the_sign_up_and_creates_nobody(wo
     with CognitoTriggers(pre_sign_up=False, pre_token_generation=False):  # a pool without triggers: moto's own
         assert world.idp.sign_up(ClientId=world.stack.client_id, Username="nobody2",
                                  Password="correct-horse")["UserConfirmed"] is False
+
+
+@pytest.mark.parametrize("argv", [[], ["--api", "https://x/prod/v1"], ["--api", "u", "--env", "e", "--board-within", "-1"],
+                                  ["--api", "u", "--env", "e", "--wait-archive", "901"]])
+def test_a_wrong_command_is_refused_with_status_2(argv, capsys):
+    with pytest.raises(SystemExit) as refused:
+        main(argv)
+    assert refused.value.code == 2 and "spaceinvaders-aws-check" in capsys.readouterr().err
