@@ -8,6 +8,7 @@ the start pushed over the WebSocket, the session closed and archived, and the pl
 
 - `check.py`: the steps in order, and what is cleaned up whatever fails;
 - `player.py`: the player's steps (the client); `manager.py`: the manager's (the stores, S3);
-- `report.py`: each step printed with its time, and what to look at when it fails;
+- `steps.py`: one step run, timed and reported; `report.py`: each step printed with its time, and what
+  to look at when it fails (`guidance.py`: where to look, per step);
 - `cli.py`: the command.
 """

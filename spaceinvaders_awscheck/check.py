@@ -11,24 +11,22 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import boto3
 import botocore.exceptions
 
-from api_client import PushUnavailable, SpaceInvadersError
-from spaceinvaders_backend.core.errors import ApiError as Refusal
+from api_client import PushUnavailable
 
 from .guidance import Guide
 from .manager import ManagerSide
 from .player import PlayerSide
-from .report import FAILED, LATER, OK, Report, StepFailed, StepResult
+from .report import LATER, Report, StepFailed, StepResult
+from .steps import STEP_TIMEOUT, StepRunner, StepsStopped
 
-T = TypeVar("T")
-STEP_TIMEOUT = 60.0
 NAME_PREFIX = "aws-check-"
 # Firehose: the transform's buffer (60 s), then the delivery's (60 s), plus a margin.
 ARCHIVE_WITHIN_SECONDS = 180
@@ -48,24 +46,11 @@ class Options:
     archive_poll: float = 5.0
 
 
-class _Stop(Exception):
-    """A required step failed: the path ends here (clean-up still runs)."""
-
-
-def describe(error: BaseException) -> str:
-    if isinstance(error, botocore.exceptions.ClientError):
-        info = error.response.get("Error", {})
-        return f"{info.get('Code', 'AWS error')}: {info.get('Message', '')}"
-    if isinstance(error, Refusal):
-        return f"{error.status} {error.code}: {error.message}"
-    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-
-
-class DeployCheck:
+class DeployCheck(StepRunner):
     def __init__(self, options: Options, report: Report,
                  boto_session: Callable[..., boto3.Session] | None = None) -> None:
+        super().__init__(report)
         self.options = options
-        self.report = report
         self._boto_session = boto_session
         stamp = datetime.now(UTC).strftime("%y%m%dT%H%M%S")
         self.username = f"{NAME_PREFIX}{stamp}-{secrets.token_hex(2)}"  # recognisable in the pool and boards
@@ -79,40 +64,11 @@ class DeployCheck:
         self.closed_at = 0.0
         self._heard: asyncio.Task[float] | None = None
 
-    # --- running steps ------------------------------------------------------------------------------
-    async def step(self, name: str, work: Callable[[], Awaitable[tuple[T, str]]],
-                   look_at: Callable[[], list[str]], required: bool = True, timeout: float = STEP_TIMEOUT) -> T | None:
-        """Run one step and report it; `look_at` (read when it fails: the names known by then) says where to
-        look. A required step's failure ends the path."""
-        began = time.perf_counter()
-        try:
-            value, detail = await asyncio.wait_for(work(), timeout)
-        except StepFailed as failure:
-            hints = failure.look_at + ([] if failure.alone else look_at())
-            self._failed(name, began, failure.what, hints, required)
-        except TimeoutError:
-            self._failed(name, began, f"no answer within {timeout:.0f} s", look_at(), required)
-        except (SpaceInvadersError, Refusal, botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError,
-                OSError, KeyError, ValueError) as error:
-            self._failed(name, began, describe(error), look_at(), required)
-        else:
-            self.report.add(StepResult(name, OK, _ms(began), detail))
-            return value
-        return None
-
-    def _failed(self, name: str, began: float, what: str, look_at: list[str], required: bool) -> None:
-        self.report.add(StepResult(name, FAILED, _ms(began), what, look_at))
-        if required:
-            raise _Stop(name)
-
     async def run(self) -> int:
         try:
             await self._path()
-        except _Stop as stopped:
-            reported = {r.name for r in self.report.results}
-            for name in PATH:
-                if name not in reported:
-                    self.report.skip(name, f"not run: {stopped.args[0]} failed")
+        except StepsStopped as stopped:
+            self.skip_the_rest(PATH, stopped.step)
         finally:
             if self._heard is not None:
                 self._heard.cancel()
@@ -317,10 +273,6 @@ class DeployCheck:
         if self.signed_up:
             left.append("log lines in the functions' log groups and the API's access log")
         return left
-
-
-def _ms(began: float) -> float:
-    return (time.perf_counter() - began) * 1000
 
 
 def run(options: Options, report: Report, **kw: Any) -> int:
