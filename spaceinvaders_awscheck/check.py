@@ -65,16 +65,30 @@ class DeployCheck(StepRunner):
         self._heard: asyncio.Task[float] | None = None
 
     async def run(self) -> int:
+        """The path, then the clean-up, whatever happened; interrupted (Ctrl+C cancels this task), it still
+        cleans up, then lets the cancellation go on (a second Ctrl+C stops the clean-up)."""
+        interrupted = False
         try:
             await self._path()
         except StepsStopped as stopped:
-            self.skip_the_rest(PATH, stopped.step)
-        finally:
-            if self._heard is not None:
-                self._heard.cancel()
+            self.skip_the_rest(PATH, f"{stopped.step} failed")
+        except asyncio.CancelledError:
+            interrupted = True
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            self.skip_the_rest(PATH, "interrupted")
+            self.report.note("interrupted: removing what the check made")
+        if self._heard is not None:
+            self._heard.cancel()
+        try:
             await self._clean_up()
+        finally:
             await self.player.aclose()
-        return self.report.finish(self._left_behind())
+        code = self.report.finish(self._left_behind())
+        if interrupted:
+            raise asyncio.CancelledError
+        return code
 
     # --- the path -----------------------------------------------------------------------------------
     async def _path(self) -> None:

@@ -66,7 +66,7 @@ class Report:
         if self.passed:
             self._print(f"\nPASSED: {len(self.results)} steps in {total:.0f} ms")
         else:
-            self._print(f"\nFAILED: {', '.join(failed) or 'nothing ran'} ({total:.0f} ms)")
+            self._print(f"\nFAILED: {', '.join(failed) or 'not every step ran'} ({total:.0f} ms)")
         if left_behind:
             self._print("Left behind:")
             for line in left_behind:

@@ -56,6 +56,10 @@ class StepRunner:
                 OSError, KeyError, ValueError) as error:
             self._failed(name, began, describe(error), look_at(), required)
         else:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # Python 3.11's wait_for returns a result that raced a cancellation (Ctrl+C) and drops it.
+                raise asyncio.CancelledError
             self.report.add(StepResult(name, OK, _ms(began), detail))
             return value
         return None
@@ -65,11 +69,11 @@ class StepRunner:
         if required:
             raise StepsStopped(name)
 
-    def skip_the_rest(self, path: Iterable[str], failed: str) -> None:
+    def skip_the_rest(self, path: Iterable[str], because: str) -> None:
         reported = {r.name for r in self.report.results}
         for name in path:
             if name not in reported:
-                self.report.skip(name, f"not run: {failed} failed")
+                self.report.skip(name, f"not run: {because}")
 
 
 def _ms(began: float) -> float:

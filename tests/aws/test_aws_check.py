@@ -4,6 +4,7 @@ non-zero exit; the check's account is gone afterwards, and a live session is nev
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import io
 import re
@@ -21,7 +22,7 @@ from aws_world import FUNCTIONS, unique
 from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from api_client import cognito
-from spaceinvaders_awscheck.check import PATH, Options, run
+from spaceinvaders_awscheck.check import PATH, DeployCheck, Options, run
 from spaceinvaders_awscheck.cli import main
 from spaceinvaders_awscheck.report import Report
 
@@ -237,3 +238,24 @@ def test_a_wrong_command_is_refused_with_status_2(argv, capsys):
     with pytest.raises(SystemExit) as refused:
         main(argv)
     assert refused.value.code == 2 and "spaceinvaders-aws-check" in capsys.readouterr().err
+
+
+async def test_interrupted_it_still_closes_its_session_and_removes_its_account(world, delivery, manager):
+    """Ctrl+C cancels the check's task (asyncio.run does): what it made is still cleaned up."""
+    with DeployedStack(world, delivery) as stack:
+        out = io.StringIO()
+        options = Options(api_url=stack.base_url, env=world.env, countdown=0.2, board_within=1.0, push_within=1.0)
+        check = DeployCheck(options, Report(out))
+        running = asyncio.create_task(check.run())
+        for _ in range(400):  # until the seat is taken (bounded: 20 s)
+            if "allocate" in steps(out.getvalue()) or running.done():
+                break
+            await asyncio.sleep(0.05)
+        running.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await running
+    reported = steps(out.getvalue())
+    assert "interrupted: removing what the check made" in out.getvalue() and "FAILED" in out.getvalue()
+    assert reported["allocate"] == "ok" and reported["close"] == "ok" and reported["remove account"] == "ok"
+    assert manager.current()["SessionId"] == check.session_id and manager.current()["Status"] == "CLOSED"
+    check_accounts_gone(world)
