@@ -1,5 +1,6 @@
 """`spaceinvaders-aws-check --api URL --env NAME`: check a deployed stack end to end (docs/aws.md,
-"Check a deploy"). Exit status 0 only when every step passed, 1 when one failed, 2 for a wrong command."""
+"Check a deploy"). Exit status 0 only when every step passed, 1 when one failed, 2 for a wrong command,
+130 when interrupted (after removing what it made)."""
 
 from __future__ import annotations
 
