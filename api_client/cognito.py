@@ -182,6 +182,16 @@ class CognitoSignIn:
 
         return await self._call(username, work)
 
+    async def delete_account(self, username: str, access_token: str) -> None:
+        """The signed-in user deletes their own account: Cognito's `DeleteUser`, authorized by the user's
+        access token alone (no administrator's right)."""
+
+        def work(user: Any) -> None:
+            user.access_token = access_token
+            user.delete_user()
+
+        await self._call(username, work)
+
     async def forgot_password(self, username: str) -> None:
         await self._call(username, lambda user: user.initiate_forgot_password())
 

@@ -14,7 +14,6 @@ functions run too; this console gives them its clients:
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +26,7 @@ import botocore.exceptions
 
 from api_client import ScoreEntry, Session
 from spaceinvaders_backend.aws import board_store, push, seat_store, session_store
-from spaceinvaders_backend.aws.config import StackNames
+from spaceinvaders_backend.aws.config import StackNames, published_tables
 from spaceinvaders_backend.core.errors import ApiError as Refusal
 from spaceinvaders_backend.core.sessions import FINISHED, PLAYING
 
@@ -105,8 +104,7 @@ class AwsBackend:
             raise BackendError(refusal.message) from refusal
 
     def _load_names(self) -> None:
-        value = self._client("ssm").get_parameter(Name=f"/{self.env}/tables")["Parameter"]["Value"]
-        tables = json.loads(value)
+        tables = published_tables(self.env, self._client)
         try:
             self.names = StackNames.from_tables(self.env, tables, self._client)
         except KeyError as missing:

@@ -9,6 +9,7 @@ the same stores (`session_store`, `seat_store`, `board_store`, `push`).
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +31,12 @@ _CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, max_pool_conne
 def client(service: str, endpoint_url: str | None = None) -> Any:
     """The functions' shared client of a service."""
     return boto3.client(service, endpoint_url=endpoint_url, config=_CONFIG)
+
+
+def published_tables(env: str, clients: Callable[..., Any]) -> dict[str, str]:
+    """SSM `/<env>/tables`: the names of the resources as the stack publishes them, which the manager's console
+    and the deploy check read (the functions have theirs in their environment)."""
+    return json.loads(clients("ssm").get_parameter(Name=f"/{env}/tables")["Parameter"]["Value"])
 
 
 # /<env>/tables names these; the manager cannot work without them.
