@@ -11,7 +11,6 @@ from behaviour_drivers import drivers, next_message, push_socket
 from websockets.exceptions import InvalidStatus
 
 
-
 @pytest.fixture(scope="module", params=["local", "aws"])
 def driver(request):
     yield from drivers(request, request.param)
