@@ -28,7 +28,7 @@ from api_client import (
 )
 from api_client.callbacks import notify
 
-from .rules import ends_trial, is_early, session_deadline
+from .rules import ends_trial, is_early
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class Trial:
         self._status = status
         self._stagger = stagger
         self._starter: asyncio.Task[None] | None = None
-        deadline = session_deadline(session)
+        deadline = session.deadline
         watcher = player.watcher
 
         def stamp() -> float:  # the server's clock; never past a time-constrained session's end

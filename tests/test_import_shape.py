@@ -8,10 +8,14 @@ module hides an import inside a function, where a circle (lobby <-> sign-in, app
 from __future__ import annotations
 
 import ast
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grimp
 import pytest
+
+from api_client import Session
+from manager_tui.session_clock import session_phase, time_left
 
 ROOT = Path(__file__).resolve().parents[1]
 APPS = ("spaceinvaders_tui", "manager_tui")
@@ -103,3 +107,40 @@ def test_the_check_sees_a_circle_hidden_under_type_checking(tmp_path, monkeypatc
         "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from .app import App\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     assert import_circles("circled") == [["circled.app", "circled.screen"]]
+
+
+# --- one home for a session's timing -----------------------------------------------------------------------
+CLIENT_SIDE = ("api_client", "spaceinvaders_player", "spaceinvaders_tui", "manager_tui", "spaceinvaders_bots")
+TIMING_HOME = ROOT / "api_client" / "models.py"  # `Session.starts_at`, `Session.deadline`
+
+
+def timing_computed(path: Path) -> list[str]:
+    """Places that work out when a session starts or ends from its fields instead of asking the session:
+    arithmetic on `TimeoutInMinutes`, or a choice between `SynchronizeTime` and `OpeningTime`."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.BinOp):
+            names = {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)}
+            if "TimeoutInMinutes" in names:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node)}")
+        elif isinstance(node, ast.IfExp):
+            names = {n.attr for n in ast.walk(node) if isinstance(n, ast.Attribute)}
+            if {"SynchronizeTime", "OpeningTime"} <= names:
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node)}")
+    return found
+
+
+def test_a_sessions_start_and_deadline_are_read_in_one_place():
+    """The game, the bots and the manager's console once each had their own (one with another default)."""
+    modules = [p for package in CLIENT_SIDE for p in sorted((ROOT / package).rglob("*.py")) if p != TIMING_HOME]
+    assert [line for path in modules for line in timing_computed(path)] == []
+    assert timing_computed(TIMING_HOME)  # the check sees the one home
+
+
+def test_the_game_and_the_console_agree_on_a_sessions_timing():
+    opened = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+    # No TimeoutInMinutes: the default (5 min) for the game and the console alike.
+    timed = Session.model_validate({"SessionId": "T", "GameType": "TIME_CONSTRAINED", "OpeningTime": opened})
+    assert timed.deadline == (opened + timedelta(minutes=5)).timestamp()
+    assert time_left(timed, opened.timestamp() + 60) == 240
+    assert session_phase(timed, timed.deadline) == "TIME UP"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from api_client import Session
+from api_client import GameType, Session
 
 from ..live import LiveBoard, printable
 from ..session_clock import clock_text, seconds_to_start, session_phase, time_left
@@ -13,7 +13,8 @@ PHASE_STYLES = {"RUNNING": "bold black on green", "COUNTDOWN": "bold black on ye
                 "TIME UP": "bold white on red", "CLOSED": "bold white on grey37"}
 
 
-GAMES = {"MULTIPLE_TRIALS": "multiple trials", "SINGLE_TRIAL": "single trial", "TIME_CONSTRAINED": "timed"}
+GAMES = {GameType.MULTIPLE_TRIALS: "multiple trials", GameType.SINGLE_TRIAL: "single trial",
+         GameType.TIME_CONSTRAINED: "timed"}
 
 
 def game_text(session: Session) -> str:
