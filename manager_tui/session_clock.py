@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
 from api_client import Session
 from api_client.models import format_instant
@@ -18,19 +19,29 @@ def session_start(session: Session) -> float | None:
     return None if start is None else start.timestamp()
 
 
-def session_phase(session: Session, now: float) -> str:
-    """WAITING (for the manager's start), COUNTDOWN, RUNNING, TIME UP or CLOSED, on the backend's clock."""
+class SessionPhase(StrEnum):
+    """Where a session is, as the console's session line and the wall show it."""
+
+    WAITING = "WAITING"  # for the manager's start
+    COUNTDOWN = "COUNTDOWN"
+    RUNNING = "RUNNING"
+    TIME_UP = "TIME UP"
+    CLOSED = "CLOSED"
+
+
+def session_phase(session: Session, now: float) -> SessionPhase:
+    """The session's phase on the backend's clock."""
     if session.ClosingTime is not None:
-        return "CLOSED"
+        return SessionPhase.CLOSED
     start = session_start(session)
     if start is None:
-        return "WAITING"
+        return SessionPhase.WAITING
     if now < start:
-        return "COUNTDOWN"
+        return SessionPhase.COUNTDOWN
     deadline = session.deadline
     if deadline is not None and now >= deadline:
-        return "TIME UP"
-    return "RUNNING"
+        return SessionPhase.TIME_UP
+    return SessionPhase.RUNNING
 
 
 def seconds_to_start(session: Session, now: float) -> float | None:

@@ -6,11 +6,12 @@ from rich.text import Text
 from api_client import GameType, Session
 
 from ..live import LiveBoard, printable
-from ..session_clock import clock_text, seconds_to_start, session_phase, time_left
+from ..session_clock import SessionPhase, clock_text, seconds_to_start, session_phase, time_left
 from .text_panel import TextPanel
 
-PHASE_STYLES = {"RUNNING": "bold black on green", "COUNTDOWN": "bold black on yellow", "WAITING": "bold black on cyan",
-                "TIME UP": "bold white on red", "CLOSED": "bold white on grey37"}
+PHASE_STYLES = {SessionPhase.RUNNING: "bold black on green", SessionPhase.COUNTDOWN: "bold black on yellow",
+                SessionPhase.WAITING: "bold black on cyan", SessionPhase.TIME_UP: "bold white on red",
+                SessionPhase.CLOSED: "bold white on grey37"}
 
 
 GAMES = {GameType.MULTIPLE_TRIALS: "multiple trials", GameType.SINGLE_TRIAL: "single trial",
