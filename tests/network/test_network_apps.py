@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from conftest import MANAGER
+from game.game_app_support import ManualFrames
 from textual.widgets import OptionList, Static
 
 from api_client import KnownServers, Room
@@ -62,7 +63,7 @@ def heard(monkeypatch, rooms: list[Room]) -> list[float]:
 async def test_the_game_lists_the_rooms_it_hears_and_pins_the_one_picked(tls_server, tmp_path, monkeypatch):
     asked = heard(monkeypatch, [room_of(tls_server), room_of(tls_server, "kitchen", address="127.0.0.9",
                                                              session="", players=None, seats=None)])
-    app = SpaceInvadersApp(GameSettings(api_url=NOBODY, discover=True, data_dir=tmp_path, manual_clock=True))
+    app = SpaceInvadersApp(GameSettings(api_url=NOBODY, discover=True, data_dir=tmp_path), frames=ManualFrames())
     async with app.run_test(size=(80, 24)) as pilot:
         rooms = await until(pilot, lambda: app.screen.query_one(OptionList).option_count == 2 and app.screen.rooms)
         assert "2 rooms found" in message(app) and asked == [connect.BROWSE_SECONDS]
@@ -80,8 +81,7 @@ async def test_the_game_lists_the_rooms_it_hears_and_pins_the_one_picked(tls_ser
 async def test_a_room_whose_certificate_changed_is_refused(tls_server, tmp_path, monkeypatch):
     KnownServers(tmp_path).remember(f"127.0.0.1:{tls_server.port}", "ab" * 32, "room")
     heard(monkeypatch, [room_of(tls_server)])  # the advertisement names the server's (new) certificate
-    app = SpaceInvadersApp(GameSettings(api_url=NOBODY, discover=True, room="LAB", data_dir=tmp_path,
-                                        manual_clock=True))
+    app = SpaceInvadersApp(GameSettings(api_url=NOBODY, discover=True, room="LAB", data_dir=tmp_path), frames=ManualFrames())
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: "REFUSED" in message(app), what="the refusal")
         text = message(app)
@@ -92,7 +92,7 @@ async def test_a_room_whose_certificate_changed_is_refused(tls_server, tmp_path,
 
 async def test_without_rooms_the_game_says_how_to_start_a_server(tmp_path, monkeypatch):
     heard(monkeypatch, [])
-    app = SpaceInvadersApp(GameSettings(api_url=NOBODY, discover=True, data_dir=tmp_path, manual_clock=True))
+    app = SpaceInvadersApp(GameSettings(api_url=NOBODY, discover=True, data_dir=tmp_path), frames=ManualFrames())
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: "No room answered" in message(app), what="no rooms")
         assert "spaceinvaders-server serve" in message(app)
@@ -100,8 +100,7 @@ async def test_without_rooms_the_game_says_how_to_start_a_server(tmp_path, monke
 
 @pytest.mark.parametrize("answer", ["y", "n"])
 async def test_the_game_asks_once_about_an_unvouched_certificate(tls_server, tmp_path, answer):
-    app = SpaceInvadersApp(GameSettings(api_url=tls_server.base_url, api_given=True, data_dir=tmp_path,
-                                        manual_clock=True))
+    app = SpaceInvadersApp(GameSettings(api_url=tls_server.base_url, api_given=True, data_dir=tmp_path), frames=ManualFrames())
     async with app.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: screen_is(app, "TrustScreen"), what="the question")
         shown = " ".join(str(w.render()) for w in app.screen.query(Static))
