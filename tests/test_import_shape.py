@@ -144,3 +144,35 @@ def test_the_game_and_the_console_agree_on_a_sessions_timing():
     assert timed.deadline == (opened + timedelta(minutes=5)).timestamp()
     assert time_left(timed, opened.timestamp() + 60) == 240
     assert session_phase(timed, timed.deadline) == "TIME UP"
+
+
+# --- one name, one class ----------------------------------------------------------------------------------
+PRODUCT = ("api_client", "spaceinvaders_engine", "spaceinvaders_player", "spaceinvaders_tui", "spaceinvaders_bots",
+           "manager_tui", "spaceinvaders_backend")
+# Names two classes may share, and why. The contract's types exist once on each side of the API: the client
+# (`api_client/models.py`, `errors.py`) may not import the server, nor the server the client.
+CONTRACT_SIDES = {"ApiError", "BoardStats", "Players", "ScoreEntry", "Scoreboard", "Session", "Sessions", "Tokens"}
+SHARED_NAMES = {
+    **{name: "the contract's type, once in the client and once in the server" for name in CONTRACT_SIDES},
+    "ConfirmScreen": "each app's own yes/no dialog (the apps may not import each other)",
+    "SignInScreen": "each app's own sign-in (the apps may not import each other)",
+    "Seats": "the manager's view of a board's seats and the local server's seat keeper (never imported together)",
+}
+
+
+def classes_by_name() -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for package in PRODUCT:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.parse(path.read_text()).body:
+                if isinstance(node, ast.ClassDef):
+                    found.setdefault(node.name, []).append(str(path.relative_to(ROOT)))
+    return found
+
+
+def test_two_classes_share_a_name_only_for_a_stated_reason():
+    """Issue 16: two `LocalBackend`s (the server's and the manager's), two `StatusRecord`s with other
+    fields, two `SpaceInvadersApp`s (the game and the server's ASGI app) misled their readers."""
+    shared = {name: places for name, places in classes_by_name().items() if len(places) > 1}
+    assert {name: places for name, places in shared.items() if name not in SHARED_NAMES} == {}
+    assert all(len(shared.get(name, ())) == 2 for name in SHARED_NAMES)  # a reason for each pair still there
