@@ -19,6 +19,10 @@ class GameType(StrEnum):
     TIME_CONSTRAINED = "TIME_CONSTRAINED"
 
 
+# A time-constrained session without `TimeoutInMinutes` runs this long (the original's default).
+DEFAULT_TIMEOUT_MINUTES = 5
+
+
 class ApiModel(BaseModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
@@ -56,6 +60,21 @@ class Session(ApiModel):
     @property
     def is_closed(self) -> bool:
         return self.ClosingTime is not None
+
+    # The session's timing, read here only: the game, the bots and the manager's console agree on it.
+    @property
+    def starts_at(self) -> datetime | None:
+        """When play begins: the manager's start for a synchronized session (None before it), the opening
+        otherwise."""
+        return self.SynchronizeTime if self.Synchronized else self.OpeningTime
+
+    @property
+    def deadline(self) -> float | None:
+        """The end of a time-constrained session (epoch seconds, the server's clock), else None."""
+        start = self.starts_at
+        if self.GameType != GameType.TIME_CONSTRAINED or start is None:
+            return None
+        return start.timestamp() + (self.TimeoutInMinutes or DEFAULT_TIMEOUT_MINUTES) * 60
 
 
 class GameStatus(ApiModel):

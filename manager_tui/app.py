@@ -15,16 +15,19 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
 
+from rich.text import Text
 from textual import on, work
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 
+from api_client.trust import readable_halves
+
 from .backends import BackendError, ManagerBackend, SignInRequired, TrustRequired
 from .live import LiveBoard
 from .replay import DEFAULT_SPEED
 from .screens.board import BoardScreen
-from .screens.dialogs import SignInScreen
+from .screens.dialogs import ConfirmScreen, SignInScreen
 from .screens.messages import RefreshWanted, ReplayWanted, SessionChosen
 from .screens.replay import ReplayScreen
 from .screens.wall import WallScreen
@@ -125,15 +128,9 @@ class ManagerApp(App[None]):
 
     def ask_trust(self, required: TrustRequired) -> None:
         """Trust on first use: the fingerprint, once; a yes is remembered (api_client/trust.py)."""
-        from rich.text import Text
-
-        from api_client.trust import readable_halves
-
-        from .screens.dialogs import ConfirmScreen
-
         def answered(yes: bool | None) -> None:
             if yes:
-                self.backend.trust_certificate(required.fingerprint)  # type: ignore[attr-defined]
+                self.backend.trust_certificate(required.fingerprint)
                 self.connect()
             else:
                 self.notify("Not connected: the server's certificate is not trusted — press r to be asked again",

@@ -7,18 +7,32 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import NamedTuple
 
 from api_client import ScoreEntry
 
 from .backends import Board
-from .session_clock import session_phase, time_left
+from .session_clock import SessionPhase, session_phase, time_left
 
 MARK_SECONDS = 10.0  # how long a rank change or a new player stays marked on the board
 CHART_LEADERS = 5  # lines on the leaders' chart
 TRACKED_LEADERS = 10  # players whose scores are kept over time (the chart and the podium read them)
 RATE_WINDOW_SECONDS = 60.0  # the recent scoring rate behind the projected podium
 HISTORY_POINTS = 2400  # per player: an hour of 1.5 s refreshes
+
+
+class SeatView(StrEnum):
+    """A player's seat as the board shows it."""
+
+    PLAYING = "playing"
+    IDLE = "idle"  # seated, but no news for a while (the server frees the seat after 60 s)
+    FINISHED = "finished"  # no other game in this session
+    NOT_SEATED = ""
+
+
+# Read once: a member read through its enum costs ~0.2 µs on Python 3.11, and a refresh reads 5,000.
+_PLAYING, _IDLE, _FINISHED, _NOT_SEATED = SeatView.PLAYING, SeatView.IDLE, SeatView.FINISHED, SeatView.NOT_SEATED
 
 
 class BoardRow(NamedTuple):
@@ -30,7 +44,7 @@ class BoardRow(NamedTuple):
     lives: int
     moved: int  # places gained (positive) or lost (negative) within the last MARK_SECONDS
     is_new: bool  # arrived on the board within the last MARK_SECONDS
-    state: str  # "playing", "idle", "finished" or "" (not seated)
+    state: SeatView
 
 
 @dataclass(frozen=True)
@@ -85,13 +99,13 @@ class BoardTracker:
                 else:
                     del marks[name]
             if name in seats.idle:
-                state = "idle"
+                state = _IDLE
             elif name in seats.playing:
-                state = "playing"
+                state = _PLAYING
             elif name in seats.finished:
-                state = "finished"
+                state = _FINISHED
             else:
-                state = ""
+                state = _NOT_SEATED
             rows.append(BoardRow(rank, name, entry.Score, entry.Shots, entry.Level, entry.Lives, moved, is_new,
                                  state))
         self._ranks = ranks
@@ -215,6 +229,6 @@ class LiveBoard:
             return None
         at = self.backend_now(now)
         left = time_left(board.session, at)
-        if left is None or session_phase(board.session, at) != "RUNNING":
+        if left is None or session_phase(board.session, at) is not SessionPhase.RUNNING:
             return None
         return project_podium(board.entries, self.history, board.fetched_at, left)

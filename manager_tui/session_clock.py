@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 
-from api_client import GameType, Session
+from api_client import Session
 from api_client.models import format_instant
 
 
@@ -12,35 +13,35 @@ def iso(epoch: float) -> str:
     return format_instant(datetime.fromtimestamp(epoch, tz=UTC))
 
 
-def _epoch(value: datetime | None) -> float | None:
-    return None if value is None else value.timestamp()
-
-
 def session_start(session: Session) -> float | None:
-    """When play begins: the synchronized start, or the opening of a free session."""
-    return _epoch(session.SynchronizeTime) if session.Synchronized else _epoch(session.OpeningTime)
+    """When play begins (`Session.starts_at`), in epoch seconds."""
+    start = session.starts_at
+    return None if start is None else start.timestamp()
 
 
-def session_deadline(session: Session) -> float | None:
-    if session.GameType != GameType.TIME_CONSTRAINED or not session.TimeoutInMinutes:
-        return None
-    start = session_start(session)
-    return None if start is None else start + session.TimeoutInMinutes * 60
+class SessionPhase(StrEnum):
+    """Where a session is, as the console's session line and the wall show it."""
+
+    WAITING = "WAITING"  # for the manager's start
+    COUNTDOWN = "COUNTDOWN"
+    RUNNING = "RUNNING"
+    TIME_UP = "TIME UP"
+    CLOSED = "CLOSED"
 
 
-def session_phase(session: Session, now: float) -> str:
-    """WAITING (for the manager's start), COUNTDOWN, RUNNING, TIME UP or CLOSED, on the backend's clock."""
+def session_phase(session: Session, now: float) -> SessionPhase:
+    """The session's phase on the backend's clock."""
     if session.ClosingTime is not None:
-        return "CLOSED"
+        return SessionPhase.CLOSED
     start = session_start(session)
     if start is None:
-        return "WAITING"
+        return SessionPhase.WAITING
     if now < start:
-        return "COUNTDOWN"
-    deadline = session_deadline(session)
+        return SessionPhase.COUNTDOWN
+    deadline = session.deadline
     if deadline is not None and now >= deadline:
-        return "TIME UP"
-    return "RUNNING"
+        return SessionPhase.TIME_UP
+    return SessionPhase.RUNNING
 
 
 def seconds_to_start(session: Session, now: float) -> float | None:
@@ -50,7 +51,7 @@ def seconds_to_start(session: Session, now: float) -> float | None:
 
 def time_left(session: Session, now: float) -> float | None:
     """Seconds left in a time-constrained session (0 when over), None for other game types."""
-    deadline = session_deadline(session)
+    deadline = session.deadline
     if deadline is None:
         return None
     if session.ClosingTime is not None:

@@ -14,8 +14,9 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from enum import Enum, StrEnum
+from enum import Enum
 
 from api_client import (
     AuthenticationError,
@@ -37,7 +38,7 @@ from spaceinvaders_player import PlayerSession, Trial, TrialEvents
 from .arena import Arena
 from .autopilot import Autopilot, Skill
 from .metering import expecting
-from .stats import RunStats
+from .stats import BotState, RunStats
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +50,6 @@ JOIN_RETRY = RetryPolicy(max_attempts=200, max_elapsed=JOIN_PATIENCE, base_delay
 SEAT_RETRY = 5.0  # seconds between tries for a seat in a full session
 SESSION_POLL = 2.0  # seconds between looks for an open (or the next) session
 REST = (3.0, 10.0)  # seconds between two games, like a person reading the board
-
-
-class BotState(StrEnum):
-    JOINING = "joining"
-    WAITING = "waiting"
-    PLAYING = "playing"
-    RESTING = "resting"
-    LEFT = "left"
 
 
 class GameEnd(Enum):
@@ -79,8 +72,9 @@ class JoinError(Exception):
 
 class Bot:
     def __init__(self, plan: BotPlan, client: SpaceInvadersClient, arena: Arena, stats: RunStats,
-                 join_gate: asyncio.Semaphore) -> None:
+                 join_gate: asyncio.Semaphore, *, on_change: Callable[[], None] | None = None) -> None:
         self.plan = plan
+        self.on_change = on_change  # told after the bot changed its state or joined (or could not) in `stats`
         self.client = client
         self.arena = arena
         self.stats = stats
@@ -111,6 +105,11 @@ class Bot:
         self.stats.users[self.state] -= 1
         self.stats.users[state] += 1
         self.state = state
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def _posted(self, seconds: float) -> None:
         """A status post's 2xx came, `seconds` after its sample was taken."""
@@ -140,11 +139,13 @@ class Bot:
         except JoinError as error:
             self.error = str(error)
             self.stats.join_failures += 1
+            self._changed()
             log.warning("%s cannot join: %s", self.name, error)
         except SpaceInvadersError as error:  # e.g. the server no longer takes its tokens
             self.error = str(error)
             if not self._joined:
                 self.stats.join_failures += 1
+                self._changed()
             log.warning("%s stopped: %s", self.name, error)
         finally:
             await self._leave()
@@ -197,6 +198,7 @@ class Bot:
                 self._joined = True
                 self.stats.joined += 1
                 self.stats.join_seconds.add((time.monotonic() - self._spawned) * 1000)
+                self._changed()
             return session
 
     # -- playing -----------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .report import RunInfo, Window, format_ms
-from .stats import USER_STATES, RunStats
+from .stats import BotState, RunStats
 
 
 def _clock(seconds: float) -> str:
@@ -15,7 +15,7 @@ def _clock(seconds: float) -> str:
 
 
 def headline(stats: RunStats, info: RunInfo) -> str:
-    running = stats.bots - stats.users.get("left", 0)
+    running = stats.bots - stats.users.get(BotState.LEFT, 0)
     until = f" / {_clock(info.duration)}" if info.duration else ""
     return (f"{_clock(info.elapsed)}{until}  users {running}/{info.count}  joined {stats.joined}  "
             f"games {stats.games}")
@@ -31,7 +31,7 @@ def render(stats: RunStats, window: Window, info: RunInfo, in_flight: int) -> Re
     processes = f"{info.processes} process{'es' * (info.processes > 1)}"
     title = Text.assemble(("spaceinvaders-bots ", "bold"), (info.api, "cyan"),
                           f"  seed {info.seed}  skill {info.skill}  {processes}")
-    states = "  ".join(f"{state} {stats.users.get(state, 0)}" for state in USER_STATES)
+    states = "  ".join(f"{state} {stats.users.get(state, 0)}" for state in BotState)
     on_time_style = "green" if stats.on_time_share >= 0.99 else "bold yellow"
     lines = [
         Text(f"{headline(stats, info)}   {states}"),

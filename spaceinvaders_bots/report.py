@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .stats import PERCENTILES, EndpointStats, Histogram, RunStats
+from .stats import PERCENTILES, BotState, EndpointStats, Histogram, RunStats
 
 SUMMARY_PERCENTILES = (0.50, 0.90, 0.95, 0.99)
 
@@ -175,7 +175,7 @@ class CsvReport:
     def history_row(self, stats: RunStats, window: Window) -> None:
         latency = window.latency
         self._writer.writerow([
-            int(time.time()), stats.bots - stats.users.get("left", 0), stats.users.get("playing", 0),
+            int(time.time()), stats.bots - stats.users.get(BotState.LEFT, 0), stats.users.get(BotState.PLAYING, 0),
             f"{window.requests_per_second:.2f}", f"{window.failures_per_second:.2f}",
             f"{window.posts_per_second:.2f}", f"{window.on_time_share * 100:.2f}",
             *(format_ms(latency.percentile(q)) for q in SUMMARY_PERCENTILES), stats.requests, stats.failures,

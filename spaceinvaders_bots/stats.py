@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 PERCENTILES = (0.50, 0.66, 0.75, 0.80, 0.90, 0.95, 0.98, 0.99, 0.999, 1.0)
@@ -122,7 +123,14 @@ class EndpointStats:
                    Counter(data["errors"]))
 
 
-USER_STATES = ("joining", "waiting", "playing", "resting", "left")
+class BotState(StrEnum):
+    """Where a bot is in its life; the run counts the bots in each (`RunStats.users`)."""
+
+    JOINING = "joining"
+    WAITING = "waiting"
+    PLAYING = "playing"
+    RESTING = "resting"
+    LEFT = "left"
 
 
 @dataclass
@@ -136,7 +144,7 @@ class RunStats:
     posts_on_time: int = 0  # answered within `interval` of their sample (exact, not by bucket)
     superseded: int = 0  # samples replaced by a newer one before they could be sent (late by definition)
     loop_lag: Histogram = field(default_factory=Histogram)  # how late the bots' frames ran (ms)
-    users: Counter[str] = field(default_factory=Counter)  # bots by state (USER_STATES)
+    users: Counter[str] = field(default_factory=Counter)  # bots by state (`BotState`)
     bots: int = 0  # bots started
     joined: int = 0  # bots that signed in and took a seat at least once
     join_failures: int = 0

@@ -22,7 +22,7 @@ from .autopilot import SKILLS
 from .bot import Bot, BotPlan
 from .identity import BotsDirectory, bot_name
 from .metering import Meter
-from .stats import RunStats
+from .stats import BotState, RunStats
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,8 @@ class Swarm:
     bots: list[Bot] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
     meter: Meter | None = None
+    expected: int | None = None  # bots started, once all are (None while spawning and after the stop)
+    freezes: int = 0  # the garbage collector's freezes done (`settled`)
 
     @property
     def in_flight(self) -> int:
@@ -85,17 +87,20 @@ class Swarm:
                  "posts": bot.posts,
                  "seated": bot.seated, "error": bot.error} for bot in self.bots]
 
-    async def _freeze_when_settled(self, count: int) -> None:
-        """Leave the bots' long-lived objects (clients, games, publishers) out of the cyclic garbage
-        collector's full passes: with 600 bots those took up to 0.4 s, and every post waited. Done once
-        everyone has joined, and again once everyone plays (a synchronized session starts later)."""
-        stats = self.stats
-        while stats.joined + stats.join_failures < count:
-            await asyncio.sleep(0.5)
-        gc.freeze()
-        while stats.users["playing"] < count - stats.join_failures:
-            await asyncio.sleep(0.5)
-        gc.freeze()
+    def settled(self) -> None:
+        """A bot changed its state (each tells, `Bot.on_change`). Leave the bots' long-lived objects
+        (clients, games, publishers) out of the cyclic garbage collector's full passes: with 600 bots
+        those took up to 0.4 s, and every post waited. Done once everyone has joined, and again once
+        everyone plays (a synchronized session starts later)."""
+        count, stats = self.expected, self.stats
+        if count is None:
+            return
+        if self.freezes == 0 and stats.joined + stats.join_failures >= count:
+            self.freezes = 1
+            gc.freeze()
+        if self.freezes == 1 and stats.users[BotState.PLAYING] >= count - stats.join_failures:
+            self.freezes = 2
+            gc.freeze()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start the bots at the spawn rate, keep them playing until `stop` is set, then let them leave."""
@@ -122,13 +127,14 @@ class Swarm:
                             pass
                     client = SpaceInvadersClient(config.api, http=pool.http, trust=pool.trust,
                                                  token_store=directory.token_store(plan.name))
-                    bot = Bot(plan, client, arena, self.stats, gate)
+                    bot = Bot(plan, client, arena, self.stats, gate, on_change=self.settled)
                     self.bots.append(bot)
                     self.stats.bots += 1
                     tasks.append(asyncio.create_task(bot.live(), name=plan.name))
-                freezer = asyncio.create_task(self._freeze_when_settled(len(tasks)))
+                self.expected = len(tasks)
+                self.settled()
                 await stop.wait()
-                freezer.cancel()
+                self.expected = None
             finally:
                 for task in tasks:
                     task.cancel()

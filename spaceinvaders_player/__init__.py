@@ -10,8 +10,6 @@ from .rules import (
     ends_trial,
     free_seats,
     is_early,
-    session_deadline,
-    session_start,
     waits_for_start,
 )
 from .session import LEAVE_TIMEOUT, PlayerSession, release_seat
@@ -35,7 +33,5 @@ __all__ = [
     "free_seats",
     "is_early",
     "release_seat",
-    "session_deadline",
-    "session_start",
     "waits_for_start",
 ]

@@ -2,11 +2,8 @@
 ends, whether to wait for the manager, the seats left, and which refusals end a game."""
 from __future__ import annotations
 
-from datetime import datetime
-
 from api_client import (
     ApiError,
-    GameType,
     NotSeated,
     Session,
     SessionClosed,
@@ -21,19 +18,6 @@ END_OF_TRIAL = (SessionClosed, SessionMismatch, NotSeated)
 KEEP_SEAT_EVERY = 20.0
 # A time-constrained game ends this much before the deadline (server clock), so its last post still counts.
 TIME_UP_MARGIN = 0.25
-
-
-def session_start(session: Session) -> datetime | None:
-    """When play begins: the manager's start for a synchronized session, the opening otherwise."""
-    return session.SynchronizeTime if session.Synchronized else session.OpeningTime
-
-
-def session_deadline(session: Session) -> float | None:
-    """The end of a time-constrained session (epoch seconds, server clock), else None."""
-    start = session_start(session)
-    if session.GameType != GameType.TIME_CONSTRAINED or start is None:
-        return None
-    return start.timestamp() + (session.TimeoutInMinutes or 5) * 60
 
 
 def waits_for_start(session: Session, server_now: float) -> bool:

@@ -12,7 +12,7 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from api_client import (
     ApiError,
@@ -22,14 +22,13 @@ from api_client import (
     ScoreEntry,
     ServerError,
     Session,
+    SessionWatcher,
+    SpaceInvadersClient,
     StatusPublisher,
 )
 from api_client.callbacks import notify
 
-from .rules import ends_trial, is_early, session_deadline
-
-if TYPE_CHECKING:
-    from .session import PlayerSession
+from .rules import ends_trial, is_early
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +63,19 @@ class TrialEvents:
     on_online: Callable[[bool], None] | None = None  # the server stopped or started answering
 
 
+class TrialOwner(Protocol):
+    """What a trial needs of the player it belongs to (`PlayerSession`, which imports this module)."""
+
+    client: SpaceInvadersClient
+    watcher: SessionWatcher  # the session as last seen and the server's clock
+    on_post: Callable[[float], None] | None  # seconds from each status sample to its 2xx
+
+    def trial_ended(self, trial: Trial) -> None:
+        """The server ended the game (its seat is gone with it)."""
+
+
 class Trial:
-    def __init__(self, player: PlayerSession, session: Session, number: int, status: StatusProvider,
+    def __init__(self, player: TrialOwner, session: Session, number: int, status: StatusProvider,
                  events: TrialEvents, *, stagger: random.Random | None = None) -> None:
         self.player = player
         self.session = session
@@ -77,7 +87,7 @@ class Trial:
         self._status = status
         self._stagger = stagger
         self._starter: asyncio.Task[None] | None = None
-        deadline = session_deadline(session)
+        deadline = session.deadline
         watcher = player.watcher
 
         def stamp() -> float:  # the server's clock; never past a time-constrained session's end

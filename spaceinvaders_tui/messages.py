@@ -56,8 +56,8 @@ class SessionSeen(Message, bubble=False):
 
 
 class SignedIn(Message):
-    """The player signed in: the app shows the lobby."""
+    """The player signed in (or a kept sign-in still works): the app shows the lobby."""
 
 
 class SignedOut(Message):
-    """The player signed out: the app shows the sign-in screen."""
+    """The player signed out (or no kept sign-in works): the app shows the sign-in screen."""

@@ -118,6 +118,10 @@ class ManagerBackend(Protocol):
 
     async def sign_in(self, username: str, password: str) -> None: ...
 
+    def trust_certificate(self, fingerprint: str) -> None:
+        """Trust the server's certificate with this fingerprint from now on: the manager's yes to the
+        `TrustRequired` that `connect` raised (only a backend that raises it is asked)."""
+
     async def sessions(self) -> list[Session]:
         """Every session, newest first."""
 

@@ -131,6 +131,9 @@ class AwsBackend:
         self._clients.clear()
         await self.connect()
 
+    def trust_certificate(self, fingerprint: str) -> None:
+        raise BackendError("AWS endpoints are checked against the authorities: no certificate to trust by hand")
+
     # --- sessions ----------------------------------------------------------------------------------
     @property
     def stack(self) -> StackNames:

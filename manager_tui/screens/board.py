@@ -21,7 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from ..backends import BackendError, ManagerBackend, OpenRequest
-from ..live import LiveBoard, printable
+from ..live import LiveBoard, SeatView, printable
 from ..widgets.board_view import BoardView, header_text
 from ..widgets.leaders_chart import LeadersChart
 from ..widgets.podium import Podium
@@ -187,7 +187,7 @@ class BoardScreen(Screen[None]):
             self.notify("pick a player on the board first (arrow keys)", severity="warning")
             return
         question = Text.assemble("Free the seat of ", (printable(row.nickname), "bold"),
-                                 f" (rank {row.rank}, {row.state or 'not seated'})?")
+                                 f" (rank {row.rank}, {'not seated' if row.state is SeatView.NOT_SEATED else row.state})?")
         self.app.push_screen(ConfirmScreen(question, yes="Free seat"),
                              lambda yes: yes and self.free_seat(sid, row.nickname))
 

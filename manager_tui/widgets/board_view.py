@@ -16,16 +16,16 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..live import BoardRow, printable
+from ..live import BoardRow, SeatView, printable
 
 NAME_WIDTH = 24
 COLUMNS = (("#", 5), ("", 4), ("Player", NAME_WIDTH), ("Score", 11), ("Shots", 8), ("Lvl", 5), ("Lives", 6),
            ("State", 9))
 STATE_STYLES = {
-    "playing": Style(color="green"),
-    "idle": Style(color="yellow", bold=True),
-    "finished": Style(dim=True),
-    "": Style(dim=True),
+    SeatView.PLAYING: Style(color="green"),
+    SeatView.IDLE: Style(color="yellow", bold=True),
+    SeatView.FINISHED: Style(dim=True),
+    SeatView.NOT_SEATED: Style(dim=True),
 }
 UP, DOWN, NEW = Style(color="bright_green", bold=True), Style(color="bright_red", bold=True), \
     Style(color="black", bgcolor="bright_green", bold=True)

@@ -3,17 +3,19 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from api_client import Session
+from api_client import GameType, Session
 
 from ..live import LiveBoard, printable
-from ..session_clock import clock_text, seconds_to_start, session_phase, time_left
+from ..session_clock import SessionPhase, clock_text, seconds_to_start, session_phase, time_left
 from .text_panel import TextPanel
 
-PHASE_STYLES = {"RUNNING": "bold black on green", "COUNTDOWN": "bold black on yellow", "WAITING": "bold black on cyan",
-                "TIME UP": "bold white on red", "CLOSED": "bold white on grey37"}
+PHASE_STYLES = {SessionPhase.RUNNING: "bold black on green", SessionPhase.COUNTDOWN: "bold black on yellow",
+                SessionPhase.WAITING: "bold black on cyan", SessionPhase.TIME_UP: "bold white on red",
+                SessionPhase.CLOSED: "bold white on grey37"}
 
 
-GAMES = {"MULTIPLE_TRIALS": "multiple trials", "SINGLE_TRIAL": "single trial", "TIME_CONSTRAINED": "timed"}
+GAMES = {GameType.MULTIPLE_TRIALS: "multiple trials", GameType.SINGLE_TRIAL: "single trial",
+         GameType.TIME_CONSTRAINED: "timed"}
 
 
 def game_text(session: Session) -> str:

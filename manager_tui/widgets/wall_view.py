@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Digits
 
-from ..live import BoardRow, LiveBoard, printable
+from ..live import BoardRow, LiveBoard, SeatView, printable
 from ..session_clock import session_phase
 from .board_view import DOWN, NEW, UP
 from .leaders_chart import LeadersChart
@@ -54,7 +54,7 @@ def page_text(rows: list[BoardRow], columns: int, lines: int, width: int) -> Tex
             marker, style = ("new", NEW) if row.is_new else ("▲", UP) if row.moved > 0 else \
                 ("▼", DOWN) if row.moved < 0 else ("", None)
             text.append(f"{row.rank:>4} ", "bold cyan")
-            text.append(f"{name:<{name_width}}", "bold white" if row.state != "finished" else "grey62")
+            text.append(f"{name:<{name_width}}", "bold white" if row.state is not SeatView.FINISHED else "grey62")
             text.append(f"{row.score:>11,}", "bold yellow")
             text.append(f" {marker:<3} ", style)
     return text

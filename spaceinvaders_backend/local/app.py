@@ -40,7 +40,7 @@ PREFIX = "/v1"
 STATUS_PATH = PREFIX + "/updatestatus"
 
 
-class SpaceInvadersApp:
+class ServerApp:
     """Status posts go straight to their endpoint; everything else through Starlette's routing."""
 
     def __init__(self, routes: Starlette, backend: LocalBackend, status: StatusEndpoint) -> None:
@@ -55,7 +55,7 @@ class SpaceInvadersApp:
             await self.routes(scope, receive, send)
 
 
-def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> SpaceInvadersApp:
+def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> ServerApp:
     pushes = StartPushes()
     backend = LocalBackend(settings, clock, on_session_saved=pushes.session_saved)
     tokens = TokenService(settings.data_dir, settings.id_token_lifetime_seconds, clock=clock)
@@ -85,7 +85,7 @@ def create_app(settings: Settings, clock: Callable[[], float] = time.time) -> Sp
 
     starlette = Starlette(routes=[Mount(PREFIX, routes=routes)], lifespan=lifespan,
                           exception_handlers={ApiError: _api_error, HTTPException: _http_error, Exception: _unexpected})
-    return SpaceInvadersApp(starlette, backend, status)
+    return ServerApp(starlette, backend, status)
 
 
 async def _api_error(request: Request, exc: ApiError) -> Response:

@@ -10,6 +10,7 @@ fingerprint is refused here, with what to check.
 """
 from __future__ import annotations
 
+import asyncio
 from typing import ClassVar
 
 from rich.text import Text
@@ -26,6 +27,9 @@ from api_client.rooms import BROWSE_SECONDS, FIND_SECONDS, Room, RoomNotFound, b
 from api_client.trust import ServerIdentity, ServerTrustError
 
 from ..link import Link
+from ..messages import SignedIn, SignedOut
+from .play import PlayScreen
+from .trust import TrustScreen
 
 NO_SERVER = """\
 No Space Invaders server answers at {where}.
@@ -105,8 +109,6 @@ class ConnectScreen(Screen[None]):
 
     @work(exclusive=True, group="connect")
     async def search(self) -> None:
-        import asyncio
-
         self.searched = True
         wanted = self.app.settings.room
         link = self.app.link
@@ -165,15 +167,10 @@ class ConnectScreen(Screen[None]):
     # --- connecting ------------------------------------------------------------------------------------
 
     async def _ask(self, identity: ServerIdentity) -> bool:
-        from .trust import TrustScreen
-
         return bool(await self.app.push_screen_wait(TrustScreen(identity)))
 
     @work(exclusive=True, group="connect")
     async def connect(self) -> None:
-        from .lobby import LobbyScreen
-        from .sign_in import SignInScreen
-
         link = self.app.link
         self._show(f"Connecting to {link.base_url} ...", False)
         try:
@@ -193,7 +190,7 @@ class ConnectScreen(Screen[None]):
         except SpaceInvadersError as error:
             self._show(f"The server at {link.base_url} answered with an error:\n{error}", True)
             return
-        self.app.switch_screen(LobbyScreen() if resumed else SignInScreen())
+        self.post_message(SignedIn() if resumed else SignedOut())  # the app shows the lobby or the sign-in
 
     def action_retry(self) -> None:
         if self.searched and self.app.settings.discover:
@@ -202,6 +199,4 @@ class ConnectScreen(Screen[None]):
             self.connect()
 
     def action_offline(self) -> None:
-        from .play import PlayScreen
-
         self.app.push_screen(PlayScreen(None))

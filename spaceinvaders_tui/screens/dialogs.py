@@ -81,11 +81,25 @@ class MessageScreen(ModalScreen[None]):
         yield Footer()
 
 
+class Ending(Enum):
+    """How a game can end; the value is the game-over screen's heading."""
+
+    LOST = "GAME OVER"  # the last cannon hit, or the invaders landed
+    TIME_UP = "TIME'S UP"  # a time-constrained session's end
+    CLOSED = "SESSION CLOSED"  # the manager closed the session
+    STOPPED = "GAME STOPPED"  # the server ended the game otherwise (another session began, the seat is gone)
+
+    @property
+    def by_server(self) -> bool:
+        """The server ended it: no final state to post, no other game in this session."""
+        return self in (Ending.CLOSED, Ending.STOPPED)
+
+
 @dataclass
 class Outcome:
     """How a game ended, for the game-over screen."""
 
-    heading: str  # GAME OVER, TIME'S UP, SESSION CLOSED
+    ending: Ending
     reason: str  # a sentence
     score: int
     level: int
@@ -94,6 +108,10 @@ class Outcome:
     new_best: bool
     can_play_again: bool
     rule: str = ""  # why there is no other game, when there is none
+
+    @property
+    def heading(self) -> str:
+        return self.ending.value
 
 
 class Choice(Enum):

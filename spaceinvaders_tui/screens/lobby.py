@@ -12,9 +12,9 @@ from textual.containers import Center, Middle
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from api_client import Session, SpaceInvadersError
+from api_client import GameType, Session, SpaceInvadersError
 from spaceinvaders_engine import InvaderKind, sprites
-from spaceinvaders_player import free_seats, session_deadline, waits_for_start
+from spaceinvaders_player import free_seats, waits_for_start
 
 from ..messages import SessionSeen, SignedOut
 from ..widgets.hud import clock
@@ -24,9 +24,9 @@ from .dialogs import Choice, HelpScreen
 from .play import PlayScreen
 
 GAME_TYPES = {
-    "MULTIPLE_TRIALS": "multiple trials: play as often as you like, your best game counts",
-    "SINGLE_TRIAL": "single trial: one game per player",
-    "TIME_CONSTRAINED": "time-constrained: one game, the session ends at a set time",
+    GameType.MULTIPLE_TRIALS: "multiple trials: play as often as you like, your best game counts",
+    GameType.SINGLE_TRIAL: "single trial: one game per player",
+    GameType.TIME_CONSTRAINED: "time-constrained: one game, the session ends at a set time",
 }
 POLL_INTERVAL = 1.0
 
@@ -150,7 +150,7 @@ class LobbyScreen(Screen[None]):
                           else f"the manager started it: play begins in {clock(until)}")
         else:
             table.add_row("Start", "synchronized, started" if session.Synchronized else "free: play when you like")
-        deadline = session_deadline(session)
+        deadline = session.deadline
         if deadline is not None and not session.is_closed:
             table.add_row("Time left", clock(deadline - now) if deadline > now else "none")
         panel.update(table)

@@ -24,9 +24,9 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from api_client import NotSeated, Session, SessionClosed, SessionMismatch
+from api_client import GameType, NotSeated, Session, SessionClosed, SessionMismatch
 from spaceinvaders_engine import Game, Phase, events
-from spaceinvaders_player import TIME_UP_MARGIN, Delivery, PlayerSession, TrialEvents, session_deadline
+from spaceinvaders_player import TIME_UP_MARGIN, Delivery, PlayerSession, TrialEvents
 
 from ..controls import CannonControl
 from ..messages import BoardUpdated, FinalScoreDelivered, OnlineChanged, StatusRefused, TrialEnded
@@ -34,7 +34,7 @@ from ..widgets.hud import Hud
 from ..widgets.playfield import Playfield
 from ..widgets.top_ten import TopTen
 from .common import describe
-from .dialogs import Choice, ConfirmScreen, GameOverScreen, HelpScreen, Outcome
+from .dialogs import Choice, ConfirmScreen, Ending, GameOverScreen, HelpScreen, Outcome
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +43,8 @@ FRAME_SECONDS = 1 / 30  # a frame stepped by hand (`advance`)
 MIN_WIDTH, MIN_HEIGHT = 80, 24
 SCALE_2 = (132, 44)  # from this terminal size every cell is drawn 2 x 2
 SIDEBAR = (24, 40)
-SHORT_TYPES = {"MULTIPLE_TRIALS": "multiple trials", "SINGLE_TRIAL": "single trial",
-               "TIME_CONSTRAINED": "time-constrained"}
+SHORT_TYPES = {GameType.MULTIPLE_TRIALS: "multiple trials", GameType.SINGLE_TRIAL: "single trial",
+               GameType.TIME_CONSTRAINED: "time-constrained"}
 LOST = {"lives": "The invaders hit your last cannon.", "invasion": "The invaders have landed."}
 
 
@@ -86,7 +86,7 @@ class PlayScreen(Screen[Choice | None]):
         self.delivery: Delivery | None = None  # the final score's way to the server (None: none sent)
         self.online = True  # the server answers the game's posts
         self.trial = None
-        self.deadline = session_deadline(session) if session else None
+        self.deadline = session.deadline if session else None
         self.clock = 0.0  # seconds on the frames' clock at the last frame
         self._game_over: GameOverScreen | None = None
         self._flash = ("", 0.0)  # a short message in the status line, until a time
@@ -223,32 +223,32 @@ class PlayScreen(Screen[Choice | None]):
             elif isinstance(event, events.ExtraLife):
                 self.flash("Extra life!")
             elif isinstance(event, events.GameOver):
-                self._end("GAME OVER", LOST.get(event.reason, "Game over."), post_final=True)
+                self._end(Ending.LOST, LOST.get(event.reason, "Game over."))
 
     def _check_time(self) -> None:
         if self.deadline is None or self.player is None or self.ended:
             return
         if self.player.watcher.server_now() >= self.deadline - TIME_UP_MARGIN:
-            self._end("TIME'S UP", "The session's time is over.", post_final=True)
+            self._end(Ending.TIME_UP, "The session's time is over.")
 
     # --- the end of a game --------------------------------------------------------------------------
-    def _end(self, heading: str, reason: str, *, post_final: bool, may_go_on: bool = True) -> None:
+    def _end(self, ending: Ending, reason: str) -> None:
         game = self.game
         if self.paused:
             self._set_paused(False)  # frames go on under the game-over screen: the last explosions burn out
         new_best = self.app.best.record(game.score)
         session = self.session
-        again = may_go_on and (session is None or (session.GameType == "MULTIPLE_TRIALS" and heading == "GAME OVER"))
+        multiple = session is not None and session.GameType == GameType.MULTIPLE_TRIALS
+        again = not ending.by_server and (session is None or (multiple and ending is Ending.LOST))
         rule = ""
-        if session is not None and not again and may_go_on:
-            rule = ("This session allows one game per player." if session.GameType != "MULTIPLE_TRIALS"
-                    else "")
-        self.outcome = Outcome(heading, reason, game.score, game.level, game.shots, self.app.best.best, new_best,
+        if session is not None and not again and not ending.by_server:
+            rule = "This session allows one game per player." if not multiple else ""
+        self.outcome = Outcome(ending, reason, game.score, game.level, game.shots, self.app.best.best, new_best,
                                again, rule)
-        if self.trial is not None and self.player is not None and post_final:
+        if self.trial is not None and self.player is not None and not ending.by_server:
             self.delivery = Delivery.SENDING
             self._deliver(self.player.end_trial(self.trial, game.status()))
-        self.field.banner = heading
+        self.field.banner = ending.value
         self.field.update_frame()
         self._game_over = GameOverScreen(self.outcome, self._standing())
         self.app.push_screen(self._game_over, callback=self._after_game_over)
@@ -322,8 +322,7 @@ class PlayScreen(Screen[Choice | None]):
             text = describe(error)
         else:
             text = "The manager closed the session. Your score up to now is on the board."
-        self._end("SESSION CLOSED" if isinstance(error, SessionClosed) else "GAME STOPPED", text,
-                  post_final=False, may_go_on=False)
+        self._end(Ending.CLOSED if isinstance(error, SessionClosed) else Ending.STOPPED, text)
 
     # --- status line --------------------------------------------------------------------------------
     def flash(self, text: str, seconds: float = 2.0) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import random
 
 import httpx
@@ -17,7 +18,8 @@ from spaceinvaders_bots.bot import Bot, BotPlan, JoinError
 from spaceinvaders_bots.cli import duration
 from spaceinvaders_bots.identity import BotsDirectory, bot_name, check_prefix
 from spaceinvaders_bots.report import RunInfo, Window, passed, summary_json, summary_text
-from spaceinvaders_bots.stats import Histogram, RunStats, bucket
+from spaceinvaders_bots.stats import BotState, Histogram, RunStats, bucket
+from spaceinvaders_bots.swarm import Swarm, SwarmConfig
 
 
 def test_histogram_percentiles_are_within_the_bucket_precision():
@@ -211,3 +213,29 @@ async def test_the_meter_times_every_attempt_by_endpoint_and_knows_expected_answ
     assert stats.endpoints["GET /scoreboard"].requests == 1 and stats.endpoints["GET /scoreboard"].failures == 0
     assert dict(stats.endpoints["GET /health"].errors) == {NO_ANSWER: 1}
     assert meter.in_flight == 0
+
+
+async def test_the_swarm_freezes_the_collector_when_its_bots_tell_it_not_by_polling(monkeypatch):
+    """Issue 16: no polling between parts of one program. Each bot tells its swarm of a change of state
+    (`on_change`); the swarm freezes the garbage collector once all have joined and once all play."""
+    freezes: list[int] = []
+    monkeypatch.setattr("spaceinvaders_bots.swarm.gc.freeze", lambda: freezes.append(1))
+    swarm = Swarm(SwarmConfig(api="http://127.0.0.1:9/v1", count=2))
+    bots = [Bot(BotPlan(i, f"b{i}", "pw", SKILLS["novice"], i),
+                SpaceInvadersClient("http://127.0.0.1:9/v1", token_store=None), Arena(Histogram()), swarm.stats,
+                asyncio.Semaphore(1), on_change=swarm.settled) for i in (1, 2)]
+    swarm.stats.joined = 2
+    bots[0]._become(BotState.WAITING)
+    assert freezes == []  # still spawning: nobody knows how many bots there are
+    swarm.expected = 2
+    bots[1]._become(BotState.WAITING)
+    assert len(freezes) == 1  # all joined
+    bots[0]._become(BotState.PLAYING)
+    assert len(freezes) == 1
+    bots[1]._become(BotState.PLAYING)
+    assert len(freezes) == 2  # all play
+    # Nothing runs on a timer to find that out, and the states are the one enum's.
+    assert [name for name, member in inspect.getmembers(Swarm) if inspect.iscoroutinefunction(member)] == ["run"]
+    assert set(swarm.stats.users) <= set(BotState)
+    for bot in bots:
+        await bot.client.aclose()

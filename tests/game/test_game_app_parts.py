@@ -13,7 +13,7 @@ from textual.app import App
 
 from api_client import RankedEntry, ScoreEntry, Session
 from spaceinvaders_engine import FIRE, Game
-from spaceinvaders_player import free_seats, session_deadline, waits_for_start
+from spaceinvaders_player import free_seats, waits_for_start
 from spaceinvaders_tui.best_score import BestScore
 from spaceinvaders_tui.cli import build_parser, main
 from spaceinvaders_tui.widgets.playfield import Playfield
@@ -93,10 +93,10 @@ def _session(**fields) -> Session:
 def test_what_the_lobby_reads_from_a_session():
     opened = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
     timed = _session(GameType="TIME_CONSTRAINED", TimeoutInMinutes=5)
-    assert session_deadline(timed) == (opened + timedelta(minutes=5)).timestamp()
-    assert session_deadline(_session()) is None
+    assert timed.deadline == (opened + timedelta(minutes=5)).timestamp()
+    assert _session().deadline is None
     synced = _session(Synchronized=True, GameType="TIME_CONSTRAINED", TimeoutInMinutes=2)
-    assert session_deadline(synced) is None and waits_for_start(synced, opened.timestamp())
+    assert synced.deadline is None and waits_for_start(synced, opened.timestamp())
     started = _session(Synchronized=True, SynchronizeTime=opened + timedelta(seconds=5))
     assert waits_for_start(started, opened.timestamp()) and not waits_for_start(started, opened.timestamp() + 6)
     assert free_seats(_session()) is None  # the player API does not say how many are taken ...

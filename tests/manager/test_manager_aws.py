@@ -1,11 +1,13 @@
 """What only the AWS backend does: the start function, Cognito sign-in as a Manager, AWS errors."""
 from __future__ import annotations
 
+import ast
 import gzip
 import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import boto3
 import botocore.exceptions
@@ -142,3 +144,29 @@ def test_the_console_needs_no_powertools():
             "assert 'aws_lambda_powertools' not in {m.split('.')[0] for m in sys.modules if sys.modules[m]}\n")
     finished = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert finished.returncode == 0, finished.stderr
+
+
+# What a store does on AWS: a DynamoDB read or write, the session parameter, a push to the sockets.
+STORE_CALLS = {"transact_write_items", "put_item", "update_item", "delete_item", "get_item", "query", "scan",
+               "batch_get_item", "batch_write_item", "put_parameter", "post_to_connection", "invoke"}
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def store_calls_outside_the_stores(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in STORE_CALLS:
+            receiver = node.func.value
+            if not (isinstance(receiver, ast.Name) and receiver.id == "self"):  # Textual's own `self.query`
+                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node.func)}")
+    return found
+
+
+def test_only_the_aws_stores_talk_to_dynamodb_ssm_and_the_sockets():
+    """Issue 16: one implementation of each transaction and session/seat step, the stores', run by the
+    functions and the console alike. Neither the console nor a handler calls DynamoDB (or writes the
+    session's parameter, or pushes) itself: a second copy of a transaction would show here."""
+    places = [*sorted((ROOT / "manager_tui").rglob("*.py")),
+              *sorted((ROOT / "spaceinvaders_backend" / "aws" / "handlers").rglob("*.py"))]
+    assert [line for path in places for line in store_calls_outside_the_stores(path)] == []
+    assert store_calls_outside_the_stores(ROOT / "spaceinvaders_backend" / "aws" / "seat_store.py")  # it sees them

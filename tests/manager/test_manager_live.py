@@ -9,8 +9,18 @@ from manager_support import fixed_session
 
 from api_client import GameType, ScoreEntry
 from manager_tui.backends import Board, OpenRequest, Seats
-from manager_tui.live import MARK_SECONDS, BoardTracker, LeaderHistory, LiveBoard, printable, project_podium
-from manager_tui.session_clock import clock_text, seconds_to_start, session_phase, time_left
+from manager_tui.live import (
+    MARK_SECONDS,
+    BoardTracker,
+    LeaderHistory,
+    LiveBoard,
+    SeatView,
+    printable,
+    project_podium,
+)
+from manager_tui.session_clock import SessionPhase, clock_text, seconds_to_start, session_phase, time_left
+from manager_tui.widgets.board_view import STATE_STYLES
+from manager_tui.widgets.session_bar import PHASE_STYLES
 from manager_tui.widgets.wall_view import page_text, pages_of
 
 START = fixed_session().SynchronizeTime.timestamp()
@@ -39,8 +49,17 @@ def test_seat_states_and_counts():
     tracker = BoardTracker()
     rows = tracker.update(board({"a": 3, "b": 2, "c": 1}, START, playing=frozenset("ab"),
                                 finished=frozenset("c"), idle=frozenset("b")))
-    assert [r.state for r in rows] == ["playing", "idle", "finished"]
+    assert [r.state for r in rows] == [SeatView.PLAYING, SeatView.IDLE, SeatView.FINISHED]
     assert (tracker.figures.playing, tracker.figures.idle, tracker.figures.finished) == (1, 1, 1)
+
+
+def test_states_and_phases_are_the_enums_and_each_has_its_look():
+    """The board's seat states and the session's phases are enums every widget keys on (no bare strings)."""
+    rows = BoardTracker().update(board({"a": 3, "z": 1}, START, playing=frozenset("a")))
+    assert [r.state for r in rows] == [SeatView.PLAYING, SeatView.NOT_SEATED]
+    assert all(type(r.state) is SeatView for r in rows)
+    assert set(STATE_STYLES) == set(SeatView) and set(PHASE_STYLES) == set(SessionPhase)
+    assert type(session_phase(fixed_session(), START)) is SessionPhase
 
 
 def test_the_session_clock_on_the_backends_time():
