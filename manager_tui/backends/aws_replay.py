@@ -126,13 +126,13 @@ class Timestamps:
         return parse_rfc3339(text)[0]
 
 
-class KeptVerdicts(Protocol):
+class NotCounted(Protocol):
     """What the scoreboard function kept of a player's records it did not count (aws/board_store.py)."""
 
     def excludes(self, arrived_at: float, ts: float) -> bool: ...
 
 
-def counted_records(statuses: list[ArchivedStatus], session: CoreSession, verdicts: dict[str, KeptVerdicts],
+def counted_records(statuses: list[ArchivedStatus], session: CoreSession, verdicts: dict[str, NotCounted],
                     timestamps: Timestamps | None = None) -> list[ReplayRecord]:
     """The records of one object the scoreboard function counted (see the module's docstring)."""
     epoch = (timestamps or Timestamps()).epoch
@@ -184,7 +184,7 @@ class ArchiveReplay:
     """The replay of one session from the archive bucket, indexed in a thread as its objects are read (or
     read from the cache of replays this console built, `replay_cache.py`)."""
 
-    def __init__(self, s3: Any, bucket: str, session: Session, verdicts: Callable[[], dict[str, KeptVerdicts]],
+    def __init__(self, s3: Any, bucket: str, session: Session, verdicts: Callable[[], dict[str, NotCounted]],
                  describe=str, cache: ReplayCache | None = None) -> None:
         self.session = session
         self._core = core_session(session)
@@ -208,7 +208,7 @@ class ArchiveReplay:
                                                              Prefix=archive_prefix(self.session.SessionId))
         return sorted((o["Key"], o.get("ETag", "")) for page in pages for o in page.get("Contents", []))
 
-    def _fingerprint(self, objects: list[tuple[str, str]], verdicts: dict[str, KeptVerdicts]) -> str:
+    def _fingerprint(self, objects: list[tuple[str, str]], verdicts: dict[str, NotCounted]) -> str:
         kept = sorted((name, repr(v)) for name, v in verdicts.items())
         made_of = [self._core.started_at, self._core.closes_at(), objects, kept]
         return hashlib.sha256(json.dumps(made_of).encode()).hexdigest()
