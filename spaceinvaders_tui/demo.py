@@ -28,6 +28,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 import httpx
 
@@ -91,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"spaceinvaders demo: {error}", file=sys.stderr)
             return 1
         except (Interrupted, KeyboardInterrupt):
+            _ignore_stop_signals()  # before saying so: a signal after "Stopping" must not cut the stop short
             print("\nStopping...", flush=True)
         finally:
             demo.stop()
@@ -101,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
 def _stop_signals() -> Iterator[None]:
     """SIGTERM and SIGHUP stop the demo as Ctrl+C does."""
     def interrupt(signum: int, frame: FrameType | None) -> None:
+        _ignore_stop_signals()  # the first one stops the demo; the next ones would interrupt the stop
         raise Interrupted(signal.Signals(signum).name)
 
     previous = {}
@@ -113,6 +116,11 @@ def _stop_signals() -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def _ignore_stop_signals() -> dict[int, Any]:
+    """Ignore Ctrl+C, SIGTERM and SIGHUP; returns the handlers they had."""
+    return {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS}
 
 
 def _free_port() -> int:
@@ -255,7 +263,7 @@ Space Invaders demo
         """Bots first (they free their seats), then the session, then the server; each has a time limit.
         A Ctrl+C, SIGTERM or SIGHUP meanwhile is ignored: stopping is already under way, and bounded (a
         terminal closed during it must not leave the server running on a deleted data directory)."""
-        previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS}
+        previous = _ignore_stop_signals()
         try:
             if self.bots is not None:
                 if self.bots.stdin is not None:
