@@ -19,6 +19,9 @@ from .play import PlayScreen
 
 
 class SignInScreen(Screen[None]):
+    # Focused as the screen is shown: with the app's default ("*") the scrolling form took the focus first,
+    # and keys typed before `focus()` took effect went nowhere (a Tab then sent the rest to the username).
+    AUTO_FOCUS = "#username"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+n", "sign_up", "Sign up"),
         Binding("ctrl+o", "offline", "Play offline"),
@@ -51,7 +54,6 @@ class SignInScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.describe_backend()
-        self.query_one("#username", Input).focus()
 
     @work(exclusive=True, group="config")
     async def describe_backend(self) -> None:

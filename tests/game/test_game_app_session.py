@@ -21,6 +21,7 @@ from game_app_support import (
     wait_server,
 )
 from key_burst import burst
+from textual.screen import Screen
 from textual.widgets import Input
 
 from spaceinvaders_player import Delivery, Trial
@@ -61,6 +62,25 @@ async def test_keys_sent_in_one_burst_land_in_their_fields(server, tmp_path):
         except AssertionError:
             pass  # the assertion below says what went where
         assert fields() == expected
+
+
+async def test_the_sign_in_screen_focuses_the_username_first(server, tmp_path, monkeypatch):
+    # The first widget the screen focuses takes the keys typed as it appears: anything before the username
+    # (the scrolling form, which the app's default auto-focus picked) lost them, or sent them to a wrong field.
+    focused: list[str | None] = []
+    set_focus = Screen.set_focus
+
+    def recorded(screen: Screen, widget, *args, **kwargs):
+        if type(screen).__name__ == "SignInScreen" and widget is not None:
+            focused.append(widget.id)
+        return set_focus(screen, widget, *args, **kwargs)
+
+    monkeypatch.setattr(Screen, "set_focus", recorded)
+    app = make_app(server.base_url, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: screen_named(app, "SignInScreen") and app.focused is not None)
+        await pilot.pause()
+        assert focused[:1] == ["username"] and app.focused.id == "username"
 
 
 async def test_a_wrong_password_is_said_plainly(server, tmp_path):
