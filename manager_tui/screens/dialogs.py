@@ -58,6 +58,9 @@ class SignInScreen(ModalScreen[tuple[str, str] | None]):
         self.reason = reason
         self.where = where
         self.username = username
+        # The field focused as the dialog is shown (a later `focus()` would let the app's auto-focus take the
+        # username first, and a password typed as the dialog appears would land there).
+        self.AUTO_FOCUS = "#password" if username else "#username"
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
@@ -69,8 +72,6 @@ class SignInScreen(ModalScreen[tuple[str, str] | None]):
                 yield Button("Sign in", variant="primary", id="sign-in", compact=True)
                 yield Button("Quit", id="quit", compact=True)
 
-    def on_mount(self) -> None:
-        self.query_one("#password" if self.username else "#username", Input).focus()
 
     def action_next_field(self) -> None:
         # A binding, not Input.Submitted: focus moves before the keys typed after Enter are handed on.

@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
 from key_burst import burst
 from manager_support import MANAGER, MARKUP_NAME, PASSWORD, FixedBackend, unique
+from textual.app import App
+from textual.screen import Screen
 from textual.widgets import Checkbox, Input, ProgressBar, Select, Static
 
 from api_client import GameStatus, GameType, SpaceInvadersClient, TokenStore
@@ -38,6 +41,30 @@ async def player(base_url: str, name: str) -> SpaceInvadersClient:
 
 def errors(app) -> list[str]:
     return [str(n.message) for n in app._notifications if n.severity == "error"]
+
+
+@pytest.mark.parametrize("username", [None, "boss"])
+async def test_the_sign_in_dialog_focuses_its_first_empty_field_first(username, monkeypatch):
+    focused: list[str | None] = []
+    set_focus = Screen.set_focus
+
+    def recorded(screen: Screen, widget, *args, **kwargs):
+        if isinstance(screen, SignInScreen) and widget is not None:
+            focused.append(widget.id)
+        return set_focus(screen, widget, *args, **kwargs)
+
+    monkeypatch.setattr(Screen, "set_focus", recorded)
+
+    class Host(App[None]):
+        def on_mount(self) -> None:
+            self.push_screen(SignInScreen("signed out", "here", username))
+
+    app = Host()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, SignInScreen) and app.focused is not None)
+        await pilot.pause()
+        expected = "password" if username else "username"
+        assert focused[:1] == [expected] and app.focused.id == expected
 
 
 async def test_a_whole_session_from_the_keyboard(local_server, tmp_path):
