@@ -2,9 +2,10 @@
 
 The app builds it with what it uses: the player's session (None offline), the frames (a 30 Hz timer on the
 monotonic clock, bounded after a stall; tests drive them by hand with `advance`), and binds its best score and
-whether the terminal hung up. The score of a game that ended goes up to the app as `GameScored`. Each frame turns the key presses into intents (`CannonControl`), steps
-the engine, and lets the playfield refresh the lines that changed. The game's `Trial` (its player session's)
-tells what happens on the network through callbacks, which become messages here.
+whether the terminal hung up. The score of a game that ended goes up to the app as `GameScored`. Each frame
+turns the key presses into intents (`CannonControl`), steps the engine, and lets the playfield refresh the
+lines that changed. The game's `Trial` (its player session's) tells what happens on the network through
+callbacks, which become messages here.
 
 Dismissed with `Choice.AGAIN` (another game in the session: the lobby joins again) or None (back); quitting
 is asked of the app (`QuitWanted`), and another offline game replaces this one (`GameWanted`).

@@ -56,6 +56,20 @@ async def test_a_lower_score_keeps_the_best_and_the_next_game_shows_it(tmp_path)
     assert app.return_code == 0 and make_app(None, tmp_path).best.best == 500
 
 
+async def test_a_hang_up_reaches_the_game_which_draws_nothing_more(tmp_path):
+    app = make_app(None, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await joined(pilot, app)
+        frames = []
+        screen._frame = frames.append  # each frame the timer would step
+        screen._on_timer()
+        assert len(frames) == 1 and not screen.hung_up
+        app.hung_up = True  # as the SIGHUP handler sets it, outside any handler of the app
+        assert screen.hung_up
+        screen._on_timer()
+        assert len(frames) == 1
+
+
 async def test_quitting_from_game_over_frees_the_seat_and_ends_the_app(server, tmp_path):
     boss, session, name, app = await player_in_session(server.base_url, tmp_path)
     async with app.run_test(size=(80, 24)) as pilot:
