@@ -9,6 +9,7 @@ from game_app_support import (
     make_app,
     player_in_session,
     screen_named,
+    screens_of_a_new_run,
     signed_up,
     static_text,
     until,
@@ -94,11 +95,7 @@ async def test_signing_out_shows_the_sign_in_screen_and_forgets_the_kept_sign_in
         await until(pilot, lambda: screen_named(app, "SignInScreen"), what="the sign-in screen")
         assert app.link.username is None
         await until(pilot, lambda: server.base_url in static_text(app, "#where"), what="the server named")
-    again = make_app(server.base_url, tmp_path)
-    seen = []
-    async with again.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: seen.append(type(again.screen).__name__) or screen_named(again, "SignInScreen"))
-    assert "LobbyScreen" not in seen
+    assert "LobbyScreen" not in await screens_of_a_new_run(server.base_url, tmp_path, "SignInScreen")
 
 
 async def test_offline_play_from_the_sign_in_screen(server, tmp_path):
