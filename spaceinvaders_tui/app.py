@@ -1,7 +1,11 @@
 """The game app: screens from connecting to game over, one `Link` to the backend for the whole run.
 
-Screens say what comes next with messages (`SignedIn`, `SignedOut`); the app, which knows every screen,
-answers them, so no screen imports another that imports it back."""
+Messages up, attributes down. The app owns the run's state (the settings, the link, the frames, the best score,
+whether the terminal hung up) and builds each screen with what that screen uses; the link (a room picked), the
+best score and the hang-up are reactives it binds onto the screens that use them. Screens say what comes next and what changed
+with messages (`SignedIn`, `SignedOut`, `RoomChosen`, `GameWanted`, `GameScored`, `QuitWanted`); the app,
+which knows every screen, answers them, so no screen imports another that imports it back, and no screen reads
+or writes the app's attributes (`tests/test_screens_keep_to_their_attributes.py`)."""
 from __future__ import annotations
 
 import asyncio
@@ -13,15 +17,18 @@ from typing import ClassVar
 import httpx
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.reactive import var
 
-from api_client import TokenStore
+from api_client import Session, TokenStore
 
 from .best_score import BestScore
 from .frames import Frames
 from .link import Link
-from .messages import SignedIn, SignedOut
+from .messages import GameScored, GameWanted, QuitWanted, RoomChosen, SignedIn, SignedOut
 from .screens.connect import ConnectScreen
+from .screens.dialogs import Choice
 from .screens.lobby import LobbyScreen
+from .screens.play import PlayScreen
 from .screens.sign_in import SignInScreen
 from .settings import GameSettings
 from .theme import ARCADE
@@ -51,18 +58,21 @@ class SpaceInvadersApp(App[None]):
         Binding("shift+tab", "focus_previous", show=False, priority=True),
     ]
 
+    link: var[Link | None] = var(None)  # the backend (None: offline), bound onto the connect screen
+    best_score: var[int] = var(0)  # `best`'s score, bound onto the lobby and the games
+    hung_up: var[bool] = var(False)  # the terminal is gone: draw nothing more (bound onto the games)
+
     def __init__(self, settings: GameSettings, *, http: httpx.AsyncClient | None = None,
                  frames: Frames | None = None) -> None:
         super().__init__()
         self.settings = settings
         self.best = BestScore(settings.data_dir)
-        self.link: Link | None = None
+        self.best_score = self.best.best
         self.token_store = TokenStore(settings.data_dir) if settings.data_dir else TokenStore()
         if not settings.offline:
             self.link = Link(settings.api_url, token_store=self.token_store, http=http)
         self.frames = frames or Frames()  # tests step frames by hand, benchmarks log them
         self._leaving = False
-        self.hung_up = False  # the terminal is gone: draw nothing more
         self.register_theme(ARCADE)
 
     @property
@@ -81,13 +91,57 @@ class SpaceInvadersApp(App[None]):
         if self.ascii_only:
             self.add_class("-ascii")
         self._catch_signals(True)
-        self.push_screen(LobbyScreen() if self.link is None else ConnectScreen())
+        self.push_screen(self._lobby() if self.link is None else self._connect(self.link))
 
+    # --- the screens, each built with what it uses ----------------------------------------------------
+    def _connect(self, link: Link) -> ConnectScreen:
+        return ConnectScreen(link, self.settings).data_bind(link=SpaceInvadersApp.link)
+
+    def _lobby(self) -> LobbyScreen:
+        return LobbyScreen(self.link, ascii_only=self.ascii_only).data_bind(best=SpaceInvadersApp.best_score)
+
+    def _game(self, session: Session | None, trial: int) -> PlayScreen:
+        link = self.link
+        player = link.player if link is not None and session is not None else None
+        return PlayScreen(session, trial=trial, player=player, username=link.username if link else None,
+                          frames=self.frames, ascii_only=self.ascii_only).data_bind(
+            best=SpaceInvadersApp.best_score, hung_up=SpaceInvadersApp.hung_up)
+
+    # --- what the screens ask for ---------------------------------------------------------------------
     def on_signed_in(self, message: SignedIn) -> None:
-        self.switch_screen(LobbyScreen())
+        self.switch_screen(self._lobby())
 
     def on_signed_out(self, message: SignedOut) -> None:
-        self.switch_screen(SignInScreen())
+        if self.link is not None:
+            self.link.sign_out()  # the kept tokens are forgotten too
+            self.switch_screen(SignInScreen(self.link))
+
+    def on_room_chosen(self, message: RoomChosen) -> None:
+        """A new link to the room, pinned to the certificate its advertisement names; connect to it."""
+        old = self.link
+        link = Link(message.room.url, token_store=self.token_store)
+        link.client.trust.how = "room"
+        self.link = link  # bound onto the connect screen, which connects to it
+        if old is not None:
+            self.run_worker(old.aclose(), group="close")
+
+    def on_game_wanted(self, message: GameWanted) -> None:
+        game = self._game(message.session, message.trial)
+        if message.instead:
+            self.switch_screen(game)
+        else:
+            self.push_screen(game, callback=self._after_game)
+
+    def _after_game(self, choice: Choice | None) -> None:
+        if choice is Choice.AGAIN and isinstance(self.screen, LobbyScreen):
+            self.screen.join()  # another trial of the session: the lobby joins again
+
+    def on_game_scored(self, message: GameScored) -> None:
+        if self.best.record(message.score):
+            self.best_score = self.best.best
+
+    def on_quit_wanted(self, message: QuitWanted) -> None:
+        self.leave()
 
     def _catch_signals(self, on: bool) -> None:
         """A closed terminal (SIGHUP) or a kill (SIGTERM) frees the seat before the app ends."""
@@ -120,7 +174,7 @@ class SpaceInvadersApp(App[None]):
 
     async def _leave(self, message: str | None) -> None:
         for screen in self.screen_stack:  # a game left before its end still counts for the best score
-            if hasattr(screen, "game"):
+            if isinstance(screen, PlayScreen):
                 self.best.record(screen.game.score)
         if self.link is not None:
             if self.link.player.seated_in is not None:

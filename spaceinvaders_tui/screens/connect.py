@@ -6,7 +6,8 @@ while asking this machine's default address; the rooms heard are listed (name, a
 players) and picking one pins the certificate its advertisement names. Whatever the way in, the
 server's certificate is settled before anything is sent (`ServerTrust.check`): a valid chain, the pinned
 or remembered fingerprint, or the player's yes to the fingerprint shown (trust on first use). A changed
-fingerprint is refused here, with what to check.
+fingerprint is refused here, with what to check. A room picked goes up to the app (`RoomChosen`), which links
+to it and hands the new link down (`link`, bound): this screen then connects to it.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Center, Middle
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
@@ -27,8 +29,8 @@ from api_client.rooms import BROWSE_SECONDS, FIND_SECONDS, Room, RoomNotFound, b
 from api_client.trust import ServerIdentity, ServerTrustError
 
 from ..link import Link
-from ..messages import SignedIn, SignedOut
-from .play import PlayScreen
+from ..messages import GameWanted, RoomChosen, SignedIn, SignedOut
+from ..settings import GameSettings
 from .trust import TrustScreen
 
 NO_SERVER = """\
@@ -73,11 +75,13 @@ class ConnectScreen(Screen[None]):
     """
 
     unreachable = False
+    link: var[Link | None] = var(None)  # the app's link (bound): a new one when a room is picked
 
-    def __init__(self) -> None:
+    def __init__(self, link: Link, settings: GameSettings) -> None:
         super().__init__()
+        self.set_reactive(ConnectScreen.link, link)
+        self.settings = settings
         self.rooms: list[Room | None] = []  # as listed; None is this machine's default address
-        self.searched = False
 
     def compose(self) -> ComposeResult:
         with Middle():
@@ -89,10 +93,14 @@ class ConnectScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        if self.app.settings.discover:
+        if self.settings.discover:
             self.search()
         else:
             self.connect()
+
+    def watch_link(self, old: Link | None, new: Link | None) -> None:
+        if new is not old and self.is_mounted:  # (binding it sets the same link again)
+            self.connect()  # to the room picked
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("retry", "offline"):
@@ -109,9 +117,8 @@ class ConnectScreen(Screen[None]):
 
     @work(exclusive=True, group="connect")
     async def search(self) -> None:
-        self.searched = True
-        wanted = self.app.settings.room
-        link = self.app.link
+        wanted = self.settings.room
+        link = self.link
         self._show("Looking for rooms on this network ..." if wanted is None
                    else f"Looking for the room {wanted!r} on this network ...", False)
         seconds = FIND_SECONDS if wanted else BROWSE_SECONDS
@@ -122,7 +129,7 @@ class ConnectScreen(Screen[None]):
         local_answers = local is True
         if wanted is not None:
             try:
-                self.use(matching(rooms, wanted))
+                self.post_message(RoomChosen(matching(rooms, wanted)))
             except RoomNotFound as error:
                 self._show(f"{note}{error}", True)
             return
@@ -152,17 +159,7 @@ class ConnectScreen(Screen[None]):
         if room is None:
             self.connect()
         else:
-            self.use(room)
-
-    def use(self, room: Room) -> None:
-        """Play in `room`: a new link to it, pinned to the certificate its advertisement names."""
-        old = self.app.link
-        link = Link(room.url, token_store=self.app.token_store)
-        link.client.trust.how = "room"
-        self.app.link = link
-        if old is not None:
-            self.run_worker(old.aclose(), group="close")
-        self.connect()
+            self.post_message(RoomChosen(room))  # the app links to it
 
     # --- connecting ------------------------------------------------------------------------------------
 
@@ -171,7 +168,7 @@ class ConnectScreen(Screen[None]):
 
     @work(exclusive=True, group="connect")
     async def connect(self) -> None:
-        link = self.app.link
+        link = self.link
         self._show(f"Connecting to {link.base_url} ...", False)
         try:
             await link.client.trust.check(ask=self._ask)
@@ -181,7 +178,7 @@ class ConnectScreen(Screen[None]):
         except SpaceInvadersError:
             pass  # the server does not answer: said below
         if not await link.probe():
-            given = self.app.settings.api_given or link.base_url != self.app.settings.api_url
+            given = self.settings.api_given or link.base_url != self.settings.api_url
             where = link.base_url if given else f"the local server's default address, {link.base_url}"
             self._show(NO_SERVER.format(where=where), True)
             return
@@ -193,10 +190,10 @@ class ConnectScreen(Screen[None]):
         self.post_message(SignedIn() if resumed else SignedOut())  # the app shows the lobby or the sign-in
 
     def action_retry(self) -> None:
-        if self.searched and self.app.settings.discover:
+        if self.settings.discover:  # the rooms are asked again, also after one was picked
             self.search()
         else:
             self.connect()
 
     def action_offline(self) -> None:
-        self.app.push_screen(PlayScreen(None))
+        self.post_message(GameWanted())

@@ -32,10 +32,14 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,question_mark,enter", "dismiss", "Close")]
     DEFAULT_CSS = DIALOG_CSS.format(name="HelpScreen")
 
+    def __init__(self, ascii_only: bool = False) -> None:
+        super().__init__()
+        self.ascii_only = ascii_only
+
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static("HOW TO PLAY", classes="heading")
-            yield Static(_ascii_arrows(KEYS, self.app.ascii_only), markup=False)
+            yield Static(_ascii_arrows(KEYS, self.ascii_only), markup=False)
             yield Static("\n" + RULES, markup=False, classes="note")
         yield Footer()
 

@@ -1,4 +1,7 @@
-"""The lobby: the current session (name, type, seats, start, time left), join it, or play offline."""
+"""The lobby: the current session (name, type, seats, start, time left), join it, or play offline.
+
+Built by the app with its link (None: offline play) and bound to its best score; the games it asks for
+(`GameWanted`) are the app's to build, and a game's "play again" comes back here as `join`."""
 from __future__ import annotations
 
 from typing import ClassVar
@@ -9,6 +12,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Center, Middle
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -16,12 +20,12 @@ from api_client import GameType, Session, SpaceInvadersError
 from spaceinvaders_engine import InvaderKind, sprites
 from spaceinvaders_player import free_seats, waits_for_start
 
-from ..messages import SessionSeen, SignedOut
+from ..link import Link
+from ..messages import GameWanted, SessionSeen, SignedOut
 from ..widgets.hud import clock
 from .common import describe
 from .countdown import CountdownScreen
-from .dialogs import Choice, HelpScreen
-from .play import PlayScreen
+from .dialogs import HelpScreen
 
 GAME_TYPES = {
     GameType.MULTIPLE_TRIALS: "multiple trials: play as often as you like, your best game counts",
@@ -59,8 +63,12 @@ class LobbyScreen(Screen[None]):
     LobbyScreen #table { width: 32; height: auto; margin-top: 1; }
     """
 
-    def __init__(self) -> None:
+    best: var[int] = var(0)  # the best score on this machine (the app's, bound)
+
+    def __init__(self, link: Link | None, *, ascii_only: bool = False) -> None:
         super().__init__()
+        self.link = link
+        self.ascii_only = ascii_only
         self.session: Session | None = None
         self.seen = False  # the first answer arrived
         self.joining = False
@@ -75,12 +83,12 @@ class LobbyScreen(Screen[None]):
             with Center():
                 yield Static("", id="message", markup=False)
             with Center():
-                yield Static(score_table("ascii" if self.app.ascii_only else "unicode",
+                yield Static(score_table("ascii" if self.ascii_only else "unicode",
                                          self.app.current_theme.error or "red"), id="table")
         yield Footer()
 
     def on_mount(self) -> None:
-        link = self.app.link
+        link = self.link
         self.query_one("#session", Static).border_title = "Current session"
         if link is None:
             self.query_one("#who", Static).update("Offline play: no server. Your scores stay on this machine.")
@@ -102,7 +110,7 @@ class LobbyScreen(Screen[None]):
     @work(exclusive=True, group="poll")
     async def poll(self) -> None:
         try:
-            session = await self.app.link.player.session()
+            session = await self.link.player.session()
         except SpaceInvadersError as error:
             self.say(describe(error))
             return
@@ -116,14 +124,18 @@ class LobbyScreen(Screen[None]):
         if self.check_action("join", ()) != could_join:
             self.refresh_bindings()  # the footer is rebuilt: only when Join comes or goes
 
+    def watch_best(self) -> None:
+        if self.is_mounted and self.link is None:
+            self._render_session()  # offline, the panel shows the best score
+
     def say(self, text: str) -> None:
         self.query_one("#message", Static).update(text)
 
     def _render_session(self) -> None:
         panel = self.query_one("#session", Static)
-        link = self.app.link
+        link = self.link
         if link is None:
-            panel.update(f"No session: offline play.\nBest score on this machine: {self.app.best.best}")
+            panel.update(f"No session: offline play.\nBest score on this machine: {self.best}")
             return
         session = self.session
         if not self.seen:
@@ -157,20 +169,20 @@ class LobbyScreen(Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "join":
-            return self.app.link is None or (self.session is not None and not self.session.is_closed)
+            return self.link is None or (self.session is not None and not self.session.is_closed)
         if action == "sign_out":
-            return self.app.link is not None
+            return self.link is not None
         return True
 
     def action_join(self) -> None:
-        if self.app.link is None:
+        if self.link is None:
             self.action_offline()
         elif not self.joining:
             self.join()
 
     @work(exclusive=True, group="join")
     async def join(self) -> None:
-        player = self.app.link.player
+        player = self.link.player
         self.joining = True
         self.say("Joining...")
         try:
@@ -191,19 +203,14 @@ class LobbyScreen(Screen[None]):
             self._play(session)
 
     def _play(self, session: Session) -> None:
-        trial = self.app.link.player.games.get(session.SessionId, 1)
-        self.app.push_screen(PlayScreen(session, trial=trial), callback=self._after_game)
-
-    def _after_game(self, choice: Choice | None) -> None:
-        if choice is Choice.AGAIN:
-            self.join()
+        trial = self.link.player.games.get(session.SessionId, 1)
+        self.post_message(GameWanted(session, trial))
 
     def action_offline(self) -> None:
-        self.app.push_screen(PlayScreen(None))
+        self.post_message(GameWanted())
 
     def action_sign_out(self) -> None:
-        self.app.link.sign_out()
-        self.post_message(SignedOut())
+        self.post_message(SignedOut())  # the app forgets the sign-in
 
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen())
+        self.app.push_screen(HelpScreen(self.ascii_only))

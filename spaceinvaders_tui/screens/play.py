@@ -1,11 +1,14 @@
 """The game: the playfield, the HUD, the top 10, and the session talk while it runs.
 
-Frames come from the app's `Frames` (a 30 Hz timer on the monotonic clock, bounded after a stall); tests
-drive them by hand with `advance`. Each frame turns the key presses into intents (`CannonControl`), steps
-the engine, and lets the playfield refresh the lines that changed. The game's `Trial` (its player session's)
-tells what happens on the network through callbacks, which become messages here.
+The app builds it with what it uses: the player's session (None offline), the frames (a 30 Hz timer on the
+monotonic clock, bounded after a stall; tests drive them by hand with `advance`), and binds its best score and
+whether the terminal hung up. The score of a game that ended goes up to the app as `GameScored`. Each frame
+turns the key presses into intents (`CannonControl`), steps the engine, and lets the playfield refresh the
+lines that changed. The game's `Trial` (its player session's) tells what happens on the network through
+callbacks, which become messages here.
 
-Dismissed with `Choice.AGAIN` (another game in the session: the lobby joins again) or None (back).
+Dismissed with `Choice.AGAIN` (another game in the session: the lobby joins again) or None (back); quitting
+is asked of the app (`QuitWanted`), and another offline game replaces this one (`GameWanted`).
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
@@ -29,7 +33,17 @@ from spaceinvaders_engine import Game, Phase, events
 from spaceinvaders_player import TIME_UP_MARGIN, Delivery, PlayerSession, TrialEvents
 
 from ..controls import CannonControl
-from ..messages import BoardUpdated, FinalScoreDelivered, OnlineChanged, StatusRefused, TrialEnded
+from ..frames import Frames
+from ..messages import (
+    BoardUpdated,
+    FinalScoreDelivered,
+    GameScored,
+    GameWanted,
+    OnlineChanged,
+    QuitWanted,
+    StatusRefused,
+    TrialEnded,
+)
 from ..widgets.hud import Hud
 from ..widgets.playfield import Playfield
 from ..widgets.top_ten import TopTen
@@ -66,12 +80,20 @@ class PlayScreen(Screen[Choice | None]):
     """
 
     games = 0  # games started in this run (numbers the frame log's games)
+    best: var[int] = var(0)  # the best score on this machine (the app's, bound)
+    hung_up: var[bool] = var(False)  # the terminal is gone: draw nothing more (the app's, bound)
 
-    def __init__(self, session: Session | None, *, trial: int = 1, seed: int | None = None) -> None:
+    def __init__(self, session: Session | None, *, player: PlayerSession | None, frames: Frames,
+                 username: str | None = None, ascii_only: bool = False, trial: int = 1,
+                 seed: int | None = None) -> None:
         super().__init__()
         PlayScreen.games += 1
         self.number = PlayScreen.games
         self.session = session
+        self.player = player if session is not None else None  # the player's session, for a game in a session
+        self.frames = frames
+        self.username = username
+        self.ascii_only = ascii_only
         self.trial_number = trial
         if seed is None:  # everyone in a session gets the same invaders' dice for the same trial
             seed = zlib.crc32(f"{session.SessionId}/{trial}".encode()) if session else random.getrandbits(32)
@@ -96,27 +118,18 @@ class PlayScreen(Screen[Choice | None]):
     def ended(self) -> bool:
         return self.outcome is not None
 
-    @property
-    def player(self) -> PlayerSession | None:
-        """The player's session, for a game in a session (None offline)."""
-        link = self.app.link
-        return link.player if link is not None and self.session is not None else None
-
     # --- building -----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
-        app = self.app
-        link = app.link
-        yield Hud(ascii_only=app.ascii_only)
+        ascii_only = self.ascii_only
+        yield Hud(ascii_only=ascii_only)
         with Horizontal(id="body"):
-            yield Playfield(self.game, style="ascii" if app.ascii_only else "unicode", on_paint=app.frames.painted)
-            yield TopTen(link.username if link else None, title=self.session.SessionId if self.session else "",
-                         ascii_only=app.ascii_only)
+            yield Playfield(self.game, style="ascii" if ascii_only else "unicode", on_paint=self.frames.painted)
+            yield TopTen(self.username, title=self.session.SessionId if self.session else "", ascii_only=ascii_only)
         yield Static("", id="status", markup=False)
         yield Static("", id="too-small", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
-        app = self.app
         self.field = self.query_one(Playfield)
         self.hud = self.query_one(Hud)
         self.board = self.query_one(TopTen)
@@ -129,14 +142,18 @@ class PlayScreen(Screen[Choice | None]):
                 on_online=lambda online: self.post_message(OnlineChanged(online)),
             ))  # fmt: skip
         else:
-            self.board.show_offline(app.best.best)
+            self.board.show_offline(self.best)
         # The app's long-lived objects (Textual's, httpx's, pydantic's) leave the garbage collector's view:
         # a full collection over them paused the game ~100 ms every few seconds; a frame's garbage is young.
         gc.collect()
         gc.freeze()
-        self._timer = app.frames.start(self, self._on_timer)
-        self.clock = app.frames.now()
+        self._timer = self.frames.start(self, self._on_timer)
+        self.clock = self.frames.now()
         self._show_status()
+
+    def watch_best(self, best: int) -> None:
+        if self.field is not None and self.player is None:
+            self.board.show_offline(best)  # offline, the sidebar shows the best score
 
     def on_unmount(self) -> None:
         if self.trial is not None and self.player is not None:
@@ -158,9 +175,9 @@ class PlayScreen(Screen[Choice | None]):
 
     # --- frames -------------------------------------------------------------------------------------
     def _on_timer(self) -> None:
-        if self.app.hung_up:
+        if self.hung_up:
             return
-        now = self.app.frames.now()
+        now = self.frames.now()
         dt = min(MAX_FRAME_SECONDS, max(0.0, now - self.clock))
         self.clock = now
         self._frame(dt)
@@ -188,11 +205,11 @@ class PlayScreen(Screen[Choice | None]):
             return
         field.banner = self._banner()
         changed = field.update_frame()
-        self.app.frames.stepped(changed, self.number)
+        self.frames.stepped(changed, self.number)
         time_left = None
         if self.deadline is not None and self.player is not None:
             time_left = self.deadline - self.player.watcher.server_now()
-        self.hud.show(game.score, self.app.best.best, game.level, game.shots, game.lives, time_left)
+        self.hud.show(game.score, self.best, game.level, game.shots, game.lives, time_left)
 
     def _set_paused(self, paused: bool) -> None:
         """Pause or go on; the frame timer stops meanwhile (a paused game costs nothing)."""
@@ -202,7 +219,7 @@ class PlayScreen(Screen[Choice | None]):
             if paused:
                 self._timer.pause()
             else:
-                self.clock = self.app.frames.now()
+                self.clock = self.frames.now()
                 self._timer.resume()
         self._draw()
         self._show_status()
@@ -236,15 +253,16 @@ class PlayScreen(Screen[Choice | None]):
         game = self.game
         if self.paused:
             self._set_paused(False)  # frames go on under the game-over screen: the last explosions burn out
-        new_best = self.app.best.record(game.score)
+        new_best = game.score > self.best
+        self.post_message(GameScored(game.score))  # the app keeps the best and binds it back here
         session = self.session
         multiple = session is not None and session.GameType == GameType.MULTIPLE_TRIALS
         again = not ending.by_server and (session is None or (multiple and ending is Ending.LOST))
         rule = ""
         if session is not None and not again and not ending.by_server:
             rule = "This session allows one game per player." if not multiple else ""
-        self.outcome = Outcome(ending, reason, game.score, game.level, game.shots, self.app.best.best, new_best,
-                               again, rule)
+        self.outcome = Outcome(ending, reason, game.score, game.level, game.shots, max(self.best, game.score),
+                               new_best, again, rule)
         if self.trial is not None and self.player is not None and not ending.by_server:
             self.delivery = Delivery.SENDING
             self._deliver(self.player.end_trial(self.trial, game.status()))
@@ -288,9 +306,9 @@ class PlayScreen(Screen[Choice | None]):
     def _after_game_over(self, choice: Choice | None) -> None:
         self._game_over = None
         if choice is Choice.QUIT:
-            self.app.leave()
+            self.post_message(QuitWanted())
         elif choice is Choice.AGAIN and self.session is None:
-            self.app.switch_screen(PlayScreen(None))
+            self.post_message(GameWanted(instead=True))
         else:
             self.dismiss(choice)
 
@@ -353,7 +371,7 @@ class PlayScreen(Screen[Choice | None]):
     # --- keys ---------------------------------------------------------------------------------------
     def action_move(self, direction: int) -> None:
         if not (self.paused or self.ended):
-            self.control.press(direction, self.app.frames.now())
+            self.control.press(direction, self.frames.now())
 
     def action_fire(self) -> None:
         if not (self.paused or self.ended):
@@ -366,16 +384,16 @@ class PlayScreen(Screen[Choice | None]):
         self._set_paused(not self.paused)
 
     def action_help(self) -> None:
-        self.app.push_screen(HelpScreen())
+        self.app.push_screen(HelpScreen(self.ascii_only))
 
     def action_quit_game(self) -> None:
         if self.ended:
-            self.app.leave()
+            self.post_message(QuitWanted())
             return
 
         def answered(yes: bool | None) -> None:
             if yes:
-                self.app.leave()
+                self.post_message(QuitWanted())
 
         self.app.push_screen(ConfirmScreen(
             "Leave the game?\nYour seat is freed; your score so far stays on the board."

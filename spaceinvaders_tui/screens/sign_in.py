@@ -13,9 +13,9 @@ from textual.widgets import Button, Footer, Input, Static
 
 from api_client import PermissionDeniedError, SpaceInvadersError
 
-from ..messages import SignedIn
+from ..link import Link
+from ..messages import GameWanted, SignedIn
 from .common import describe
-from .play import PlayScreen
 
 
 class SignInScreen(Screen[None]):
@@ -38,6 +38,10 @@ class SignInScreen(Screen[None]):
     SignInScreen #message { height: auto; margin-top: 1; }
     """
 
+    def __init__(self, link: Link) -> None:
+        super().__init__()
+        self.link = link
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(), Center(), Vertical(id="form"):
             yield Static("SPACE INVADERS", classes="title")
@@ -57,7 +61,7 @@ class SignInScreen(Screen[None]):
 
     @work(exclusive=True, group="config")
     async def describe_backend(self) -> None:
-        link = self.app.link
+        link = self.link
         try:
             kind = "Amazon Cognito accounts" if await link.uses_cognito() else "accounts of this server"
         except SpaceInvadersError:
@@ -104,7 +108,7 @@ class SignInScreen(Screen[None]):
             self.sign_up(*fields, email)
 
     def action_offline(self) -> None:
-        self.app.push_screen(PlayScreen(None))
+        self.post_message(GameWanted())
 
     def _need_code(self) -> None:
         code = self.query_one("#code", Input)
@@ -116,7 +120,7 @@ class SignInScreen(Screen[None]):
     async def sign_in(self, username: str, password: str) -> None:
         self._say("Signing in...")
         try:
-            await self.app.link.sign_in(username, password)
+            await self.link.sign_in(username, password)
         except PermissionDeniedError as error:  # Cognito: the account is not confirmed yet
             if error.code == "UserNotConfirmedException":
                 self._need_code()
@@ -132,7 +136,7 @@ class SignInScreen(Screen[None]):
     async def sign_up(self, username: str, password: str, email: str | None) -> None:
         self._say("Signing up...")
         try:
-            confirmed = await self.app.link.sign_up(username, password, email)
+            confirmed = await self.link.sign_up(username, password, email)
         except SpaceInvadersError as error:
             taken = getattr(error, "status", None) == 409
             self._say("That username is taken: pick another, or sign in." if taken else describe(error),
@@ -150,7 +154,7 @@ class SignInScreen(Screen[None]):
         if not fields or not code:
             return
         try:
-            await self.app.link.confirm(fields[0], code)
+            await self.link.confirm(fields[0], code)
         except SpaceInvadersError as error:
             self._say(describe(error), error=True)
             return

@@ -96,6 +96,15 @@ def screen_named(app: SpaceInvadersApp, name: str) -> bool:
     return type(app.screen).__name__ == name
 
 
+async def screens_of_a_new_run(base_url: str, data_dir: Path, until_screen: str) -> list[str]:
+    """The screens a new run of the app shows, in order, until `until_screen` (a kept sign-in resumed or not)."""
+    app = make_app(base_url, data_dir)
+    seen: list[str] = []
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: seen.append(type(app.screen).__name__) or screen_named(app, until_screen))
+    return seen
+
+
 def shown(widget) -> str:
     """The text a widget shows on the screen now, line by line."""
     from textual.geometry import Region

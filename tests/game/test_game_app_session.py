@@ -14,6 +14,7 @@ from game_app_support import (
     play_to_game_over,
     player_in_session,
     screen_named,
+    screens_of_a_new_run,
     shown,
     signed_up,
     static_text,
@@ -36,11 +37,7 @@ async def test_sign_up_in_the_app_then_a_second_start_goes_straight_to_the_lobby
         await pilot.press(*name, "tab", *PASSWORD, "ctrl+n")
         await until(pilot, lambda: screen_named(app, "LobbyScreen") and f"Signed in as {name}"
                     in static_text(app, "#who"), what="the lobby")
-    again = make_app(server.base_url, tmp_path)
-    seen = []
-    async with again.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: seen.append(type(again.screen).__name__) or screen_named(again, "LobbyScreen"))
-    assert "SignInScreen" not in seen
+    assert "SignInScreen" not in await screens_of_a_new_run(server.base_url, tmp_path, "LobbyScreen")
 
 
 async def test_keys_sent_in_one_burst_land_in_their_fields(server, tmp_path):
