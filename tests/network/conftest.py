@@ -9,9 +9,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from spaceinvaders_backend.local.process import ServerProcess
+from network_support import MANAGER
 
-MANAGER = ("boss", "bosspassword1")
+from spaceinvaders_backend.local.process import ServerProcess
 
 
 @pytest.fixture(scope="module")

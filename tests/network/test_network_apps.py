@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import MANAGER
+from network_support import MANAGER
 from textual.widgets import OptionList, Static
 
 from api_client import KnownServers, Room

@@ -20,7 +20,7 @@ from pathlib import Path
 import netns
 import pytest
 from capture import tcp_payloads
-from conftest import MANAGER
+from network_support import MANAGER
 
 from spaceinvaders_backend.local import tls
 
