@@ -101,9 +101,13 @@ async def test_without_rooms_the_game_says_how_to_start_a_server(tmp_path, monke
 async def test_the_game_asks_once_about_an_unvouched_certificate(tls_server, tmp_path, answer):
     app = SpaceInvadersApp(GameSettings(api_url=tls_server.base_url, api_given=True, data_dir=tmp_path))
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: screen_is(app, "TrustScreen"), what="the question")
-        shown = " ".join(str(w.render()) for w in app.screen.query(Static))
+        def shown() -> str:
+            return " ".join(str(w.render()) for w in app.screen.query(Static))
+
         first, second = readable_halves(tls_server.fingerprint)
+        # The screen is current a moment before its text is composed: wait for the question itself.
+        await until(pilot, lambda: screen_is(app, "TrustScreen") and first in shown(), what="the question")
+        shown = shown()
         assert first in shown and second in shown and f"127.0.0.1:{tls_server.port}" in shown
         await pilot.press(answer)
         if answer == "y":
