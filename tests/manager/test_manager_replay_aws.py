@@ -20,9 +20,10 @@ from aws_world import MotoWorld, kinesis_record, run_scoreboard, unique
 
 from api_client import Session
 from manager_tui.backends.aws import AwsBackend
-from manager_tui.backends.aws_replay import ArchiveReplay, Timestamps
+from manager_tui.backends.aws_replay import ArchiveReplay
 from manager_tui.backends.replay_cache import ReplayCache
 from spaceinvaders_backend.aws import board_batch, board_store, seat_store, session_store
+from spaceinvaders_backend.aws.archive_records import Timestamps
 from spaceinvaders_backend.aws.config import StackNames
 from spaceinvaders_backend.core.timeutil import parse_iso, parse_rfc3339, to_iso
 
