@@ -16,12 +16,13 @@ from aws_lambda_powertools import Logger
 
 from .. import replay_indexer, replay_store
 from ..archive_records import session_of_key
-from ..config import SERVICE, StackNames, client
+from ..config import SERVICE, StackNames
 
 logger = Logger(service=SERVICE)
+clock = time.time  # the tests move it past a session's close
 
 
-def sessions_of(event: dict) -> tuple[str, list[str]]:
+def sessions_of(event: dict, s3=None) -> tuple[str, list[str]]:
     """(bucket, sessions) the event is about: those of the S3 records' keys, or the schedule's unfinished ones."""
     records = event.get("Records")
     if records:
@@ -29,17 +30,18 @@ def sessions_of(event: dict) -> tuple[str, list[str]]:
         found = (session_of_key(unquote_plus(r["s3"]["object"]["key"])) for r in records)
         return bucket, list(dict.fromkeys(sid for sid in found if sid))
     bucket = event["Bucket"]
-    return bucket, replay_store.unfinished_sessions(client("s3"), bucket)
+    return bucket, replay_store.unfinished_sessions(s3, bucket)
 
 
 @logger.inject_lambda_context
 def handler(event: dict, context) -> dict:
-    bucket, sessions = sessions_of(event)
-    names, s3 = StackNames.from_environ(), client("s3")
+    names = StackNames.from_environ()
+    s3 = names.client("s3")
+    bucket, sessions = sessions_of(event, s3)
     outcomes = []
     for session_id in sessions:
-        outcome = replay_indexer.index_session(names, s3, bucket, session_id, time.time())
-        (logger.warning if "not the stored board" in outcome.note else logger.info)(
+        outcome = replay_indexer.index_session(names, s3, bucket, session_id, clock())
+        (logger.warning if outcome.note.startswith("its last board is not") else logger.info)(
             "replay indexed", extra=outcome._asdict())
         outcomes.append(outcome._asdict())
     return {"sessions": outcomes}
