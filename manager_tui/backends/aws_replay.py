@@ -82,13 +82,11 @@ class ArchiveReplay:
         sid, closed = self.session.SessionId, self._core.closing_time is not None
         fingerprint, built_here = None, True
         try:
-            manifest = None
-            if self._stored is not None and self._stored.manifest:
-                manifest = load_manifest(s3, bucket, self._stored.manifest)
-                if manifest.Complete:
-                    self._use(stored_index(s3, bucket, sid, manifest))
-                    self.indexed = True
-                    return
+            manifest = None if self._stored is None else load_manifest(s3, bucket, self._stored.manifest)
+            if manifest is not None and manifest.Complete:
+                self._use(stored_index(s3, bucket, sid, manifest))
+                self.indexed = True
+                return
             verdicts = self._verdicts()
             objects = list_objects(s3, bucket, sid)
             if manifest is not None and objects[:len(manifest.Objects)] != [tuple(o) for o in manifest.Objects]:

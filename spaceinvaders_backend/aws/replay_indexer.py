@@ -53,7 +53,7 @@ def _run(names: StackNames, s3: Any, bucket: str, session_id: str, now: float) -
     read = replay_store.read(names, session_id)
     if read is None:
         return Outcome(session_id, 0, 0, False, "no such session")
-    manifest = replay_store.load_manifest(s3, bucket, read.manifest) if read.manifest else None
+    manifest = replay_store.load_manifest(s3, bucket, read.manifest)
     objects = list_objects(s3, bucket, session_id)
     note = ""
     if manifest is not None and objects[:len(manifest.Objects)] != [tuple(o) for o in manifest.Objects]:

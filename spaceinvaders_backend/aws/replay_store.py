@@ -77,8 +77,17 @@ def read(names: StackNames, session_id: str) -> StoredReplay | None:
                         values.get("ReplayManifest"))
 
 
-def load_manifest(s3: Any, bucket: str, key: str) -> Manifest:
-    return _decode_manifest(gzip.decompress(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))
+def load_manifest(s3: Any, bucket: str, key: str | None) -> Manifest | None:
+    """The manifest the marker names; None when there is none (never indexed, or its `replays/` removed)."""
+    if not key:
+        return None
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except botocore.exceptions.ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None
+        raise
+    return _decode_manifest(gzip.decompress(body))
 
 
 class S3Segments:

@@ -271,3 +271,21 @@ async def test_a_session_indexed_in_part_is_replayed_from_its_index_and_the_arch
     assert source.indexed and [k for k in reads if k.startswith("sessions/")] == keys[manifest.Resume:]
     await source.aclose()
     await backend.aclose()
+
+
+async def test_a_stored_index_whose_manifest_was_removed_is_replayed_from_the_archive(world):
+    sid, bodies = play(world, "SINGLE_TRIAL", seed=13)
+    s3, bucket = boto3.client("s3", region_name=world.stack.region), world.stack.tables["ArchiveBucket"]
+    names = StackNames.from_environ()
+    closed = parse_iso(world.item("Sessions", SessionId=sid)["ClosingTime"])
+    assert replay_indexer.index_session(names, s3, bucket, sid, closed + replay_indexer.FINAL_AFTER_SECONDS + 1).complete
+    s3.delete_object(Bucket=bucket, Key=replay_store.read(names, sid).manifest)  # `replays/` emptied by hand
+    backend = AwsBackend(world.env, boto3.Session(region_name=world.stack.region))
+    await backend.connect()
+    stored = [(e.Nickname, e.Score, e.Shots, e.Level, e.Lives) for e in (await backend.board(sid)).entries]
+    source = await backend.replay(sid)
+    frame = await last_frame(source)
+    assert not source.indexed and [tuple(row) for row in frame.Board] == stored
+    assert frame.Records == counted_records(world, sid, bodies)
+    await source.aclose()
+    await backend.aclose()
