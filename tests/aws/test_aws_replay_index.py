@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from aws_archive_play import archive_keys, archive_objects, play
+from aws_archive_play import archive_keys, archive_objects, last_frame, play
 from aws_calls import record_function_clients
 from aws_gateway import LambdaContext, load_template
 from test_aws_iam import check, granted
 
+from manager_tui.backends.aws import AwsBackend
 from spaceinvaders_backend.aws import replay_indexer, replay_store
 from spaceinvaders_backend.aws.handlers import replay_index
-from spaceinvaders_backend.core.timeutil import parse_iso
+from spaceinvaders_backend.core.timeutil import parse_iso, parse_rfc3339
 
 
 def s3_event(bucket: str, key: str) -> dict:
@@ -69,7 +70,7 @@ def stored_keys(world, sid: str) -> list[str]:
     return sorted(o["Key"] for o in listed.get("Contents", []))
 
 
-def test_each_object_is_indexed_once_in_order_whatever_the_events(world, played, monkeypatch):
+async def test_each_object_is_indexed_once_in_order_whatever_the_events(world, played, monkeypatch):
     sid = played("MULTIPLE_TRIALS", seed=5)
     answers = deliver(world, sid, [0, 1, 2, 4, 3], events_in=[[0, 1], [2], [4], [3]])
     outcomes = [o for a in answers for o in a["sessions"]]
@@ -93,6 +94,22 @@ def test_each_object_is_indexed_once_in_order_whatever_the_events(world, played,
     read = replay_store.read(replay_indexer.StackNames.from_environ(), sid)
     keys = stored_keys(world, sid)
     assert read.manifest in keys and sum("manifest-" in k for k in keys) == 1  # earlier manifests removed
+    # the console replays from that index, to the stored board, each record once, reading no archive object
+    backend = AwsBackend(world.env, boto3.Session(region_name=world.stack.region))
+    await backend.connect()
+    stored = [(e.Nickname, e.Score, e.Shots, e.Level, e.Lives) for e in (await backend.board(sid)).entries]
+    reads: list[str] = []
+    backend._client("s3").meta.events.register("provide-client-params.s3.GetObject",
+                                                lambda params, **_kw: reads.append(params["Key"]))
+    source = await backend.replay(sid)
+    frame = await last_frame(source)
+    assert source.indexed and [tuple(row) for row in frame.Board] == stored
+    closed = closed_at(world, sid)
+    assert frame.Records == sum(max(b["ReceivedAtEpochMs"] / 1000, parse_rfc3339(b["Timestamp"])[0]) <= closed
+                                for b in play.bodies[sid])
+    assert reads and not [k for k in reads if k.startswith("sessions/")]
+    await source.aclose()
+    await backend.aclose()
 
 
 def test_a_run_that_loses_the_race_goes_on_from_the_winners_index(world, played, monkeypatch):
