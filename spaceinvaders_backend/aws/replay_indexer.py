@@ -32,7 +32,9 @@ FINAL_AFTER_SECONDS = 900.0
 ATTEMPTS = 3  # runs that lost the race to another, gone on from its index
 
 
-class Outcome(NamedTuple):
+class IndexRun(NamedTuple):
+    """What one run did for one session."""
+
     session_id: str
     objects_read: int
     version: int  # of the index stored (0: none)
@@ -40,7 +42,7 @@ class Outcome(NamedTuple):
     note: str
 
 
-def index_session(names: StackNames, s3: Any, bucket: str, session_id: str, now: float) -> Outcome:
+def index_session(names: StackNames, s3: Any, bucket: str, session_id: str, now: float) -> IndexRun:
     for _attempt in range(ATTEMPTS - 1):
         try:
             return _run(names, s3, bucket, session_id, now)
@@ -49,10 +51,10 @@ def index_session(names: StackNames, s3: Any, bucket: str, session_id: str, now:
     return _run(names, s3, bucket, session_id, now)
 
 
-def _run(names: StackNames, s3: Any, bucket: str, session_id: str, now: float) -> Outcome:
+def _run(names: StackNames, s3: Any, bucket: str, session_id: str, now: float) -> IndexRun:
     read = replay_store.read(names, session_id)
     if read is None:
-        return Outcome(session_id, 0, 0, False, "no such session")
+        return IndexRun(session_id, 0, 0, False, "no such session")
     manifest = replay_store.load_manifest(s3, bucket, read.manifest)
     objects = list_objects(s3, bucket, session_id)
     note = ""
@@ -60,13 +62,13 @@ def _run(names: StackNames, s3: Any, bucket: str, session_id: str, now: float) -
         manifest, note = None, "an object came before those indexed: indexed again"
     if manifest is not None and manifest.Complete:
         if len(objects) == len(manifest.Objects):
-            return Outcome(session_id, 0, read.version, True, "complete")
+            return IndexRun(session_id, 0, read.version, True, "complete")
         manifest, note = None, "an object came after the index was complete: indexed again"
     session = read.stored.session
     closes_at = session.closes_at()
     final = session.closing_time is not None and closes_at is not None and now >= closes_at + FINAL_AFTER_SECONDS
     if manifest is not None and len(objects) == len(manifest.Objects) and not final:
-        return Outcome(session_id, 0, read.version, False, "nothing new")
+        return IndexRun(session_id, 0, read.version, False, "nothing new")
     index, read_count = _feed(names, s3, bucket, read, manifest, objects)
     if final:
         index.finish()
@@ -80,7 +82,7 @@ def _run(names: StackNames, s3: Any, bucket: str, session_id: str, now: float) -
     resume = len(objects) if index.complete or pending is None else pending - 1
     stored = replay_store.save(names, s3, bucket, session_id, read, manifest, index, index.take_changes(),
                                objects, resume)
-    return Outcome(session_id, read_count, stored.Version, stored.Complete, note)
+    return IndexRun(session_id, read_count, stored.Version, stored.Complete, note)
 
 
 def _feed(names: StackNames, s3: Any, bucket: str, read: StoredReplay, manifest: Manifest | None,
