@@ -17,7 +17,9 @@ Measured: the first frame (from asking for the replay, the index cold); the whol
 says Complete); a seek to the end asked at once after the first frame (it waits for the index to get
 there); then 20 seeks to random moments (the index built). Local: the server made the replay as it
 counted the records (at its start here), so "cold" is a replay never asked for since. AWS: cold is the
-first replay (the console reads the archive), warm the second (its cache of replays on disk); the replay playing at 120x in the console
+first replay (the console reads the archive), warm the second (its cache of replays on disk); "AWS
+indexed, cold": the stack's replay index function indexes the objects as they are delivered (in moto), and
+a console that never replayed the session reads that index; the replay playing at 120x in the console
 (headless at 200 x 60, `spaceinvaders-manager --replay ID --speed 120`): frames a second and this
 process's CPU (all threads) over `--seconds`, against the live console watching the same session over the
 same time (its refresh every 1.5 s). The last frame is checked against the stored board (local).
@@ -280,6 +282,62 @@ def aws_run(players: int, minutes: float, seconds: float, speed: float) -> None:
             print(f"  {f'console at {speed:g}x':<44} {fps:6.1f} frames/s  CPU {cpu:.2f} cores (index built)", flush=True)
 
         asyncio.run(run())
+        aws_indexed_run(stack, sid, alone)
+
+
+def aws_indexed_run(stack, sid: str, alone: float) -> None:
+    """AWS indexed, cold: the replay index function's runs as Firehose delivers each object (the listing
+    of that moment), then its run once the session is closed long enough; then a console that never
+    replayed the session (an empty cache of replays) reads the stored index."""
+    import boto3
+    from aws_stack import REGION
+
+    from manager_tui.backends.aws import AwsBackend
+    from manager_tui.backends.replay_cache import ReplayCache
+    from spaceinvaders_backend.aws import replay_indexer, session_store
+    from spaceinvaders_backend.aws.config import StackNames
+
+    s3, bucket = boto3.client("s3", region_name=REGION), stack.tables["ArchiveBucket"]
+    names = StackNames.from_tables(stack.env, stack.tables, lambda service: boto3.client(service, region_name=REGION))
+    listing = replay_indexer.list_objects(s3, bucket, sid)
+    closed = session_store.read(names, sid).session.closing_time
+    # This archive was written here, not counted by a scoreboard function: the Scoreboard table holds no
+    # board to check the index's last one against (a Query of the Ranking index; the tests check it).
+    real = replay_indexer._ends_on_stored_board, replay_indexer.list_objects
+    replay_indexer._ends_on_stored_board = lambda *_args: True
+    runs = []
+    try:
+        for delivered in range(1, len(listing) + 2):
+            replay_indexer.list_objects = lambda *_args, k=delivered: listing[:k]  # what S3 lists at that moment
+            now = closed + replay_indexer.FINAL_AFTER_SECONDS + 1 if delivered > len(listing) else closed
+            started = time.perf_counter()
+            outcome = replay_indexer.index_session(names, s3, bucket, sid, now)
+            runs.append(time.perf_counter() - started)
+    finally:
+        replay_indexer._ends_on_stored_board, replay_indexer.list_objects = real
+    assert outcome.complete, outcome
+    print(f"  the replay index function: {len(runs)} runs (one per object, then the last), "
+          f"{sum(runs):.0f} s in all, a run's median {statistics.median(runs) * 1e3:.0f} ms, "
+          f"max {max(runs) * 1e3:.0f} ms", flush=True)
+
+    async def run() -> None:
+        with tempfile.TemporaryDirectory() as empty:
+            backend = AwsBackend("bench", boto3.Session(region_name=REGION),
+                                 replay_cache=ReplayCache(Path(empty) / "replays.sqlite3"))
+            await backend.connect()
+            reads: list[str] = []
+            backend._client("s3").meta.events.register("provide-client-params.s3.GetObject",
+                                                        lambda params, **_kw: reads.append(params["Key"]))
+            source = await backend.replay(sid)
+            await source_figures(source, "  AWS indexed, cold (the function's index; a console that never "
+                                 "replayed it)", alone, "the objects alone")
+            assert source.indexed
+            archive = sum(key.startswith("sessions/") for key in reads)
+            print(f"  {len(reads)} GETs under replays/ and {archive} of the archive's objects", flush=True)
+            await source.aclose()
+            await backend.aclose()
+
+    asyncio.run(run())
 
 
 def main() -> None:

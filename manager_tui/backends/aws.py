@@ -10,6 +10,8 @@ functions run too; this console gives them its clients:
 - watch: `board_store.ranking` (the `Ranking` index), `seat_store.seats`, the Sessions item.
 - free a seat: `seat_store.free`, the transaction of `/deallocate`.
 - export: every object under `sessions/<SessionId>/` of the archive bucket (Firehose's output).
+- replay: the index the replay index function stored under `replays/<SessionId>/` (`replay_store`), and
+  the archive's objects it has not indexed yet (`aws_replay.py`).
 """
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ import botocore.config
 import botocore.exceptions
 
 from api_client import ScoreEntry, Session
-from spaceinvaders_backend.aws import board_store, push, seat_store, session_store
+from spaceinvaders_backend.aws import board_store, push, replay_store, seat_store, session_store
 from spaceinvaders_backend.aws.config import StackNames, published_tables
 from spaceinvaders_backend.core.errors import ApiError as Refusal
 from spaceinvaders_backend.core.sessions import FINISHED, PLAYING
@@ -217,12 +219,13 @@ class AwsBackend:
             raise
 
     async def replay(self, session_id: str) -> ArchiveReplay:
-        stored = await self._call(session_store.read, self.stack, session_id)
-        if stored is None:
+        read = await self._call(replay_store.read, self.stack, session_id)  # the session and its stored index
+        if read is None:
             raise BackendError(f"no session {session_id}")
         stack = self.stack
-        return ArchiveReplay(self._client("s3"), self._archive_bucket, as_session(stored.session.document()),
-                             lambda: board_store.kept_verdicts(stack, session_id), describe, self.replay_cache)
+        return ArchiveReplay(self._client("s3"), self._archive_bucket, as_session(read.stored.session.document()),
+                             lambda: board_store.kept_verdicts(stack, session_id), describe, self.replay_cache,
+                             stored=read)
 
     async def aclose(self) -> None:
         self._clients.clear()

@@ -7,41 +7,27 @@ the columns of the local server's export.
 from __future__ import annotations
 
 import csv
-import gzip
 import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+
+from spaceinvaders_backend.aws import archive_records
+from spaceinvaders_backend.aws.archive_records import archive_prefix
 
 from . import EXPORT_FORMATS, BackendError, ExportProgress, ProgressCallback
 from .files import written_atomically
 
 CSV_FIELDS = ("SequenceNumber", "SessionId", "Nickname", "Score", "Shots", "Level", "Lives", "Timestamp",
               "ReceivedAt")
-_decoder = json.JSONDecoder()
-
-
-def archive_prefix(session_id: str) -> str:
-    return f"sessions/{session_id}/"
 
 
 def records_of(data: bytes) -> Iterator[dict[str, Any]]:
-    """Every JSON object in one archive object, whatever separates them."""
-    if data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
-    text = data.decode("utf-8")
-    position, end = 0, len(text)
-    while True:
-        while position < end and text[position].isspace():
-            position += 1
-        if position >= end:
-            return
-        try:
-            record, position = _decoder.raw_decode(text, position)
-        except ValueError as error:
-            raise BackendError(f"the archive holds something that is not a JSON record: {error}") from error
-        if isinstance(record, dict):
-            yield record
+    """Every JSON object in one archive object, whatever separates them (the archive's one reader)."""
+    try:
+        yield from archive_records.records_of(data)
+    except ValueError as error:
+        raise BackendError(str(error)) from error
 
 
 def _write(out: IO[str], fmt: str, records: Iterator[dict[str, Any]], writer: Any) -> int:

@@ -6,7 +6,7 @@ started and not closed (`has_started`, the core's `verdict`), the player held a 
 arrived, and it was not applied before. A record's arrival is the one API Gateway wrote into it
 (`ReceivedAtEpochMs`), the same the archive keeps.
 
-So that a replay from the archive counts exactly the records counted here (manager_tui's aws_replay):
+So that a replay from the archive counts exactly the records counted here (archive_records.py):
 - before counting records of an open session, the function moves the session's `OpenUntil` to its clock
   (`session_store.keep_open_until`), and a close never lands before it: no record counted is one the close
   drops. A record stamped ahead of that clock waits on the player's item (`Waiting`) and is decided at the

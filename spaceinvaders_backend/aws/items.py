@@ -285,7 +285,7 @@ def board_state(board: PlayerBoard) -> dict[str, Any]:
 # --- records the scoreboard function did not count, or not yet ---------------------------------------------
 # A record's verdict that depends on what the function read when it processed it (the player's seat, whether
 # a synchronized session had started) is kept on the player's Scoreboard item, so that a replay from the
-# archive decides every record as the function did (manager_tui/backends/aws_replay.py). A record is named
+# archive decides every record as the function did (archive_records.py). A record is named
 # by (its arrival in ms, its Timestamp in ms): `RecordKey`.
 
 RecordKey = tuple[int, int]

@@ -24,7 +24,7 @@ from botocore.stub import ANY, Stubber
 
 from manager_tui.backends import ManagerBackend, OpenRequest
 from manager_tui.backends.aws import AwsBackend
-from spaceinvaders_backend.aws import config, seat_store, session_store
+from spaceinvaders_backend.aws import config, replay_indexer, seat_store, session_store
 from spaceinvaders_backend.aws.handlers import sweeper, websocket
 from spaceinvaders_backend.aws.items import attrs
 
@@ -132,6 +132,10 @@ def test_the_manager_role_allows_exactly_what_the_console_calls(world, tmp_path)
     run("sessions")
     run("current_session")
     run("export", sid, "jsonl", tmp_path / "export.jsonl", lambda progress: None)
+
+    # the replay index function indexed what was delivered: the replay reads its index, then the archive
+    replay_indexer.index_session(config.StackNames.from_environ(), boto3.client("s3", region_name=stack.region),
+                                 stack.tables["ArchiveBucket"], sid, time.time())
 
     async def replay() -> None:  # the replay reads the archive as the export does
         source = await console.replay(sid)

@@ -1,11 +1,11 @@
 """The replay from the AWS archive (moto's S3): the stack's own scoreboard function builds the stored
 board from Kinesis batches (one batch delivered twice), and the same records lie in the archive as
 Firehose writes them (gzip and not, newline-separated and not, one object delivered twice, a record that
-is no status); the replay's last frame equals the stored board exactly."""
+is no status); the replay's last frame equals the stored board exactly. Read as the console reads it: from
+the replay index function's stored index (`replays/`), from that index and the archive's tail, or from
+the archive alone."""
 from __future__ import annotations
 
-import asyncio
-import gzip
 import io
 import json
 import random
@@ -15,125 +15,24 @@ from unittest import mock
 
 import boto3
 import pytest
+from aws_archive_play import PLAYERS, archive_keys, archive_objects, last_frame, play
 from aws_manager import StoreManager
 from aws_world import MotoWorld, kinesis_record, run_scoreboard, unique
 
 from api_client import Session
 from manager_tui.backends.aws import AwsBackend
-from manager_tui.backends.aws_replay import ArchiveReplay, Timestamps
+from manager_tui.backends.aws_replay import ArchiveReplay
 from manager_tui.backends.replay_cache import ReplayCache
-from spaceinvaders_backend.aws import board_batch, board_store, seat_store, session_store
+from spaceinvaders_backend.aws import board_batch, board_store, replay_indexer, replay_store, seat_store
+from spaceinvaders_backend.aws.archive_records import Timestamps
 from spaceinvaders_backend.aws.config import StackNames
 from spaceinvaders_backend.core.timeutil import parse_iso, parse_rfc3339, to_iso
-
-PLAYERS = 8
 
 
 @pytest.fixture(scope="module")
 def world():
     with MotoWorld("replayaws") as w:
         yield w
-
-
-def archive_objects(bodies: list[dict]) -> list[bytes]:
-    """Firehose's objects in delivery order, each shaped another way, then one of them delivered again."""
-    quarter = len(bodies) // 4
-    parts = [bodies[:quarter], bodies[quarter:2 * quarter], bodies[2 * quarter:3 * quarter], bodies[3 * quarter:]]
-    lines = [("\n".join(json.dumps(b) for b in part) + "\n").encode() for part in parts]
-    together = ["".join(json.dumps(b) for b in part).encode() for part in parts]
-    poison = json.dumps({"SessionId": bodies[0]["SessionId"], "Nickname": "no such name!", "Score": 10**9,
-                         "Shots": 0, "Level": 1, "Lives": 3, "Timestamp": bodies[0]["Timestamp"],
-                         "ReceivedAtEpochMs": bodies[0]["ReceivedAtEpochMs"]}).encode()
-    return [lines[0], gzip.compress(lines[1]), together[2] + poison, gzip.compress(together[3]),
-            gzip.compress(lines[1])]
-
-
-def play(world, game: str, seed: int) -> tuple[str, list[dict]]:
-    """A session played record by record through the scoreboard function; answers its id and bodies."""
-    manager = StoreManager(world.stack)
-    kw = {"timeout_minutes": 1} if game == "TIME_CONSTRAINED" else {}
-    session = manager.reopen(unique("R"), game, **kw)
-    sid = session["SessionId"]
-    names = StackNames.from_environ()
-    players = [unique("p") for _ in range(PLAYERS)]
-    for p in players:
-        assert seat_store.allocate(names, p).startswith("Seat allocated")
-    start = parse_iso(world.item("Sessions", SessionId=sid)["OpeningTime"])
-    rng = random.Random(seed)
-    scores = dict.fromkeys(players, 0)
-    done: set[str] = set()
-    bodies, batches, batch = [], [], []
-    again: list[str] = []  # MULTIPLE_TRIALS players to seat again once their last life is processed
-    # The records begin after every seat was taken (a seat's AllocatedAt is the real clock: on a busy
-    # machine the seats may come later than a second after the opening, and earlier records count nowhere).
-    first = max(start, time.time())
-    t = first + 1.0
-    # Records after the close: past the deadline of a time-constrained session, after the manager's close
-    # of a single-trial one (closed before the records are processed, as a late batch would be). A
-    # MULTIPLE_TRIALS player is seated again after a last life, which needs the session open.
-    end = first + {"TIME_CONSTRAINED": 70, "SINGLE_TRIAL": 30, "MULTIPLE_TRIALS": 25}[game]
-    while t < end:
-        t += 0.05
-        p = rng.choice(players)
-        if p in done:
-            continue
-        scores[p] += rng.choice((0, 10, 10, 20, 50))
-        lives = 0 if rng.random() < 0.02 else 3
-        if p in players[:2]:  # two players who tie on everything but their names
-            scores[p], lives = 1000, 3
-        received = int(t * 1000)
-        body = {"SessionId": sid, "Nickname": p, "Score": scores[p], "Shots": scores[p] // 20, "Level": 1,
-                "Lives": lives, "Timestamp": to_iso(received / 1000 - 0.03), "ReceivedAtEpochMs": received}
-        bodies.append(body)
-        batch.append(body)
-        if lives == 0:
-            scores[p] = 0
-            if game == "MULTIPLE_TRIALS":
-                again.append(p)
-            else:
-                done.add(p)  # a single trial: the game stops posting
-        if len(batch) >= 40 or again:
-            batches.append((batch, again))
-            batch, again = [], []
-    batches.append((batch, again))
-    if game == "SINGLE_TRIAL":  # closed at a moment within the records: later ones must not count
-        manager.close(closing_time=first + 25)
-    sequence = 10**20
-    delivered = []
-    for part, seat_again in batches:
-        records = []
-        for body in part:
-            sequence += 1
-            records.append(kinesis_record(body, sequence, body["ReceivedAtEpochMs"] / 1000, key=body["Nickname"]))
-        # The function runs on the session's timeline: a batch right after its last record arrived.
-        at = max((b["ReceivedAtEpochMs"] for b in part), default=0) / 1000 + 0.05
-        with mock.patch.object(board_batch, "clock", lambda at=at: at):
-            assert run_scoreboard(records) == {"batchItemFailures": []}
-        delivered.append(records)
-        for p in seat_again:
-            seat_store.allocate(names, p)
-    with mock.patch.object(board_batch, "clock", lambda: end + 0.5):  # delivered again
-        assert run_scoreboard(delivered[len(delivered) // 2]) == {"batchItemFailures": []}
-    if game == "TIME_CONSTRAINED":  # the sweeper closes it at its deadline, as the stack does
-        assert session_store.close_if_due(names, start + 61) is not None
-    elif game != "SINGLE_TRIAL":
-        manager.close(closing_time=end + 1)
-    bucket = world.stack.tables["ArchiveBucket"]
-    s3 = boto3.client("s3", region_name=world.stack.region)
-    for i, data in enumerate(archive_objects(bodies)):
-        s3.put_object(Bucket=bucket, Key=f"sessions/{sid}/archive-1-2026-12-02-20-{i:02d}-00-{unique('o')}",
-                      Body=data)
-    return sid, bodies
-
-
-async def last_frame(source):
-    frame = await source.frame(None)
-    for _ in range(400):
-        if frame.Complete and frame.At == frame.End:
-            return frame
-        await asyncio.sleep(0.02)
-        frame = await source.frame(frame.End if frame.Complete else 1e12)
-    raise AssertionError("the archive's replay never ended")
 
 
 @pytest.mark.parametrize("game", ["MULTIPLE_TRIALS", "SINGLE_TRIAL", "TIME_CONSTRAINED"])
@@ -297,3 +196,96 @@ async def test_the_first_frame_shows_the_first_objects_records_before_the_rest_i
     frame = await last_frame(source)
     assert frame.Complete and frame.Records == 30
     await source.aclose()
+
+
+def counted_records(world, sid: str, bodies: list[dict]) -> int:
+    closed = parse_iso(world.item("Sessions", SessionId=sid)["ClosingTime"])
+    return sum(max(b["ReceivedAtEpochMs"] / 1000, parse_rfc3339(b["Timestamp"])[0]) <= closed for b in bodies)
+
+
+def archive_reads(backend: AwsBackend) -> list[str]:
+    """The keys the console's S3 client will GET."""
+    reads: list[str] = []
+    backend._client("s3").meta.events.register("provide-client-params.s3.GetObject",
+                                                lambda params, **_kw: reads.append(params["Key"]))
+    return reads
+
+
+@pytest.mark.parametrize("game", ["MULTIPLE_TRIALS", "SINGLE_TRIAL", "TIME_CONSTRAINED"])
+async def test_a_cold_replay_of_an_indexed_session_reads_the_index_and_no_archive_object(world, game, tmp_path):
+    """The replay index function has indexed the closed session: a console that never replayed it shows the
+    first frame, the end at once, and any moment, from `replays/` alone; its frames are those of the replay
+    the console builds from the archive itself, and the last one is the stored board."""
+    sid, bodies = play(world, game, seed=10 + len(game))
+    closed = parse_iso(world.item("Sessions", SessionId=sid)["ClosingTime"])
+    s3 = boto3.client("s3", region_name=world.stack.region)
+    done = replay_indexer.index_session(StackNames.from_environ(), s3, world.stack.tables["ArchiveBucket"], sid,
+                                        closed + replay_indexer.FINAL_AFTER_SECONDS + 1)
+    assert done.complete and done.note == ""
+    backend = AwsBackend(world.env, boto3.Session(region_name=world.stack.region),
+                         replay_cache=ReplayCache(tmp_path / "replays.sqlite3"))
+    await backend.connect()
+    stored = [(e.Nickname, e.Score, e.Shots, e.Level, e.Lives) for e in (await backend.board(sid)).entries]
+    reads = archive_reads(backend)
+    source = await backend.replay(sid)
+    first = await source.frame(None)
+    assert first.Complete and first.At == first.Start
+    end = await source.frame(1e12)  # the end at once
+    assert end.At == end.End and [tuple(row) for row in end.Board] == stored
+    assert end.Records == counted_records(world, sid, bodies)
+    rng = random.Random(2)
+    moments = [rng.uniform(first.Start, end.End) for _ in range(20)]
+    seen = [await source.frame(at) for at in moments]
+    assert source.indexed and reads and not [k for k in reads if k.startswith("sessions/")]
+    built_here = ArchiveReplay(s3, world.stack.tables["ArchiveBucket"], source.session,
+                               lambda: board_store.kept_verdicts(backend.stack, sid))
+    await last_frame(built_here)
+    for at, frame in zip(moments, seen, strict=True):
+        assert frame.Board == (await built_here.frame(at)).Board, at
+    for closing in (source, built_here):
+        await closing.aclose()
+    await backend.aclose()
+
+
+async def test_a_session_indexed_in_part_is_replayed_from_its_index_and_the_archives_tail_alone(world):
+    sid, bodies = play(world, "MULTIPLE_TRIALS", seed=12, deliver=False)
+    s3, bucket = boto3.client("s3", region_name=world.stack.region), world.stack.tables["ArchiveBucket"]
+    keys, objects = archive_keys(sid), archive_objects(bodies)
+    for key, data in zip(keys[:4], objects[:4], strict=True):
+        s3.put_object(Bucket=bucket, Key=key, Body=data)
+    names = StackNames.from_environ()
+    assert replay_indexer.index_session(names, s3, bucket, sid, time.time()).version == 1
+    s3.put_object(Bucket=bucket, Key=keys[4], Body=objects[4])  # delivered since: not indexed yet
+    manifest = replay_store.load_manifest(s3, bucket, replay_store.read(names, sid).manifest)
+    # the index goes on from the object of its oldest record not in a closed chunk (object 2's last
+    # seconds: object 3's first arrival is as far as it could commit)
+    assert not manifest.Complete and manifest.Resume == 2
+    backend = AwsBackend(world.env, boto3.Session(region_name=world.stack.region))
+    await backend.connect()
+    stored = [(e.Nickname, e.Score, e.Shots, e.Level, e.Lives) for e in (await backend.board(sid)).entries]
+    reads = archive_reads(backend)
+    source = await backend.replay(sid)
+    frame = await last_frame(source)
+    assert [tuple(row) for row in frame.Board] == stored
+    assert frame.Records == counted_records(world, sid, bodies)
+    assert source.indexed and [k for k in reads if k.startswith("sessions/")] == keys[manifest.Resume:]
+    await source.aclose()
+    await backend.aclose()
+
+
+async def test_a_stored_index_whose_manifest_was_removed_is_replayed_from_the_archive(world):
+    sid, bodies = play(world, "SINGLE_TRIAL", seed=13)
+    s3, bucket = boto3.client("s3", region_name=world.stack.region), world.stack.tables["ArchiveBucket"]
+    names = StackNames.from_environ()
+    closed = parse_iso(world.item("Sessions", SessionId=sid)["ClosingTime"])
+    assert replay_indexer.index_session(names, s3, bucket, sid, closed + replay_indexer.FINAL_AFTER_SECONDS + 1).complete
+    s3.delete_object(Bucket=bucket, Key=replay_store.read(names, sid).manifest)  # `replays/` emptied by hand
+    backend = AwsBackend(world.env, boto3.Session(region_name=world.stack.region))
+    await backend.connect()
+    stored = [(e.Nickname, e.Score, e.Shots, e.Level, e.Lives) for e in (await backend.board(sid)).entries]
+    source = await backend.replay(sid)
+    frame = await last_frame(source)
+    assert not source.indexed and [tuple(row) for row in frame.Board] == stored
+    assert frame.Records == counted_records(world, sid, bodies)
+    await source.aclose()
+    await backend.aclose()
