@@ -60,8 +60,8 @@ def resolve(resource, stack) -> str:
     rest = rest.replace("${Env}", stack.env)
     if service == "ssm":
         return rest  # parameter/<env>/...
-    if service == "execute-api":
-        return "connections"
+    if service == "execute-api":  # <api>/<stage>/<METHOD>/@connections/*
+        return f"connections/{rest.split('/')[2]}"
     raise AssertionError(f"resource not understood: {text}")
 
 
@@ -182,10 +182,11 @@ def test_the_sweeper_is_allowed_exactly_its_calls(world, manager, names, monkeyp
     check("SweeperFunction", function_policy("SweeperFunction", world.stack), calls.permissions())
 
 
-def ws(route: str, connection: str, body: dict | None = None, groups: str = "Gamer", query: dict | None = None):
+def ws(route: str, connection: str, body: dict | None = None, groups: str = "Gamer", query: dict | None = None,
+       user: str = "u"):
     return {
         "requestContext": {"routeKey": route, "connectionId": connection, "eventType": "MESSAGE",
-                           "authorizer": {"username": "u", "groups": groups}},
+                           "authorizer": {"username": user, "groups": groups, "expiresAt": time.time() + 3600}},
         "queryStringParameters": query,
         "body": None if body is None else json.dumps(body),
     }
@@ -195,9 +196,10 @@ def test_the_websocket_function_is_allowed_exactly_its_calls(world, manager, nam
     sid = manager.reopen(unique("S"), "MULTIPLE_TRIALS", synchronized=True)["SessionId"]
     session_store.clear_cache()
     calls = record_function_clients(monkeypatch)
-    here, gone = unique("c"), unique("c")
-    for cid in (here, gone):
-        assert websocket.handler(ws("$connect", cid, query={"sessionId": sid}), LambdaContext())["statusCode"] == 200
+    here, gone, replaced = unique("c"), unique("c"), unique("c")
+    for cid, user in ((replaced, "u"), (here, "u"), (gone, "v")):  # here replaces (closes) replaced
+        answer = websocket.handler(ws("$connect", cid, query={"sessionId": sid}, user=user), LambdaContext())
+        assert answer["statusCode"] == 200
     assert websocket.handler(ws("session", here, {"action": "session"}), LambdaContext())["statusCode"] == 200
     api = config.client("apigatewaymanagementapi", names.websocket_endpoint)
     with Stubber(api) as stub:  # one connection has gone away meanwhile

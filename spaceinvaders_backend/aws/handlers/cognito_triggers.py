@@ -50,7 +50,7 @@ def handler(event: dict, context) -> dict:
         # recovery (verified_email) would refuse ForgotPassword; verify it with the confirmation. Cognito
         # requires a value when autoVerifyEmail is set
         # (https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-lambda-pre-sign-up.html).
-        if (event["request"].get("userAttributes") or {}).get("email"):
+        if ((event.get("request") or {}).get("userAttributes") or {}).get("email"):
             event["response"]["autoVerifyEmail"] = True
     elif source == "PostConfirmation_ConfirmSignUp":
         try:
