@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import boto3
+import botocore.session
 import msgspec
 import pytest
 from aws_gateway import TEMPLATE, api_definition, check_definition, load_template, stack_names
@@ -319,3 +320,27 @@ def test_my_functions_roles_name_no_wildcard_resource(template):
             for resource in resources:
                 text = json.dumps(resource)
                 assert "/*" not in text and '"*"' not in text, (role, st)
+
+
+def test_the_player_rate_limit_is_off_or_one_waf_accepts(template):
+    """WAF's rate-based statement takes a Limit of 10 to 2,000,000,000 (botocore's model of WAFv2, `RateLimit`;
+    https://docs.aws.amazon.com/waf/latest/APIReference/API_RateBasedStatement.html): CloudFormation must refuse
+    1 to 9 when the parameter is given, not fail the deploy at the web ACL. 0 leaves WAF out."""
+    limit = botocore.session.get_session().get_service_model("wafv2").shape_for("RateBasedStatement").members["Limit"]
+    low, high = limit.metadata["min"], limit.metadata["max"]
+    parameter = template["Parameters"]["PlayerRateLimitPerMinute"]
+    assert parameter["Type"] == "String" and parameter["Default"] == "0"
+    pattern = re.compile(parameter["AllowedPattern"])
+    accepted = lambda v: bool(pattern.fullmatch(v))
+    for value in ("0", str(low), "11", "99", "600", "100000", str(high - 1), str(high)):
+        assert accepted(value), value
+    for value in ("", "1", "9", str(low - 1), str(high + 1), "2999999999", "10000000000", "00", "010", "-1",
+                  "10.0", " 600", "1e3"):
+        assert not accepted(value), value
+    assert all(accepted(str(v)) == (v == 0 or low <= v <= high) for v in range(1001))
+    # the condition compares the text: "0" turns WAF off, any other accepted value turns it on
+    assert template["Conditions"]["HasPlayerRateLimit"] == {"Fn::Not": [{"Fn::Equals": [
+        {"Ref": "PlayerRateLimitPerMinute"}, "0"]}]}
+    statement = template["Resources"]["PlayerRateLimit"]["Properties"]["Rules"][0]["Statement"]
+    assert statement["RateBasedStatement"]["Limit"] == {"Ref": "PlayerRateLimitPerMinute"}
+    assert template["Resources"]["PlayerRateLimit"]["Condition"] == "HasPlayerRateLimit"
