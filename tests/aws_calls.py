@@ -80,8 +80,9 @@ def _permissions(call: Call) -> list[tuple[str, str]]:
         if call.operation == "ListObjectsV2":
             return [("s3:ListBucket", f"bucket/{p['Bucket']}")]
         return [(f"s3:{call.operation}", f"object/{p['Bucket']}/{p['Key']}")]
-    if call.service == "apigatewaymanagementapi":
-        return [("execute-api:ManageConnections", "connections")]
+    if call.service == "apigatewaymanagementapi":  # the @connections method each operation is
+        method = {"PostToConnection": "POST", "DeleteConnection": "DELETE", "GetConnection": "GET"}[call.operation]
+        return [("execute-api:ManageConnections", f"connections/{method}")]
     if call.service == "sqs":
         return [(f"sqs:{call.operation}", "queue")]
     raise AssertionError(f"no IAM mapping for {call.service}:{call.operation}")

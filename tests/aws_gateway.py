@@ -87,6 +87,8 @@ def check_definition(definition: dict) -> None:
                             f"{where}: Invalid mapping expression specified: Validation Result: warnings : [], "
                             f"errors : [Invalid mapping expression parameter specified: {parameter}]"
                         )
+    for template in _templates(definition):
+        check_template(template)
     if problems:
         raise ImportRefused("\n".join(problems))
 
@@ -207,9 +209,51 @@ class VtlUtil:
         return json.loads(str(text))
 
 
+# The Velocity directives a mapping template may use. API Gateway documents its templates only as VTL,
+# pointing at Apache Velocity, and its own examples use #set, #if/#elseif/#else, #foreach and #end
+# (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-mapping-template-reference.html,
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/models-mappings-examples.html). Nothing on
+# AWS's pages confirms the others (#define, #macro, #parse, #include, #evaluate, #break, #stop): a template
+# relying on them might fail on AWS while airspeed renders it, so the emulator refuses them.
+DOCUMENTED_DIRECTIVES = frozenset({"set", "if", "elseif", "else", "foreach", "end"})
+# Velocity 1.7's directives (https://velocity.apache.org/engine/1.7/vtl-reference.html); any other `#name` is
+# text (a DynamoDB placeholder such as `#l` stays as written).
+VELOCITY_DIRECTIVES = DOCUMENTED_DIRECTIVES | {"define", "macro", "parse", "include", "evaluate", "break", "stop"}
+_DIRECTIVE = re.compile(r"(?<![#\\])#\{?([A-Za-z][A-Za-z0-9_]*)")
+
+
+class UndocumentedVelocity(ImportRefused):
+    """A mapping template uses a Velocity directive no AWS page shows API Gateway accepting."""
+
+
+def check_template(text: str) -> None:
+    code = re.sub(r"#\*.*?\*#", "", text, flags=re.DOTALL)
+    code = re.sub(r"##[^\n]*", "", code)  # comments hold no directives
+    used = ({m.group(1) for m in _DIRECTIVE.finditer(code)} & VELOCITY_DIRECTIVES) - DOCUMENTED_DIRECTIVES
+    if used:
+        raise UndocumentedVelocity(
+            f"mapping template uses {', '.join('#' + d for d in sorted(used))}: not documented for API Gateway "
+            f"(its examples use only {', '.join('#' + d for d in sorted(DOCUMENTED_DIRECTIVES))})")
+
+
+def _templates(value: Any) -> Iterable[str]:
+    """Every mapping template of a definition (request, response and gateway-response templates)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key in ("requestTemplates", "responseTemplates") and isinstance(item, dict):
+                yield from (t for t in item.values() if isinstance(t, str))
+            else:
+                yield from _templates(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _templates(item)
+
+
 def render(template: str, *, body: str = "", params: dict | None = None, context: dict | None = None) -> str:
     """A mapping template rendered as API Gateway renders it. `context["authorizer"]["claims"]` holds the
-    caller's claims: only named ones reach the template (see `_NAMED_CLAIM`)."""
+    caller's claims: only named ones reach the template (see `_NAMED_CLAIM`). Undocumented directives are
+    refused (`check_template`)."""
+    check_template(template)
     context = context if context is not None else {}
     authorizer = context.get("authorizer") or {}
     text, named_claims = _bind_named_claims(template, authorizer.get("claims") or {})

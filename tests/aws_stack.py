@@ -129,7 +129,8 @@ def create_stack(env: str = "test", region: str = REGION, shards: int = 1) -> Aw
         UsernameConfiguration={"CaseSensitive": False},
         Policies={"PasswordPolicy": {"MinimumLength": 6, "RequireUppercase": False, "RequireLowercase": False,
                                      "RequireNumbers": False, "RequireSymbols": False}},
-        AutoVerifiedAttributes=[],
+        AutoVerifiedAttributes=["email"],
+        AccountRecoverySetting={"RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]},
     )["UserPool"]
     for group in ("Gamer", "Manager"):
         idp.create_group(UserPoolId=pool["Id"], GroupName=group)

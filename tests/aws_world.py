@@ -13,6 +13,7 @@ import uuid
 from typing import Any, Self
 
 import boto3
+from aws_cognito import VerifiedRecovery
 from aws_gateway import LambdaContext, RestApi
 from aws_stack import MOTO_CONFIG, create_stack
 from aws_websocket import WebSocketApi
@@ -78,6 +79,7 @@ class MotoWorld:
 
     def __enter__(self) -> Self:
         self._mock.start()
+        self._recovery = VerifiedRecovery().__enter__()  # moto would reset a password without a verified address
         DynamoHandler.call_action = _atomic_call_action
         LambdaSimpleBackend.invoke = _run_start_function
         _clear_caches()
@@ -120,6 +122,7 @@ class MotoWorld:
         DynamoHandler.call_action = _unlocked_call_action
         LambdaSimpleBackend.invoke = _unpatched_invoke
         _clear_caches()
+        self._recovery.__exit__(*exc)
         self._mock.stop()
 
     def user(self, name: str | None = None, groups: tuple[str, ...] = ("Gamer",)) -> tuple[str, str]:

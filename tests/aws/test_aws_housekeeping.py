@@ -3,6 +3,7 @@ its authorizer (only a Manager starts), the Cognito triggers."""
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 import time
@@ -144,13 +145,14 @@ def ws_event(
     groups: str = "",
     body: dict | None = None,
     session_id: str | None = None,
+    expires_at: float | None = None,
 ) -> dict:
     event = {
         "requestContext": {
             "routeKey": route,
             "connectionId": connection,
             "eventType": "MESSAGE",
-            "authorizer": {"username": username, "groups": groups},
+            "authorizer": {"username": username, "groups": groups, "expiresAt": expires_at or time.time() + 3600},
         },
         "body": json.dumps(body) if body is not None else None,
     }
@@ -180,7 +182,8 @@ def test_authorizer_lets_only_valid_id_tokens_connect(world):
         "Effect": "Allow",
         "Resource": event["methodArn"],
     }
-    assert answer["context"] == {"username": name, "groups": "Gamer,Manager"}
+    expires_at = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))["exp"]
+    assert answer["context"] == {"username": name, "groups": "Gamer,Manager", "expiresAt": expires_at}
     assert authorizer.handler({**event, "headers": {"authorization": f"Bearer {token}"}}, LambdaContext())
     header, claims, signature = token.split(".")
     access = world.idp.admin_initiate_auth(
@@ -201,8 +204,8 @@ def test_only_a_manager_starts_and_the_sessions_connections_hear_it(world, manag
     boss, _ = world.user(groups=("Gamer", "Manager"))
     connections = [unique("c") for _ in range(3)]
     elsewhere, nowhere = unique("other"), unique("none")
-    for cid in connections:
-        answer = websocket.handler(ws_event("$connect", cid, gamer, "Gamer", session_id=sid), LambdaContext())
+    for player, cid in zip((gamer, unique("p"), unique("p")), connections, strict=True):
+        answer = websocket.handler(ws_event("$connect", cid, player, "Gamer", session_id=sid), LambdaContext())
         assert answer == {"statusCode": 200}
     websocket.handler(ws_event("$connect", elsewhere, gamer, "Gamer", session_id="OLD1"), LambdaContext())
     websocket.handler(ws_event("$connect", nowhere, gamer, "Gamer"), LambdaContext())
@@ -273,7 +276,7 @@ def test_the_managers_start_asks_the_start_function_which_pushes_the_stored_star
     expected = {"action": "start", "SessionId": sid, "SynchronizeTime": started["SynchronizeTime"]}
     assert json.loads(pushed()[waiting]) == expected
     # An invocation naming another SynchronizeTime still pushes the one the Sessions item holds.
-    websocket.handler(ws_event("$connect", late, "someone", "Gamer", session_id=sid), LambdaContext())
+    websocket.handler(ws_event("$connect", late, "someone-else", "Gamer", session_id=sid), LambdaContext())
     counts = websocket.handler({"SessionId": sid, "SynchronizeTime": "forged"}, LambdaContext())
     assert counts == {"sent": 2, "gone": 0}
     assert json.loads(pushed()[late]) == expected
@@ -338,3 +341,50 @@ def test_new_players_are_confirmed_and_join_the_gamer_group(world):
         LambdaContext(),
     )
     assert len(world.idp.admin_list_groups_for_user(UserPoolId=pool, Username=name)["Groups"]) == 1
+
+
+def test_a_user_keeps_one_connection_per_session(world, names):
+    """One player connecting again and again replaces their connection: the start costs one message a user."""
+    sid, flooder, other = unique("S"), unique("p"), unique("p")
+    connections = [unique("c") for _ in range(50)]
+    for cid in connections:
+        answer = websocket.handler(ws_event("$connect", cid, flooder, "Gamer", session_id=sid), LambdaContext())
+        assert answer == {"statusCode": 200}
+    theirs = unique("c")
+    websocket.handler(ws_event("$connect", theirs, other, "Gamer", session_id=sid), LambdaContext())
+    websocket.handler(ws_event("$connect", unique("c"), flooder, "Gamer", session_id="ELSEWHERE1"), LambdaContext())
+    items = world.ddb.query(TableName=world.stack.tables["Connections"], IndexName="BySession",
+                            KeyConditionExpression="SessionId = :s",
+                            ExpressionAttributeValues={":s": {"S": sid}})["Items"]
+    assert sorted(i["ConnectionId"]["S"] for i in items) == sorted([connections[-1], theirs])  # the newest
+    assert sorted(push.connection_ids(names, sid)) == sorted([connections[-1], theirs])
+    assert world.item("Connections", ConnectionId=connections[0]) is None
+
+
+def test_the_push_goes_to_a_users_newest_connection_even_when_connects_raced(world, names):
+    """Two connects of one user that each wrote before the other read leave two items: the start still goes to
+    the newest only."""
+    sid, player = unique("S"), unique("p")
+    for cid, at in (("older", 1000.5), ("newer", 1000.75)):
+        world.ddb.put_item(TableName=world.stack.tables["Connections"], Item={
+            "ConnectionId": {"S": cid}, "Username": {"S": player}, "SessionId": {"S": sid},
+            "ConnectedAt": {"N": str(at)}, "ExpiresAt": {"N": "99999"}})
+    assert push.connection_ids(names, sid) == ["newer"]
+
+
+def test_a_start_on_a_connection_whose_token_expired_is_refused(world, manager, names):
+    """The groups a connection carries are the token's at $connect: they count until its `exp`, not for the
+    connection's 2 hours."""
+    sid = manager.reopen(unique("S"), "MULTIPLE_TRIALS", synchronized=True)["SessionId"]
+    boss, _ = world.user(groups=("Gamer", "Manager"))
+    for expires_at in (time.time() - 1, None):
+        event = ws_event("start", "boss-connection", boss, "Manager", {"action": "start"}, expires_at=expires_at)
+        if expires_at is None:
+            del event["requestContext"]["authorizer"]["expiresAt"]  # no expiry known: refused as well
+        refused = websocket.handler(event, LambdaContext())
+        assert refused["statusCode"] == 401
+        body = json.loads(refused["body"])
+        assert body["errorCode"] == "TokenExpired" and "fresh ID token" in body["errorMessage"]
+        assert "SynchronizeTime" not in world.item("Sessions", SessionId=sid)
+    fresh = ws_event("start", "boss-connection", boss, "Manager", {"action": "start"}, expires_at=str(time.time() + 60))
+    assert websocket.handler(fresh, LambdaContext())["statusCode"] == 200  # as a string, as API Gateway may pass it

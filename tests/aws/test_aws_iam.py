@@ -21,6 +21,7 @@ from aws_calls import CallRecorder, record_function_clients
 from aws_gateway import LambdaContext, load_template
 from aws_world import unique
 from botocore.stub import ANY, Stubber
+from test_aws_template import translate
 
 from manager_tui.backends import ManagerBackend, OpenRequest
 from manager_tui.backends.aws import AwsBackend
@@ -60,8 +61,8 @@ def resolve(resource, stack) -> str:
     rest = rest.replace("${Env}", stack.env)
     if service == "ssm":
         return rest  # parameter/<env>/...
-    if service == "execute-api":
-        return "connections"
+    if service == "execute-api":  # <api>/<stage>/<METHOD>/@connections/*
+        return f"connections/{rest.split('/')[2]}"
     raise AssertionError(f"resource not understood: {text}")
 
 
@@ -85,10 +86,45 @@ def check(who: str, allowed: set[tuple[str, str]], used: set[tuple[str, str]]) -
     )
 
 
+def role_statements(function: str, template: dict) -> list[dict]:
+    """The statements of the function's own role (`Role: !GetAtt <Role>.Arn`)."""
+    resources = template["Resources"]
+    role, attribute = resources[function]["Properties"]["Role"]["Fn::GetAtt"]
+    assert attribute == "Arn" and resources[role]["Type"] == "AWS::IAM::Role", function
+    return [s for p in resources[role]["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+
+
 def function_policy(name: str, stack) -> set[tuple[str, str]]:
-    properties = load_template()["Resources"][name]["Properties"]
-    statements = [s for policy in properties.get("Policies", []) for s in policy["Statement"]]
+    """What the function's role grants besides its logs (checked by the test below)."""
+    statements = [s for s in role_statements(name, load_template()) if s.get("Sid") != "Logs"]
     return granted(statements, stack)
+
+
+def _listed(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def test_every_function_writes_only_its_own_log_group():
+    """No role may write any log group: AWSLambdaBasicExecutionRole (what SAM gives a function without a
+    Role) grants logs:CreateLogGroup, CreateLogStream and PutLogEvents on `*`. Every function's role grants
+    the logs calls on the group of its `LoggingConfig` alone, and no managed policy."""
+    resources = translate(load_template())["Resources"]  # as CloudFormation gets it: SAM's roles included
+    functions = {k: r for k, r in resources.items() if r["Type"] == "AWS::Lambda::Function"}
+    assert {"SeatsFunction", "SweeperFunction", "WebSocketFunction", "WebSocketAuthorizerFunction"} <= set(functions)
+    for name, function in functions.items():
+        role_name, _ = function["Properties"]["Role"]["Fn::GetAtt"]
+        role = resources[role_name]["Properties"]
+        assert not role.get("ManagedPolicyArns"), (name, role.get("ManagedPolicyArns"))
+        group = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        statements = [s for p in role["Policies"] for s in p["PolicyDocument"]["Statement"]]
+        statements += [s for r in resources.values() if r["Type"] == "AWS::IAM::Policy"
+                       and {"Ref": role_name} in r["Properties"]["Roles"]
+                       for s in r["Properties"]["PolicyDocument"]["Statement"]]
+        logs = [s for s in statements if any(a.startswith("logs:") or a == "*" for a in _listed(s["Action"]))]
+        assert logs, name
+        for statement in logs:
+            assert sorted(_listed(statement["Action"])) == ["logs:CreateLogStream", "logs:PutLogEvents"], name
+            assert _listed(statement["Resource"]) == [{"Fn::GetAtt": [group, "Arn"]}], name
 
 
 def manager_role(stack) -> set[tuple[str, str]]:
@@ -186,10 +222,11 @@ def test_the_sweeper_is_allowed_exactly_its_calls(world, manager, names, monkeyp
     check("SweeperFunction", function_policy("SweeperFunction", world.stack), calls.permissions())
 
 
-def ws(route: str, connection: str, body: dict | None = None, groups: str = "Gamer", query: dict | None = None):
+def ws(route: str, connection: str, body: dict | None = None, groups: str = "Gamer", query: dict | None = None,
+       user: str = "u"):
     return {
         "requestContext": {"routeKey": route, "connectionId": connection, "eventType": "MESSAGE",
-                           "authorizer": {"username": "u", "groups": groups}},
+                           "authorizer": {"username": user, "groups": groups, "expiresAt": time.time() + 3600}},
         "queryStringParameters": query,
         "body": None if body is None else json.dumps(body),
     }
@@ -199,9 +236,10 @@ def test_the_websocket_function_is_allowed_exactly_its_calls(world, manager, nam
     sid = manager.reopen(unique("S"), "MULTIPLE_TRIALS", synchronized=True)["SessionId"]
     session_store.clear_cache()
     calls = record_function_clients(monkeypatch)
-    here, gone = unique("c"), unique("c")
-    for cid in (here, gone):
-        assert websocket.handler(ws("$connect", cid, query={"sessionId": sid}), LambdaContext())["statusCode"] == 200
+    here, gone, replaced = unique("c"), unique("c"), unique("c")
+    for cid, user in ((replaced, "u"), (here, "u"), (gone, "v")):  # here replaces (closes) replaced
+        answer = websocket.handler(ws("$connect", cid, query={"sessionId": sid}, user=user), LambdaContext())
+        assert answer["statusCode"] == 200
     assert websocket.handler(ws("session", here, {"action": "session"}), LambdaContext())["statusCode"] == 200
     api = config.client("apigatewaymanagementapi", names.websocket_endpoint)
     with Stubber(api) as stub:  # one connection has gone away meanwhile

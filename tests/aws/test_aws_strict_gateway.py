@@ -7,11 +7,13 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import re
 
 import pytest
 from aws_gateway import (
     ImportRefused,
     RestApi,
+    UndocumentedVelocity,
     api_definition,
     check_definition,
     integration_response,
@@ -96,10 +98,16 @@ def test_only_named_claims_resolve(template, expected):
     assert render(template, context={"authorizer": {"claims": CLAIMS}}) == expected
 
 
+def without_define(template: str) -> str:
+    """Main's template with its #define (refused since: see section 4) made a #set, to test its claims alone."""
+    return re.sub(r"#define\(\$record\)(.*)#end", lambda m: "#set($record = 'x')", template)
+
+
 def test_mains_updatestatus_template_refuses_every_player():
     """The whole-map read gave every post an empty partition key: a 403 for every player on AWS."""
     context = {"authorizer": {"claims": CLAIMS}, "requestTimeEpoch": 1}
-    old = json.loads(render(OLD_UPDATESTATUS_REQUEST, body=json.dumps(status_body()), context=context))
+    old = json.loads(render(without_define(OLD_UPDATESTATUS_REQUEST), body=json.dumps(status_body()),
+                            context=context))
     assert old["PartitionKey"] == ""
     template = api_definition(NAMES)["paths"]["/v1/updatestatus"]["post"]["x-amazon-apigateway-integration"]
     new = json.loads(render(template["requestTemplates"]["application/json"], body=json.dumps(status_body()),
@@ -201,3 +209,35 @@ def test_without_openapiversion_sam_makes_a_second_stage():
     del old["Resources"]["Api"]["Properties"]["OpenApiVersion"]
     assert sorted(map(str, stage_names(translate(old)))) == sorted(["Stage", str({"Ref": "Env"})])
     assert stage_names(translate(load_template())) == [{"Ref": "Env"}]
+
+
+# --- 4. only the Velocity directives AWS's examples use -------------------------------------------------
+
+
+def test_mains_define_is_refused():
+    """No AWS page shows API Gateway's Velocity accepting #define (main's /updatestatus built its record with
+    it): the emulator refuses it, when rendering and when the definition is loaded."""
+    context = {"authorizer": {"claims": CLAIMS}, "requestTimeEpoch": 1}
+    with pytest.raises(UndocumentedVelocity, match="#define"):
+        render(OLD_UPDATESTATUS_REQUEST, body=json.dumps(status_body()), context=context)
+    for directive in ("#macro(m)x#end", "#parse('x')", "#include('x')", "#evaluate('x')", "#{define}($a)x#end",
+                      "#stop", "#break"):
+        with pytest.raises(UndocumentedVelocity):
+            render(directive)
+    definition = api_definition(NAMES)
+    integration = definition["paths"]["/v1/updatestatus"]["post"]["x-amazon-apigateway-integration"]
+    integration["requestTemplates"]["application/json"] = OLD_UPDATESTATUS_REQUEST
+    with pytest.raises(UndocumentedVelocity, match="#define"):
+        check_definition(definition)
+
+
+def test_the_documented_directives_and_comments_render():
+    text = "## a #define in a comment\n#* #macro too *#\n#set($a = 1)#if($a == 1)one#{else}other#end" \
+           "#foreach($i in [1, 2])$i#end \\#define"
+    assert render(text).strip() == "one12 #define"  # an escaped directive is text
+
+
+def test_the_template_uses_no_undocumented_directive():
+    check_definition(api_definition(NAMES))  # every mapping template of the API, gateway responses included
+    template = api_definition(NAMES)["paths"]["/v1/updatestatus"]["post"]["x-amazon-apigateway-integration"]
+    assert "#define" not in template["requestTemplates"]["application/json"]

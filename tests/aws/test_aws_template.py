@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import boto3
+import botocore.session
 import msgspec
 import pytest
 from aws_gateway import TEMPLATE, api_definition, check_definition, load_template, stack_names
@@ -215,16 +216,31 @@ STATEFUL = ("UserPool", "SessionsTable", "SeatsTable", "ScoreboardTable", "Curre
 
 
 def test_what_holds_state_is_kept_when_the_stack_goes_or_replaces_it(translated):
+    """Kept on a delete or a replacement, but deleted when the create that made it rolls back, so a failed first
+    deploy leaves no fixed name behind to block its retry ("RetainExceptOnCreate behaves like Retain for stack
+    operations, except for the stack operation that initially created the resource",
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html)."""
     resources = translated["Resources"]
     for logical in STATEFUL:
-        assert resources[logical].get("DeletionPolicy") == "Retain", logical
+        assert resources[logical].get("DeletionPolicy") == "RetainExceptOnCreate", logical
         assert resources[logical].get("UpdateReplacePolicy") == "Retain", logical
-    assert resources["UserPool"]["Properties"]["DeletionProtection"] == "ACTIVE"
-    for table in ("SessionsTable", "SeatsTable", "ScoreboardTable", "CurrentTable"):
-        assert resources[table]["Properties"]["DeletionProtectionEnabled"] is True, table
     # nothing else is kept: a redeploy after a tear-down finds only what docs/aws.md lists
-    kept = {k for k, r in resources.items() if r.get("DeletionPolicy") == "Retain"}
+    kept = {k for k, r in resources.items() if r.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate")}
     assert kept == set(STATEFUL) | {"ApiGatewayCloudWatchRole"}
+
+
+def test_no_deletion_protection_turns_a_failed_first_create_into_rollback_failed(translated):
+    """A protected pool or table refuses the delete its rollback makes: Cognito answers DeleteUserPool with
+    InvalidParameterException until DeletionProtection is INACTIVE
+    (https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-settings-deletion-protection.html), and
+    DynamoDB refuses DeleteTable while DeletionProtectionEnabled
+    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/WorkingWithTables.Basics.html#WorkingWithTables.Basics.DeletionProtection).
+    The deletion policies guard every stack operation, so the stateful resources carry none."""
+    resources = translated["Resources"]
+    for logical in STATEFUL:
+        properties = resources[logical]["Properties"]
+        assert properties.get("DeletionProtection", "INACTIVE") == "INACTIVE", logical
+        assert not properties.get("DeletionProtectionEnabled", False), logical
 
 
 def test_every_function_logs_to_its_own_group_with_a_retention(translated):
@@ -297,9 +313,34 @@ def test_the_cognito_trigger_may_add_users_to_groups_of_its_own_pool_only(templa
 
 
 def test_my_functions_roles_name_no_wildcard_resource(template):
-    for role in ("ScoreboardRole", "ArchiveTransformRole", "CognitoTriggersRole", "ApiIntegrationRole"):
+    for role in ("ScoreboardRole", "ArchiveTransformRole", "CognitoTriggersRole", "ApiIntegrationRole", "SeatsRole",
+                 "SweeperRole", "WebSocketAuthorizerRole"):  # WebSocketRole's @connections/* is every connection
         for st in _statements(template["Resources"][role]):
             resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
             for resource in resources:
                 text = json.dumps(resource)
                 assert "/*" not in text and '"*"' not in text, (role, st)
+
+
+def test_the_player_rate_limit_is_off_or_one_waf_accepts(template):
+    """WAF's rate-based statement takes a Limit of 10 to 2,000,000,000 (botocore's model of WAFv2, `RateLimit`;
+    https://docs.aws.amazon.com/waf/latest/APIReference/API_RateBasedStatement.html): CloudFormation must refuse
+    1 to 9 when the parameter is given, not fail the deploy at the web ACL. 0 leaves WAF out."""
+    limit = botocore.session.get_session().get_service_model("wafv2").shape_for("RateBasedStatement").members["Limit"]
+    low, high = limit.metadata["min"], limit.metadata["max"]
+    parameter = template["Parameters"]["PlayerRateLimitPerMinute"]
+    assert parameter["Type"] == "String" and parameter["Default"] == "0"
+    pattern = re.compile(parameter["AllowedPattern"])
+    accepted = lambda v: bool(pattern.fullmatch(v))
+    for value in ("0", str(low), "11", "99", "600", "100000", str(high - 1), str(high)):
+        assert accepted(value), value
+    for value in ("", "1", "9", str(low - 1), str(high + 1), "2999999999", "10000000000", "00", "010", "-1",
+                  "10.0", " 600", "1e3"):
+        assert not accepted(value), value
+    assert all(accepted(str(v)) == (v == 0 or low <= v <= high) for v in range(1001))
+    # the condition compares the text: "0" turns WAF off, any other accepted value turns it on
+    assert template["Conditions"]["HasPlayerRateLimit"] == {"Fn::Not": [{"Fn::Equals": [
+        {"Ref": "PlayerRateLimitPerMinute"}, "0"]}]}
+    statement = template["Resources"]["PlayerRateLimit"]["Properties"]["Rules"][0]["Statement"]
+    assert statement["RateBasedStatement"]["Limit"] == {"Ref": "PlayerRateLimitPerMinute"}
+    assert template["Resources"]["PlayerRateLimit"]["Condition"] == "HasPlayerRateLimit"

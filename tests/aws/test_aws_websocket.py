@@ -93,7 +93,7 @@ async def test_a_connection_is_recorded_with_the_tokens_user_and_its_session(api
         connection_id = connection_of(api, name)
         item = world.item("Connections", ConnectionId=connection_id)
         assert (item["Username"], item["SessionId"]) == (name, "ROOM1")
-        assert item["ExpiresAt"] - item["ConnectedAt"] == 2 * 3600
+        assert item["ExpiresAt"] - int(item["ConnectedAt"]) == 2 * 3600  # ConnectedAt to the millisecond
     for _ in range(100):  # $disconnect runs once the socket is closed
         if world.item("Connections", ConnectionId=connection_id) is None:
             break
@@ -175,3 +175,21 @@ def test_the_template_declares_what_the_emulator_serves(api):
     assert set(api.routes) == {"$connect", "$disconnect", "session", "start", "$default"}
     assert {k for k, r in api.routes.items() if r.two_way} == {"session", "start", "$default"}
     assert api.authorizer == (AUTHORIZER, ["route.request.header.Authorization"])
+
+
+async def test_connecting_again_closes_the_users_older_socket_to_that_session(api, world):
+    """The older socket is closed (@connections DELETE), so its client falls back to polling instead of waiting
+    on a socket that will hear nothing; another session's socket of the same user stays."""
+    _, token = world.user()
+    headers = {"Authorization": token}
+    async with (  # entered in this order: the second connection to ROOM2 comes last
+        connect(f"{api.url}?sessionId=ROOM2", additional_headers=headers) as first,
+        connect(f"{api.url}?sessionId=OTHER2", additional_headers=headers) as elsewhere,
+        connect(f"{api.url}?sessionId=ROOM2", additional_headers=headers) as second,
+    ):
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(first.recv(), 5)
+        await second.send(json.dumps({"action": "session"}))
+        assert json.loads(await asyncio.wait_for(second.recv(), 5))["action"] == "session"
+        await elsewhere.send(json.dumps({"action": "session"}))
+        assert json.loads(await asyncio.wait_for(elsewhere.recv(), 5))["action"] == "session"

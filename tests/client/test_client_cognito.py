@@ -239,6 +239,19 @@ async def test_forgotten_password(gateway, world):
     assert client.username == name
 
 
+async def test_a_forgotten_password_needs_a_verified_address(gateway, world):
+    """Cognito refuses the reset without a verified e-mail address or phone number (InvalidParameterException,
+    https://docs.aws.amazon.com/cognito-user-identity-pools/latest/APIReference/API_ForgotPassword.html);
+    the address given at sign-up is verified by the confirmation above, none here."""
+    client = make_client(gateway)
+    name = new_name()
+    await client.sign_up(name, PASSWORD)
+    await client.confirm_sign_up(name, "123456")
+    with pytest.raises(BadRequestError) as refused:
+        await client.forgot_password(name)
+    assert refused.value.code == "InvalidParameterException"
+
+
 def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

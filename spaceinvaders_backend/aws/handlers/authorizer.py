@@ -6,8 +6,9 @@ header is missing or empty. Not in a query string (API Gateway's access logs and
 so a token there would be written down for an hour of use), nor in `Sec-WebSocket-Protocol` (a browser
 work-around our clients do not need, which would have to be echoed by the `$connect` integration).
 
-The answer passes the token's `cognito:username` and groups to the routes (`requestContext.authorizer`),
-where `start` checks the Manager group and `$connect` records the username.
+The answer passes the token's `cognito:username`, groups and expiry (`exp`, epoch seconds) to the routes
+(`requestContext.authorizer`), where `$connect` records the username and `start` checks the Manager group
+only while the token has not expired (a connection outlives its token: 2 hours against 60 minutes).
 """
 
 from __future__ import annotations
@@ -51,5 +52,6 @@ def handler(event: dict, context) -> dict:
         "context": {
             "username": username,
             "groups": ",".join(sorted(parse_groups(claims.get("cognito:groups")))),
+            "expiresAt": int(claims["exp"]),
         },
     }

@@ -1,4 +1,5 @@
-"""Cognito triggers: pre sign-up confirms players at once (when the stack says so), post-confirmation puts
+"""Cognito triggers: pre sign-up confirms players at once (when the stack says so) and verifies the e-mail
+address they gave (so a forgotten password can be reset), post-confirmation puts
 every new user in the Gamer group, pre token generation puts Gamer in every token.
 
 Why the last one: Cognito documents post-confirmation for a user confirmed by ConfirmSignUp,
@@ -45,6 +46,12 @@ def handler(event: dict, context) -> dict:
     source = event.get("triggerSource", "")
     if source == "PreSignUp_SignUp":
         event["response"]["autoConfirmUser"] = True
+        # Confirmed here, the player gets no code, so the address given would stay unverified and the pool's
+        # recovery (verified_email) would refuse ForgotPassword; verify it with the confirmation. Cognito
+        # requires a value when autoVerifyEmail is set
+        # (https://docs.aws.amazon.com/cognito/latest/developerguide/user-pool-lambda-pre-sign-up.html).
+        if ((event.get("request") or {}).get("userAttributes") or {}).get("email"):
+            event["response"]["autoVerifyEmail"] = True
     elif source == "PostConfirmation_ConfirmSignUp":
         try:
             client("cognito-idp").admin_add_user_to_group(

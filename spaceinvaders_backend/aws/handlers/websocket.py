@@ -1,12 +1,16 @@
 """The StartFunction: the WebSocket API's routes and the manager's direct invocation.
 
 - `$connect` (after the authorizer verified the ID token) records the connection with the token's
-  username and the `?sessionId=` it waits for; `$disconnect` forgets it.
+  username and the `?sessionId=` it waits for, replacing the user's older connection to that session
+  (`push.record_connection`); `$disconnect` forgets it.
 - `session` `{"action": "session"}` answers on the connection (a route response)
   `{"action": "session", "Session": <the current session document, or null>}`, read from DynamoDB, so a
   client that connected after the start still learns it.
 - `start` `{"action": "start", "CountdownSeconds"?}`: a Manager starts the current synchronized session
-  (SynchronizeTime in the Sessions item and SSM), then that session's connections get the start.
+  (SynchronizeTime in the Sessions item and SSM), then that session's connections get the start. The
+  groups are those of the token the connection was opened with, so they count only until that token
+  expires (the authorizer passes its `exp`): a connection lives 2 hours, an ID token 60 minutes, and a
+  Manager removed from the group must not keep starting sessions on an old socket.
 - Invoked directly (`InvocationType=Event`) with `{"SessionId", "SynchronizeTime"}` by the manager's
   console, which wrote the start itself: the stored SynchronizeTime is pushed, if the session is that one.
 """
@@ -42,6 +46,18 @@ def _caller(context: dict) -> Caller:
     return Caller(authorizer.get("username", ""), parse_groups(authorizer.get("groups")))
 
 
+def _require_unexpired_token(context: dict, now: float) -> None:
+    """The claims the connection carries hold until the token's `exp`; none known counts as expired."""
+    expires_at = (context.get("authorizer") or {}).get("expiresAt")
+    try:
+        valid = expires_at is not None and now < float(expires_at)  # API Gateway may pass it as a string
+    except (TypeError, ValueError):
+        valid = False
+    if not valid:
+        raise ApiError(401, "TokenExpired", "The sign-in this connection was opened with has expired: "
+                                            "connect again with a fresh ID token to start the session.")
+
+
 def _connect(names: StackNames, event: dict) -> dict:
     context = event["requestContext"]
     session_id = (event.get("queryStringParameters") or {}).get("sessionId")
@@ -49,7 +65,11 @@ def _connect(names: StackNames, event: dict) -> dict:
         # A $connect integration's non-2xx answer refuses the upgrade with that status:
         # https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-connect-route-subprotocol.html
         return _answer(400, ApiError(400, "ValidationError", "sessionId is not a session's id.").body())
-    push.record_connection(names, context["connectionId"], _caller(context).username, session_id, time.time())
+    username = _caller(context).username
+    replaced = push.record_connection(names, context["connectionId"], username, session_id, time.time())
+    if replaced:
+        logger.info("connection replaced", extra={"username": username, "SessionId": session_id,
+                                                  "replaced": len(replaced)})
     return {"statusCode": 200}
 
 
@@ -60,9 +80,11 @@ def _session(names: StackNames) -> dict:
 
 def _start(names: StackNames, context: dict, body: str | None) -> dict:
     caller = _caller(context)
+    now = time.time()
+    _require_unexpired_token(context, now)
     caller.require(MANAGER_GROUPS, "Manager")
     request = models.decode((body or "{}").encode(), models.StartSession)
-    session = session_store.start(names, request.CountdownSeconds, time.time())
+    session = session_store.start(names, request.CountdownSeconds, now)
     document = session.document()
     counts = push.push_start(names, session.session_id, document["SynchronizeTime"])
     metrics.add_metric(name="StartsPushed", unit=MetricUnit.Count, value=counts["sent"])
