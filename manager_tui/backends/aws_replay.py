@@ -37,7 +37,14 @@ import msgspec
 from api_client import Session
 from spaceinvaders_backend.core.models import StatusUpdate
 from spaceinvaders_backend.core.records import stamped_too_far_ahead
-from spaceinvaders_backend.core.replay import ReplayCursor, ReplayFrame, ReplayIndex, ReplayRecord, frame_of
+from spaceinvaders_backend.core.replay import (
+    FrameView,
+    ReplayCursor,
+    ReplayFrame,
+    ReplayIndex,
+    ReplayRecord,
+    frame_of,
+)
 from spaceinvaders_backend.core.scoreboard import counts
 from spaceinvaders_backend.core.sessions import Session as CoreSession
 from spaceinvaders_backend.core.timeutil import parse_rfc3339
@@ -267,13 +274,13 @@ class ArchiveReplay:
                     ahead.append(pool.submit(read, key))
                 yield data
 
-    async def frame(self, at: float | None) -> ReplayFrame:
+    async def frame(self, at: float | None, view: FrameView | None = None) -> ReplayFrame:
         if not self.first_batch.is_set():  # the first frame waits for the first object, not for them all
             await asyncio.to_thread(self.first_batch.wait, FIRST_FRAME_WAIT_SECONDS)
         if self.error is not None and not self._told:
             self._told = True
             raise BackendError(f"the archive was read in part: {self.error}")
-        return frame_of(self.cursor, self.session.SessionId, at)
+        return frame_of(self.cursor, self.session.SessionId, at, view=view)
 
     async def aclose(self) -> None:
         self._stopped.set()
