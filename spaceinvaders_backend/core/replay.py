@@ -597,8 +597,7 @@ def frame_of(cursor: ReplayCursor, session_id: str, at: float | None, leaders: i
     before = None
     if view.since is not None:
         before = cursor.ranks_at(view.since, (e.nickname for e in entries))
-    if not whole or view.since is not None:
-        cursor.order()  # kept for this viewer's next frame
+    cursor.order()  # kept for a viewer's next frame
     return ReplayFrame(
         SessionId=session_id, At=shown, Start=index.start, End=index.end, IndexedTo=index.indexed_to,
         Complete=index.complete, Records=index.records,
