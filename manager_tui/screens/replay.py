@@ -56,6 +56,8 @@ class ReplayScreen(Screen[None]):
         self._fetching = False
         self._again = False  # a key moved the moment while a frame was being fetched
         self._asked: tuple[int, int] | None = None  # the rows asked of the last frame (first, count)
+        self._bar: Text | None = None  # the bar's text drawn last
+        self._banner: tuple | None = None  # what the wall's banner said when drawn last
         self._last_tick = time.monotonic()
         self._turned_at = time.monotonic()
         self._chart_choice: bool | None = None
@@ -166,10 +168,16 @@ class ReplayScreen(Screen[None]):
         return text
 
     def _draw_bar(self) -> None:
+        """Between frames (paused, waiting, at the end): only what changed is drawn again, ten times a second."""
         if self.on_wall:  # the wall's own title says REPLAY, the state and the speed
-            self.draw()
+            banner = (self._state(), self.player.waiting, self.player.frame and self.player.frame.Records)
+            if banner != self._banner:
+                self.draw()
             return
-        self.query_one("#replay-bar", TextPanel).show_text(self._bar_text())
+        text = self._bar_text()
+        if text != self._bar:
+            self._bar = text
+            self.query_one("#replay-bar", TextPanel).show_text(text)
 
     def draw(self) -> None:
         player = self.player
@@ -177,7 +185,9 @@ class ReplayScreen(Screen[None]):
         bar = self.query_one("#replay-bar", TextPanel)
         bar.display = not self.on_wall
         if not self.on_wall:
-            bar.show_text(self._bar_text())
+            self._bar = self._bar_text()
+            bar.show_text(self._bar)
+        self._banner = (self._state(), player.waiting, player.frame and player.frame.Records)
         if live.board is None:
             return
         at = player.at or 0.0

@@ -131,7 +131,7 @@ async def test_the_console_fetches_the_rows_in_view_and_those_scrolled_to(size):
         screen = app.screen
         await until(pilot, lambda: isinstance(app.screen, ReplayScreen) and app.screen.player.frame is not None)
         screen = app.screen
-        await pilot.press("space")  # paused: the frames after the last are exact
+        await pilot.press("space", "right")  # paused 10 s in (everybody on the board): frames are exact
         board = screen.query_one(BoardView)
         height = board.scrollable_content_region.height
         await until(pilot, lambda: screen.player.frame.Players == players and len(board.rows) == players)
@@ -145,7 +145,7 @@ async def test_the_console_fetches_the_rows_in_view_and_those_scrolled_to(size):
         rows = board.rows[frame.First:frame.First + len(frame.Board)]
         assert [(r.rank, r.nickname) for r in rows] == [(frame.First + i + 1, e[0]) for i, e in enumerate(frame.Board)]
         lines = [board.render_line(y).text for y in range(height)]
-        assert lines[0].split()[0] == "1201" and rows[1_200 - frame.First].nickname in lines[0]
+        assert lines[0][:5] == " 1201" and rows[1_200 - frame.First].nickname in lines[0], (lines[0], board.scroll_offset)
         await pilot.press("w")  # the wall: its page's rows
         wall = screen.query_one(WallView)
         await until(pilot, lambda: source.views[-1].first == wall.page_window(players)[0] and screen._asked is not None
@@ -157,3 +157,23 @@ async def test_the_console_fetches_the_rows_in_view_and_those_scrolled_to(size):
         assert screen._asked[0] == 3 + count
         page = str(wall.query_one("#wall-rest").render())
         assert screen.player.live.rows[3 + count].nickname in page
+
+
+async def test_a_paused_replay_draws_again_only_what_changes():
+    """Paused, waiting or at the end, ten ticks a second redraw nothing: the wall's picture stays until
+    the banner's state changes, the console's bar until its text does."""
+    source = Source(race(40, 20.0), 40)
+    app = ReplayApp(source, wall=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, ReplayScreen) and app.screen.player.frame is not None)
+        screen = app.screen
+        await until(pilot, lambda: screen.player.at_end)  # 20 s at 120x: at the end at once, and stays
+        await pilot.pause(0.2)
+        drawn = []
+        wall = screen.query_one(WallView)
+        shown = wall.show
+        wall.show = lambda *args, **kwargs: (drawn.append(1), shown(*args, **kwargs))
+        await pilot.pause(0.6)
+        assert drawn == []
+        await pilot.press("minus")  # the banner says the new speed
+        await until(pilot, lambda: drawn)
