@@ -147,13 +147,12 @@ class BoardView(ScrollView, can_focus=True):
             length = sum(len(segment.text) for segment in segments)
             if row is not None:
                 length += cell_len(segments[2].text) - len(segments[2].text)
-            wanted = max(width, self.width_needed)
-            if length < wanted:
-                segments.append(Segment(" " * (wanted - length)))
-                length = wanted
             strip = Strip(segments, length)
             if selected:
-                strip = strip.apply_style(CURSOR)
+                strip = strip.apply_style(CURSOR)  # the row, not the padding after it
+            wanted = max(width, self.width_needed)
+            if length < wanted:
+                strip = Strip([*strip, Segment(" " * (wanted - length))], wanted)
             self._cache[key] = strip
         return strip.crop(scroll_x, scroll_x + width)
 
