@@ -303,10 +303,23 @@ class SpaceInvadersClient:
         body = {"Username": username}
         await self._call("POST", "/manager/deallocate", Safety.IDEMPOTENT, json_body=body)
 
-    async def replay_frame(self, session_id: str, at: float | None = None) -> str:
+    async def replay_frame(self, session_id: str, at: float | None = None, *, first: int = 0,
+                           count: int | None = None, since: float | None = None, tolerance: float = 0.0) -> str:
         """`GET /manager/replay`: the session's board at the moment `at` of its replay (its start for None),
-        as the server's JSON text: the manager decodes it into the core's `ReplayFrame`, the shape's one home."""
-        params = {"sessionId": session_id, **({} if at is None else {"at": repr(float(at))})}
+        as the server's JSON text: the manager decodes it into the core's `ReplayFrame`, the shape's one home.
+        `first`, `count`: the rows wanted (all by default); `since`: the moment of the previous frame (each
+        row then says its rank at it); `tolerance`: seconds the frame may show earlier than `at`."""
+        params: dict[str, str] = {"sessionId": session_id}
+        if at is not None:
+            params["at"] = repr(float(at))
+        if first:
+            params["first"] = str(int(first))
+        if count is not None:
+            params["count"] = str(int(count))
+        if since is not None:
+            params["since"] = repr(float(since))
+        if tolerance:
+            params["tolerance"] = repr(float(tolerance))
         return (await self._call("GET", "/manager/replay", Safety.IDEMPOTENT, params=params, text=True)).data
 
     async def export(self, session_id: str, format: str = "jsonl") -> str:

@@ -21,8 +21,8 @@ first replay (the console reads the archive), warm the second (its cache of repl
 indexed, cold": the stack's replay index function indexes the objects as they are delivered (in moto), and
 a console that never replayed the session reads that index; the replay playing at 120x in the console
 (headless at 200 x 60, `spaceinvaders-manager --replay ID --speed 120`): frames a second and this
-process's CPU (all threads) over `--seconds`, against the live console watching the same session over the
-same time (its refresh every 1.5 s). The last frame is checked against the stored board (local).
+process's CPU (all threads) over `--seconds` (local: and the server's, which makes the frames), against the
+live console watching the same session over the same time (its refresh every 1.5 s). The last frame is checked against the stored board (local).
 """
 from __future__ import annotations
 
@@ -111,10 +111,19 @@ async def source_figures(source, label: str, baseline: float, baseline_name: str
             "seek_max": max(seeks), "last": last}
 
 
+def process_cpu(pid: int | None) -> float:
+    """CPU seconds another process has used so far (Linux /proc; 0 where it cannot be read)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError, TypeError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 async def console_figures(backend, session_id: str, seconds: float, replay: bool,
-                          speed: float = 120) -> tuple[float, float]:
-    """(frames a second, CPU in cores) of the console replaying at `speed`, or watching live
-    (replay=False: its refreshes a second)."""
+                          speed: float = 120, server_pid: int | None = None) -> tuple[float, float, float]:
+    """(frames a second, CPU in cores, the server's CPU in cores over the same time) of the console
+    replaying at `speed`, or watching live (replay=False: its refreshes a second)."""
     from manager_tui import heap
     from manager_tui.app import ManagerApp
     from manager_tui.screens.replay import ReplayScreen
@@ -137,17 +146,20 @@ async def console_figures(backend, session_id: str, seconds: float, replay: bool
             app.screen.watch(app, "live", lambda _live: refreshes.append(1), init=False)
             count = lambda: len(refreshes)
         frames, cpu, started = count(), time.process_time(), time.perf_counter()
+        served = process_cpu(server_pid)
         while time.perf_counter() - started < seconds:
             await asyncio.sleep(0.1)
             if replay and screen.player.at_end:  # a session shorter than the measure: again from the start
                 await pilot.press("home")
         elapsed = time.perf_counter() - started
-        return (count() - frames) / elapsed, (time.process_time() - cpu) / elapsed
+        return ((count() - frames) / elapsed, (time.process_time() - cpu) / elapsed,
+                (process_cpu(server_pid) - served) / elapsed)
 
 
-def console_line(label: str, fps: float, cpu: float, base_fps: float, base_cpu: float) -> None:
-    print(f"  {label:<44} {fps:6.1f} frames/s  CPU {cpu:.2f} cores  (live console: {base_fps:.2f} "
-          f"refreshes/s, CPU {base_cpu:.2f} cores)", flush=True)
+def console_line(label: str, fps: float, cpu: float, server: float, base_fps: float, base_cpu: float,
+                 base_server: float) -> None:
+    print(f"  {label:<44} {fps:6.1f} frames/s  CPU {cpu:.2f} cores, the server {server:.2f}  (live console: "
+          f"{base_fps:.2f} refreshes/s, CPU {base_cpu:.2f} cores, the server {base_server:.2f})", flush=True)
 
 
 # --- local ----------------------------------------------------------------------------------------------
@@ -208,9 +220,10 @@ def local_run(players: int, minutes: float, seconds: float, work: Path, speed: f
             assert last == [(e.Nickname, e.Score, e.Shots, e.Level, e.Lives) for e in stored.entries]
             print("  the last frame equals the stored board", flush=True)
             await backend.aclose()
-            base = await console_figures(await signed_in(), sid, seconds, replay=False)
-            fps, cpu = await console_figures(await signed_in(), sid, seconds, replay=True, speed=speed)
-            console_line(f"console at {speed:g}x", fps, cpu, *base)
+            pid = server.proc.pid if server.proc is not None else None
+            base = await console_figures(await signed_in(), sid, seconds, replay=False, server_pid=pid)
+            figures = await console_figures(await signed_in(), sid, seconds, replay=True, speed=speed, server_pid=pid)
+            console_line(f"console at {speed:g}x", *figures, *base)
 
         asyncio.run(run())
     finally:
@@ -277,8 +290,8 @@ def aws_run(players: int, minutes: float, seconds: float, speed: float) -> None:
             await source_figures(source, "  warm (the console's cache of replays)", alone, "the objects alone")
             assert source.cached
             await source.aclose()
-            fps, cpu = await console_figures(AwsBackend("bench", boto3.Session(region_name=REGION)), sid,
-                                             seconds, replay=True, speed=speed)
+            fps, cpu, _ = await console_figures(AwsBackend("bench", boto3.Session(region_name=REGION)), sid,
+                                                seconds, replay=True, speed=speed)
             print(f"  {f'console at {speed:g}x':<44} {fps:6.1f} frames/s  CPU {cpu:.2f} cores (index built)", flush=True)
 
         asyncio.run(run())

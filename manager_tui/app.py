@@ -174,7 +174,8 @@ class ManagerApp(App[None]):
             return
         wall = self.start_on_wall or isinstance(self.screen, WallScreen)
         self.start_on_wall = False
-        await self.push_screen(ReplayScreen(source, speed=self.replay_speed, wall=wall))
+        await self.push_screen(ReplayScreen(source, speed=self.replay_speed, wall=wall),
+                               lambda _: self.refresh_board())  # back on the live board: at once
 
     @on(RefreshWanted)
     def refresh_wanted(self) -> None:
@@ -185,8 +186,8 @@ class ManagerApp(App[None]):
 
     # --- watching -----------------------------------------------------------------------------------
     def refresh_board(self) -> None:
-        if not self.connected:
-            return
+        if not self.connected or isinstance(self.screen, ReplayScreen):
+            return  # a replay covers the live board: nothing fetched for it (5,000 players: 5% of a core)
         if self.session_id is None:
             self._find_session()
         elif not self.refreshing:

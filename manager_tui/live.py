@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 from api_client import ScoreEntry
 
-from .backends import Board
+from .backends import Board, Seats
 from .session_clock import SessionPhase, session_phase, time_left
 
 MARK_SECONDS = 10.0  # how long a rank change or a new player stays marked on the board
@@ -47,6 +47,18 @@ class BoardRow(NamedTuple):
     state: SeatView
 
 
+class RowWindow(NamedTuple):
+    """A part of a board too big to fetch whole (a replay's frame): `entries` are the ranks `first + 1`
+    onward of `total` players. The source tells each one's rank in the viewer's previous frame (`before`; 0:
+    not on the board then; None: not known) and how many players on the whole board finished."""
+
+    total: int
+    first: int
+    entries: list
+    before: list[int] | None
+    finished: int
+
+
 @dataclass(frozen=True)
 class Figures:
     players: int
@@ -68,20 +80,40 @@ class BoardTracker:
         self._last_records: tuple[float, int] | None = None
         self._rate: float | None = None
         self.session_id: str | None = None
-        self.rows: list[BoardRow] = []
+        self.rows: list[BoardRow | None] = []  # None: a row of a window's board not fetched
         self.figures: Figures | None = None
 
-    def update(self, board: Board, now: float | None = None) -> list[BoardRow]:
-        """`now` times the marks (the board's own time unless given: a replay marks on the wall clock)."""
+    def update(self, board: Board, now: float | None = None,
+               window: RowWindow | None = None) -> list[BoardRow | None]:
+        """`now` times the marks (the board's own time unless given: a replay marks on the wall clock).
+        With a `window`, the board's entries are its top rows only, the rows of the window come with their
+        ranks before, and the rows known of neither are None."""
         if board.session.SessionId != self.session_id:
             self.__init__()  # another session: nothing carries over
             self.session_id = board.session.SessionId
         now = board.fetched_at if now is None else now
+        seats = board.seats
+        if window is not None:
+            rows = self._window_rows(board, window, now)
+            playing, finished = window.total - window.finished, window.finished
+        else:
+            rows = self._rows(board, now)
+            playing, finished = len(seats.playing) - len(seats.idle), len(seats.finished)
+        self.rows = rows
+        self._update_rate(board)
+        self.figures = Figures(
+            players=len(rows), seats_total=seats.total, seats_taken=seats.occupied,
+            playing=playing, finished=finished, idle=len(seats.idle),
+            posts_per_second=self._rate, delay=board.delay,
+        )
+        return rows
+
+    def _rows(self, board: Board, now: float) -> list[BoardRow | None]:
+        """Every row, marked by comparing with the previous board's ranks."""
         first = not self._ranks
         previous, ranks = self._ranks, {}
         marks = self._marks
-        seats = board.seats
-        rows = []
+        rows: list[BoardRow | None] = []
         for rank, entry in enumerate(board.entries, 1):
             name = entry.Nickname
             ranks[name] = rank
@@ -91,32 +123,45 @@ class BoardTracker:
                     marks[name] = (now, 0, True)
             elif before != rank:
                 marks[name] = (now, before - rank, False)
-            mark = marks.get(name)
-            moved, is_new = 0, False
-            if mark is not None:
-                if now - mark[0] < MARK_SECONDS:
-                    moved, is_new = mark[1], mark[2]
-                else:
-                    del marks[name]
-            if name in seats.idle:
-                state = _IDLE
-            elif name in seats.playing:
-                state = _PLAYING
-            elif name in seats.finished:
-                state = _FINISHED
-            else:
-                state = _NOT_SEATED
-            rows.append(BoardRow(rank, name, entry.Score, entry.Shots, entry.Level, entry.Lives, moved, is_new,
-                                 state))
+            rows.append(self._row(rank, entry, board.seats, now))
         self._ranks = ranks
-        self.rows = rows
-        self._update_rate(board)
-        self.figures = Figures(
-            players=len(rows), seats_total=seats.total, seats_taken=seats.occupied,
-            playing=len(seats.playing) - len(seats.idle), finished=len(seats.finished), idle=len(seats.idle),
-            posts_per_second=self._rate, delay=board.delay,
-        )
         return rows
+
+    def _window_rows(self, board: Board, window: RowWindow, now: float) -> list[BoardRow | None]:
+        """The top rows and the window's, marked by the ranks before that the source told."""
+        rows: list[BoardRow | None] = [None] * window.total
+        for rank, entry in enumerate(board.entries[:window.total], 1):
+            rows[rank - 1] = self._row(rank, entry, board.seats, now)
+        marks, before = self._marks, window.before
+        for rank, entry in enumerate(window.entries[:window.total - window.first], window.first + 1):
+            if before is not None:
+                was = before[rank - window.first - 1]
+                if was == 0:
+                    marks[entry.Nickname] = (now, 0, True)
+                elif was != rank:
+                    marks[entry.Nickname] = (now, was - rank, False)
+            rows[rank - 1] = self._row(rank, entry, board.seats, now)
+        return rows
+
+    def _row(self, rank: int, entry: ScoreEntry, seats: Seats, now: float) -> BoardRow:
+        name = entry.Nickname
+        marks = self._marks
+        mark = marks.get(name)
+        moved, is_new = 0, False
+        if mark is not None:
+            if now - mark[0] < MARK_SECONDS:
+                moved, is_new = mark[1], mark[2]
+            else:
+                del marks[name]
+        if name in seats.idle:
+            state = _IDLE
+        elif name in seats.playing:
+            state = _PLAYING
+        elif name in seats.finished:
+            state = _FINISHED
+        else:
+            state = _NOT_SEATED
+        return BoardRow(rank, name, entry.Score, entry.Shots, entry.Level, entry.Lives, moved, is_new, state)
 
     def _update_rate(self, board: Board) -> None:
         if board.records is None:
@@ -200,14 +245,16 @@ class LiveBoard:
         self.tracker = BoardTracker()
         self.history = LeaderHistory()
         self.board: Board | None = None
-        self.rows: list[BoardRow] = []
+        self.rows: list[BoardRow | None] = []
         self.error: str | None = None
         self.failures = 0
 
-    def apply(self, board: Board, marked_at: float | None = None) -> list[BoardRow]:
-        """A new board; `marked_at` times its rank-change marks (default: the board's time)."""
+    def apply(self, board: Board, marked_at: float | None = None,
+              window: RowWindow | None = None) -> list[BoardRow | None]:
+        """A new board; `marked_at` times its rank-change marks (default: the board's time); `window`: the
+        part of a board too big to fetch whole, beside the board's top rows (`BoardTracker.update`)."""
         self.board = board
-        self.rows = self.tracker.update(board, marked_at)
+        self.rows = self.tracker.update(board, marked_at, window)
         self.history.add(board.session.SessionId, board.fetched_at, board.entries)
         self.error, self.failures = None, 0
         return self.rows

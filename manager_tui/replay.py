@@ -3,7 +3,11 @@ into the console's view (a `LiveBoard`, so the replay is drawn by the live conso
 
 The frames come from the backend (`ReplaySource`), ranked by the core's rules. The moment moves by the
 wall time elapsed times the speed; it waits where the backend has not indexed the session yet, and stops
-at the end, where the final podium is shown.
+at the end, where the final podium is shown. A frame carries only the rows the screen shows (and the top
+ten, for the leaders' lines, the chart and the podium), each with its rank in the previous frame, so the
+rank-change marks are the board's own whatever its size; while playing, a frame may show the keyframe up
+to one frame's worth of session time before the moment asked (`tolerance`), which the backend shows
+without building a board; paused, every frame is exact.
 """
 from __future__ import annotations
 
@@ -12,15 +16,16 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from api_client import Session
-from spaceinvaders_backend.core.replay import ReplayFrame
+from spaceinvaders_backend.core.replay import CHART_TOP, FrameView, ReplayFrame
 
 from .backends import Board, ReplaySource, Seats
-from .live import HISTORY_POINTS, LiveBoard
+from .live import HISTORY_POINTS, LiveBoard, RowWindow
 
 SPEEDS = (1, 2, 5, 10, 15, 30, 60, 120)
 DEFAULT_SPEED = 30  # a 30-minute session in about a minute
 SEEK_SECONDS = 10.0
-FRAME_SECONDS = 0.09  # about eleven frames a second, so that ten hold when a tick comes late
+FRAME_SECONDS = 0.08  # twelve frames a second and a half, so that ten hold when a tick comes late
+TOP_ROWS = CHART_TOP  # rows of the board's top a frame always carries: the leaders' lines, chart and podium
 
 
 class FrameEntry(NamedTuple):
@@ -54,6 +59,7 @@ class ReplayPlayer:
         self.paused = False
         self.target: float | None = None  # the moment asked for (None: the start)
         self.frame: ReplayFrame | None = None  # the last frame shown
+        self.largest = 0  # players on the largest board shown
         self.live = LiveBoard()
 
     # --- where the replay stands -------------------------------------------------------------------
@@ -123,8 +129,18 @@ class ReplayPlayer:
         base = self.target if self.target is not None else self.frame.At
         self.target = self._clamp(base + wall_seconds * self.speed)
 
-    async def fetch(self) -> ReplayFrame:
-        return await self.source.frame(self.target)
+    def tolerance(self) -> float:
+        """Session seconds a frame may show before the moment asked: one frame's worth while playing (the
+        next frame comes that much later anyway), none while paused."""
+        return 0.0 if self.paused or self.frame is None else self.speed * FRAME_SECONDS
+
+    def view(self, first: int, count: int) -> FrameView:
+        """What to ask of the next frame: the rows from `first` (0-based rank), the previous frame's moment."""
+        return FrameView(max(0, first), max(1, count), self.frame.At if self.frame is not None else None,
+                         self.tolerance())
+
+    async def fetch(self, view: FrameView | None = None) -> ReplayFrame:
+        return await self.source.frame(self.target, view)
 
     def show(self, frame: ReplayFrame, wall_now: float) -> None:
         """Fold a frame into the view: rows with rank changes marked (for MARK_SECONDS of wall time), the
@@ -133,14 +149,18 @@ class ReplayPlayer:
         self.frame = frame
         if first and self.target is None:
             self.target = frame.At
-        entries = list(map(FrameEntry._make, frame.Board))
+        top = list(map(FrameEntry._make, frame.Top or frame.Board[:TOP_ROWS]))
+        rows = list(map(FrameEntry._make, frame.Board))
+        total = frame.Players or len(rows)
+        self.largest = max(self.largest, total)
         finished = frozenset(frame.Finished)
-        names = frozenset(e.Nickname for e in entries)
+        known = frozenset(e.Nickname for e in top) | frozenset(e.Nickname for e in rows)
         ended = frame.Complete and frame.End is not None and frame.At >= frame.End
-        board = Board(session=self.session if ended else session_at(self.session, frame.At), entries=entries, fetched_at=frame.At,
-                      seats=Seats(self.session.TotalSeats or len(names), len(names - finished), names - finished,
-                                  finished))
-        self.live.apply(board, marked_at=wall_now)
+        board = Board(session=self.session if ended else session_at(self.session, frame.At), entries=top,
+                      fetched_at=frame.At, seats=Seats(self.session.TotalSeats or total, total - frame.FinishedCount,
+                                                       known - finished, finished))
+        self.live.apply(board, marked_at=wall_now,
+                        window=RowWindow(total, frame.First, rows, frame.Before, frame.FinishedCount))
         self.live.history.series = {name: deque(points, maxlen=HISTORY_POINTS)
                                     for name, points in frame.Leaders.items()}
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from api_client import GameType, ScoreEntry, Session
-from spaceinvaders_backend.core.replay import ReplayFrame
+from spaceinvaders_backend.core.replay import FrameView, ReplayFrame
 
 EXPORT_FORMATS = ("jsonl", "csv")
 SESSION_NAME = re.compile(r"[A-Za-z0-9_.-]{1,40}")  # the contract's SessionName
@@ -103,9 +103,10 @@ class ReplaySource(Protocol):
 
     session: Session
 
-    async def frame(self, at: float | None) -> ReplayFrame:
+    async def frame(self, at: float | None, view: FrameView | None = None) -> ReplayFrame:
         """The board at `at` (epoch seconds, the backend's clock; None: the start), clamped to what is
-        indexed so far (`IndexedTo`); raises BackendError."""
+        indexed so far (`IndexedTo`); `view`: the rows wanted, the previous frame's moment, the tolerance
+        (`core/replay.py`); raises BackendError."""
 
     async def aclose(self) -> None: ...
 

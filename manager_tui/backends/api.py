@@ -21,7 +21,7 @@ from api_client import (
     TransportError,
     UnknownServerError,
 )
-from spaceinvaders_backend.core.replay import ReplayFrame
+from spaceinvaders_backend.core.replay import FrameView, ReplayFrame
 
 from . import (
     EXPORT_FORMATS,
@@ -189,8 +189,11 @@ class ServerReplay:
         self.backend = backend
         self.session = session
 
-    async def frame(self, at: float | None) -> ReplayFrame:
-        text = await self.backend._run(self.backend.client.replay_frame(self.session.SessionId, at))
+    async def frame(self, at: float | None, view: FrameView | None = None) -> ReplayFrame:
+        view = view or FrameView()
+        text = await self.backend._run(self.backend.client.replay_frame(
+            self.session.SessionId, at, first=view.first, count=view.count, since=view.since,
+            tolerance=view.tolerance))
         try:
             return _frame.decode(text)
         except msgspec.ValidationError as error:

@@ -26,7 +26,7 @@ from typing import Any
 from api_client import Session
 from spaceinvaders_backend.aws.archive_records import ArchiveFeed, NotCounted, fetched_ahead, list_objects
 from spaceinvaders_backend.aws.replay_store import StoredReplay, load_manifest, stored_index
-from spaceinvaders_backend.core.replay import ReplayCursor, ReplayFrame, ReplayIndex, frame_of
+from spaceinvaders_backend.core.replay import FrameView, ReplayCursor, ReplayFrame, ReplayIndex, frame_of
 from spaceinvaders_backend.core.sessions import Session as CoreSession
 
 from . import BackendError
@@ -125,17 +125,17 @@ class ArchiveReplay:
                 self.index.finish()
             self.first_batch.set()
 
-    def _frame(self, at: float | None) -> ReplayFrame:
+    def _frame(self, at: float | None, view: FrameView | None) -> ReplayFrame:
         with self._frames:  # a stored index's segments are read from S3 here, off the event loop
-            return frame_of(self.cursor, self.session.SessionId, at)
+            return frame_of(self.cursor, self.session.SessionId, at, view=view)
 
-    async def frame(self, at: float | None) -> ReplayFrame:
+    async def frame(self, at: float | None, view: FrameView | None = None) -> ReplayFrame:
         if not self.first_batch.is_set():  # the first frame waits for the first object, not for them all
             await asyncio.to_thread(self.first_batch.wait, FIRST_FRAME_WAIT_SECONDS)
         if self.error is not None and not self._told:
             self._told = True
             raise BackendError(f"the archive was read in part: {self.error}")
-        return await asyncio.to_thread(self._frame, at)
+        return await asyncio.to_thread(self._frame, at, view)
 
     async def aclose(self) -> None:
         self._stopped.set()

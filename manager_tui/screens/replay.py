@@ -55,6 +55,9 @@ class ReplayScreen(Screen[None]):
         self.on_wall = wall
         self._fetching = False
         self._again = False  # a key moved the moment while a frame was being fetched
+        self._asked: tuple[int, int] | None = None  # the rows asked of the last frame (first, count)
+        self._bar: Text | None = None  # the bar's text drawn last
+        self._banner: tuple | None = None  # what the wall's banner said when drawn last
         self._last_tick = time.monotonic()
         self._turned_at = time.monotonic()
         self._chart_choice: bool | None = None
@@ -93,10 +96,20 @@ class ReplayScreen(Screen[None]):
         if self.on_wall and now - self._turned_at >= PAGE_SECONDS:
             self.query_one(WallView).page += 1
             self._turned_at = now
-        if self.player.frame is None or self.player.target != self.player.at:
-            self._fetch()
+        if self.player.frame is None or self.player.target != self.player.at or self._window() != self._asked:
+            self._fetch()  # playing, or other rows in view (scrolled, another page)
         else:
             self._draw_bar()  # paused, waiting or at the end: the bar still says so
+
+    def _window(self) -> tuple[int, int]:
+        """(first, count): the rows to fetch, those in view. The console's board: a page above and below
+        the rows shown too, so that scrolling shows rows at once; the wall: the page shown."""
+        players = self.player.frame.Players if self.player.frame is not None else 0
+        if self.on_wall:
+            return self.query_one(WallView).page_window(players)
+        top, height = self.query_one(BoardView).rows_in_view
+        height = height or self.app.size.height
+        return max(0, top - height), 3 * height
 
     def _fetch(self) -> None:
         if self._fetching:
@@ -107,8 +120,9 @@ class ReplayScreen(Screen[None]):
 
     @work(group="replay", exit_on_error=False)
     async def _fetch_frame(self) -> None:
+        window = self._window()
         try:
-            frame = await self.player.fetch()
+            frame = await self.player.fetch(self.player.view(*window))
         except BackendError as error:
             if str(error) != self._error:
                 self._error = str(error)
@@ -116,6 +130,7 @@ class ReplayScreen(Screen[None]):
             return
         finally:
             self._fetching = False
+        self._asked = window
         self.player.show(frame, time.time())
         self.frames += 1
         self.draw()
@@ -153,10 +168,16 @@ class ReplayScreen(Screen[None]):
         return text
 
     def _draw_bar(self) -> None:
+        """Between frames (paused, waiting, at the end): only what changed is drawn again, ten times a second."""
         if self.on_wall:  # the wall's own title says REPLAY, the state and the speed
-            self.draw()
+            banner = (self._state(), self.player.waiting, self.player.frame and self.player.frame.Records)
+            if banner != self._banner:
+                self.draw()
             return
-        self.query_one("#replay-bar", TextPanel).show_text(self._bar_text())
+        text = self._bar_text()
+        if text != self._bar:
+            self._bar = text
+            self.query_one("#replay-bar", TextPanel).show_text(text)
 
     def draw(self) -> None:
         player = self.player
@@ -164,7 +185,9 @@ class ReplayScreen(Screen[None]):
         bar = self.query_one("#replay-bar", TextPanel)
         bar.display = not self.on_wall
         if not self.on_wall:
-            bar.show_text(self._bar_text())
+            self._bar = self._bar_text()
+            bar.show_text(self._bar)
+        self._banner = (self._state(), player.waiting, player.frame and player.frame.Records)
         if live.board is None:
             return
         at = player.at or 0.0
@@ -176,17 +199,20 @@ class ReplayScreen(Screen[None]):
             if player.waiting and frame is not None:
                 banner.append(f"reading the session: {frame.Records:,} records so far…  ", "bold yellow")
             self.query_one(WallView).show(live, at, ("REPLAY", clock_text(player.elapsed())), banner=banner,
-                                          keys=WALL_KEYS, final=player.at_end, drawn_at=drawn_at)
+                                          keys=WALL_KEYS, final=player.at_end, drawn_at=drawn_at, so_far=True)
             return
-        self.query_one(BoardView).set_rows(live.rows)
+        self.query_one(BoardView).set_rows(live.rows, height=player.largest)  # the height of the largest board
         chart = self.query_one("#chart", LeadersChart)
         if chart.display:
             chart.show(live, drawn_at)
+        # The podium's line stays (the final podium, the projected one, or the podium so far): a line that
+        # comes and goes would lay the whole screen out again each time the replay starts again.
         podium = self.query_one("#podium", Podium)
-        if player.at_end:
-            podium.show_final(live.rows)
+        projected = None if player.at_end else live.podium(at)
+        if projected:
+            podium.show(projected)
         else:
-            podium.show(live.podium(at))
+            podium.show_final(live.rows, "Final podium: " if player.at_end else "Podium so far: ", keep=True)
 
     def _moved(self) -> None:
         """A key moved the moment: the chart follows at once, the frame comes as soon as it can."""

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Offset, Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -30,6 +31,7 @@ STATE_STYLES = {
 UP, DOWN, NEW = Style(color="bright_green", bold=True), Style(color="bright_red", bold=True), \
     Style(color="black", bgcolor="bright_green", bold=True)
 CURSOR = Style(reverse=True)
+DIM = Style(dim=True)
 PLAIN = Style()
 _CACHE_LIMIT = 2000
 
@@ -87,43 +89,70 @@ class BoardView(ScrollView, can_focus=True):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.rows: list[BoardRow] = []
-        self._cache: dict[tuple[BoardRow, bool, int], Strip] = {}
+        self.rows: list[BoardRow | None] = []
+        self._cache: dict[tuple[BoardRow | int, bool, int], Strip] = {}
+        self._drawing: tuple[Offset, int, bool] | None = None  # while drawing: scroll offset, width, focus
         self.width_needed = sum(width for _, width in COLUMNS)
 
     @property
     def selected(self) -> BoardRow | None:
         return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
 
-    def set_rows(self, rows: list[BoardRow]) -> None:
-        """Show a new board; the scroll offset stays, the cursor stays on the same player."""
+    @property
+    def rows_in_view(self) -> tuple[int, int]:
+        """(first, count) of the rows the board shows at its scroll offset."""
+        return round(self.scroll_y), self.scrollable_content_region.height
+
+    def set_rows(self, rows: list[BoardRow | None], height: int = 0) -> None:
+        """Show a new board; the scroll offset stays, the cursor stays on the same player. A row not known
+        (None: a part of a replay's board not fetched) is drawn as its rank alone. `height`: the rows the
+        board scrolls over if more than it has (a replay's: the largest board it showed, so that the board
+        growing from the session's start does not lay the screen out again at each start)."""
         chosen = self.selected
         self.rows = rows
         cursor = self.cursor
-        if chosen is not None and (cursor >= len(rows) or rows[cursor].nickname != chosen.nickname):
-            cursor = next((i for i, r in enumerate(rows) if r.nickname == chosen.nickname),
+        if chosen is not None and (cursor >= len(rows) or getattr(rows[cursor], "nickname", None) != chosen.nickname):
+            cursor = next((i for i, r in enumerate(rows) if r is not None and r.nickname == chosen.nickname),
                           min(cursor, len(rows) - 1))
         self.set_reactive(BoardView.cursor, max(0, min(cursor, len(rows) - 1)))
-        self.virtual_size = Size(self.width_needed, len(rows))
+        self.virtual_size = Size(self.width_needed, max(len(rows), height))
         if len(self._cache) > _CACHE_LIMIT:
             self._cache.clear()
         self.refresh()
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # Read once for all the lines drawn (each read goes through Textual's styles): a replay redraws
+        # every line of the board ten times a second.
+        self._drawing = (self.scroll_offset, self.scrollable_content_region.width, self.has_focus)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._drawing = None
+
     def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
+        drawing = self._drawing
+        if drawing is None:
+            drawing = (self.scroll_offset, self.scrollable_content_region.width, self.has_focus)
+        (scroll_x, scroll_y), width, focused = drawing
         index = scroll_y + y
-        width = self.scrollable_content_region.width
         if index >= len(self.rows):
             return Strip.blank(width)
         row = self.rows[index]
-        selected = index == self.cursor and self.has_focus
-        key = (row, selected, width)
+        selected = index == self.cursor and focused
+        key = (row if row is not None else index, selected, width)
         strip = self._cache.get(key)
         if strip is None:
-            strip = Strip(row_segments(row))
+            segments = row_segments(row) if row is not None else [Segment(f"{index + 1:>5}"), Segment("     …", DIM)]
+            # Every column but the name is ASCII or one-cell symbols: only the name is measured.
+            length = sum(len(segment.text) for segment in segments)
+            if row is not None:
+                length += cell_len(segments[2].text) - len(segments[2].text)
+            strip = Strip(segments, length)
             if selected:
-                strip = strip.apply_style(CURSOR)
-            strip = strip.extend_cell_length(max(width, self.width_needed))
+                strip = strip.apply_style(CURSOR)  # the row, not the padding after it
+            wanted = max(width, self.width_needed)
+            if length < wanted:
+                strip = Strip([*strip, Segment(" " * (wanted - length))], wanted)
             self._cache[key] = strip
         return strip.crop(scroll_x, scroll_x + width)
 

@@ -13,6 +13,7 @@ from ..live import CHART_LEADERS, LiveBoard, printable
 from ..session_clock import session_start
 
 CHART_SECONDS = 3.0
+SOON_SECONDS = 1.0  # after `redraw_next`: soon, but a replay started again and again is not redrawn at each start
 MAX_POINTS = 240  # per line: more than a chart's width in braille dots adds nothing visible
 
 
@@ -25,6 +26,7 @@ class LeadersChart(PlotextPlot):
         super().__init__(id=id)
         self._version = 0
         self._drawn: tuple[str, float] | None = None  # (session, board time) of the data drawn
+        self._gap = CHART_SECONDS  # the least time between two drawings (shorter after `redraw_next`)
         self._rendered: tuple[object, RenderResult] | None = None
 
     def show(self, live: LiveBoard, drawn_at: float | None = None) -> None:
@@ -33,8 +35,9 @@ class LeadersChart(PlotextPlot):
         board = live.board
         when = board.fetched_at if board is not None and drawn_at is None else drawn_at
         if board is not None and self._drawn is not None and self._drawn[0] == board.session.SessionId \
-                and when is not None and 0 <= when - self._drawn[1] < CHART_SECONDS:
+                and when is not None and 0 <= when - self._drawn[1] < self._gap:
             return
+        self._gap = CHART_SECONDS
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
@@ -60,8 +63,9 @@ class LeadersChart(PlotextPlot):
         self.refresh()
 
     def redraw_next(self) -> None:
-        """The next `show` draws, however soon (a replay moved to another moment)."""
-        self._drawn = None
+        """A `show` draws soon: the next one at least SOON_SECONDS after the last drawing (a replay moved to
+        another moment)."""
+        self._gap = SOON_SECONDS
 
     def render(self) -> RenderResult:
         key = (self.size, self._version, self.app.theme)

@@ -29,16 +29,19 @@ class Podium(TextPanel):
         if podium:
             self.show_text(podium_text(podium))
 
-    def show_final(self, rows: list[BoardRow]) -> None:
-        """The final podium: the top three of the last board."""
-        self.display = bool(rows)
-        if rows:
-            self.show_text(final_podium_text(rows[:3]))
+    def show_final(self, rows: list[BoardRow | None], title: str = "Final podium: ", keep: bool = False) -> None:
+        """The final podium: the top three of the last board (a replay's podium so far: of the board shown).
+        `keep`: the line stays, also with nobody on the board (a replay's, see screens/replay.py)."""
+        self.display = bool(rows) or keep
+        if rows or keep:
+            self.show_text(final_podium_text(rows[:3], title))
 
 
-def final_podium_text(rows: list[BoardRow]) -> Text:
-    text = Text("Final podium: ", "bold")
+def final_podium_text(rows: list[BoardRow | None], title: str = "Final podium: ") -> Text:
+    text = Text(title, "bold")
     for place, row in enumerate(rows):
+        if row is None:
+            continue
         text.append(f"{MEDALS[place]} ", "bold yellow")
         text.append(printable(row.nickname), "bold")
         text.append(f" {row.score:,}  ")

@@ -31,11 +31,11 @@ def page_layout(width: int, height: int) -> tuple[int, int]:
     return columns, max(1, height)
 
 
-def pages_of(rows: list[BoardRow], per_page: int) -> list[list[BoardRow]]:
+def pages_of(rows: list[BoardRow | None], per_page: int) -> list[list[BoardRow | None]]:
     return [rows[i:i + per_page] for i in range(0, len(rows), per_page)] or [[]]
 
 
-def page_text(rows: list[BoardRow], columns: int, lines: int, width: int) -> Text:
+def page_text(rows: list[BoardRow | None], columns: int, lines: int, width: int) -> Text:
     """One page as columns of `rank name score`, filled top to bottom then left to right."""
     column_width = max(24, width // columns)
     name_width = column_width - 21  # rank 5, score 11, marker 5
@@ -48,6 +48,9 @@ def page_text(rows: list[BoardRow], columns: int, lines: int, width: int) -> Tex
             if index >= len(rows):
                 break
             row = rows[index]
+            if row is None:  # a row of a replay's board not fetched yet: its place kept
+                text.append(" " * column_width)
+                continue
             name = printable(row.nickname)
             if len(name) > name_width:
                 name = name[: name_width - 1] + "…"
@@ -115,9 +118,10 @@ class WallView(Vertical):
 
     def show(self, live: LiveBoard, now: float, clock: tuple[str, str] | None, *, banner: Text | None = None,
              keys: str = "w: console   space: next page   q: quit", final: bool = False,
-             drawn_at: float | None = None) -> None:
+             drawn_at: float | None = None, so_far: bool = False) -> None:
         """The whole picture of `live` at `now` (the backend's moment): `banner` before the session's
-        name (the replay's), the final podium instead of the projected one when `final`."""
+        name (the replay's), the final podium instead of the projected one when `final`, the podium so far
+        where there is no projected one when `so_far` (the replay's: its line stays)."""
         title = Text(no_wrap=False)
         if banner is not None:
             title.append_text(banner)
@@ -141,18 +145,31 @@ class WallView(Vertical):
         if chart.display:
             chart.show(live, drawn_at)
         podium = self.query_one("#wall-podium", Podium)
-        if final:
-            podium.show_final(rows)
+        projected = None if final else live.podium(now)
+        if final or (so_far and not projected):
+            podium.show_final(rows, "Final podium: " if final else "Podium so far: ", keep=so_far)
         else:
-            podium.show(live.podium(now))
+            podium.show(projected)
         self._show_page(rows[3:], len(rows), keys)
 
-    def _show_page(self, rest: list[BoardRow], players: int, keys: str) -> None:
+    def _page_layout(self) -> tuple[int, int, int]:
+        """(columns, lines, width) of the paged list."""
         region = self.query_one("#wall-rest", TextPanel)
         width, height = region.size.width or self.app.size.width, region.size.height
-        columns, lines = page_layout(width, height)
+        return *page_layout(width, height), width
+
+    def page_window(self, players: int) -> tuple[int, int]:
+        """(first, count) of the rows the page shown holds (the paged list comes after the top three), on a
+        board of `players`: what a replay fetches."""
+        columns, lines, _ = self._page_layout()
+        per_page = columns * lines
+        pages = max(1, -(-(players - 3) // per_page))
+        return 3 + self.page % pages * per_page, per_page
+
+    def _show_page(self, rest: list[BoardRow | None], players: int, keys: str) -> None:
+        columns, lines, width = self._page_layout()
         pages = pages_of(rest, columns * lines)
         self.page %= len(pages)
-        region.update(page_text(pages[self.page], columns, lines, width), layout=False)
+        self.query_one("#wall-rest", TextPanel).update(page_text(pages[self.page], columns, lines, width), layout=False)
         foot = Text(f" page {self.page + 1}/{len(pages)} · {players} players   {keys}", "bold")
         self.query_one("#wall-foot", TextPanel).update(foot, layout=False)

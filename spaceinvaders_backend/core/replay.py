@@ -14,20 +14,23 @@ player's board, and the top ten for the leaders' chart) and, compressed, the rec
 and an index made from stored segments (`ReplayIndex.stored`) reads their bytes only when a cursor needs
 them. `ReplayCursor` shows the board at any moment: the keyframe at or before it, then the records after
 it, so a seek anywhere costs one keyframe and at most KEYFRAME_SECONDS of records; going forward by small
-steps it only plays the records in between. Nothing here reads or writes storage.
+steps it only plays the records in between. A keyframe keeps its players in rank order, so a frame shown at
+a keyframe (playing fast, a frame may lag its moment by a tolerance: `FrameView`) builds no board and sorts
+nothing, and a frame can carry only the rows a viewer shows, with their ranks in the viewer's previous
+frame for its rank-change marks. Nothing here reads or writes storage.
 """
 from __future__ import annotations
 
-import heapq
 import math
 import zlib
 from bisect import bisect_right
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import NamedTuple, Protocol
 
 import msgspec
 
-from .ranking import Entry, rank_key
+from .ranking import Entry, better, rank_key
 from .records import settles_at
 from .scoreboard import NEVER, PlayerBoard, SessionBoard
 
@@ -35,6 +38,7 @@ KEYFRAME_SECONDS = 2.0
 CHART_TOP = 10  # players whose scores the leaders' chart can show (the live console keeps ten too)
 CHART_POINTS = 240  # per leader in a frame: more than a chart's width in braille dots adds nothing
 COMPRESSION = 1  # zlib level: the chunks are small and read often
+KEPT_ORDERS = 4  # rank orders of the last moments shown, for a viewer's rank-change marks
 
 _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder().decode
@@ -60,7 +64,13 @@ class Keyframe(NamedTuple):
     at: float
     records: int  # records before it
     leaders: list  # [[Nickname, Score]...]: the top CHART_TOP at `at`
-    states: bytes  # compressed msgpack: [[name, best or None, current or None, current_ts, trial_end_ts]...]
+    # compressed msgpack: [ranked, names, finished, states]: every player's state [name, best or None, current
+    # or None, current_ts, trial_end_ts], the first `ranked` (every player with an entry) in the contract's
+    # order (`ranking.rank_key`), the others after; `names` their Nicknames in that order, `finished` the
+    # places in it of those whose last trial ended. A frame reads the names and who finished, and decodes
+    # the states of the rows it shows only. (Made before the order was kept: the states alone, in no order;
+    # still read.)
+    states: bytes
 
 
 class Chunk(NamedTuple):
@@ -84,21 +94,102 @@ def _state(name: str, board: PlayerBoard) -> list:
             max(board.current_ts, -1e300), max(board.trial_end_ts, -1e300)]
 
 
-def _board(state: list) -> tuple[str, PlayerBoard]:
-    name, best, current, current_ts, trial_end_ts = state
+class PlayerState(msgspec.Struct, array_like=True, gc=False):
+    """A player's board in a keyframe, as `_state` stores it: [name, best, current, current_ts, trial_end_ts]
+    (no reference cycles: gc=False keeps the collector off thousands of them a frame)."""
+
+    name: str
+    best: tuple[int, int, int, int] | None  # Score, Shots, Level, Lives of the best trial ended
+    current: tuple[int, int, int, int] | None  # of the current trial
+    current_ts: float
+    trial_end_ts: float
+
+
+_decode_view = msgspec.msgpack.Decoder(tuple[int, list[str], list[int], list[msgspec.Raw]]).decode
+_decode_state = msgspec.msgpack.Decoder(PlayerState).decode
+_decode_unranked = msgspec.msgpack.Decoder(list[PlayerState]).decode  # keyframes stored before the order was
+
+
+def _board(state: PlayerState) -> tuple[str, PlayerBoard]:
+    name, best, current = state.name, state.best, state.current
     return name, PlayerBoard(Entry(name, *best) if best else None, Entry(name, *current) if current else None,
-                             current_ts if current_ts > -1e300 else NEVER,
-                             trial_end_ts if trial_end_ts > -1e300 else NEVER)
+                             state.current_ts if state.current_ts > -1e300 else NEVER,
+                             state.trial_end_ts if state.trial_end_ts > -1e300 else NEVER)
+
+
+class KeyframeView:
+    """A stored keyframe, decoded only as far as a frame needs: the Nicknames in rank order and who
+    finished at once, a player's state when their row is shown (or every one, to play records onto)."""
+
+    def __init__(self, states: bytes) -> None:
+        data = zlib.decompress(states)
+        try:
+            self.ranked, self.names, finished, self._raw = _decode_view(data)
+        except msgspec.ValidationError:  # stored before keyframes kept their order: ranked here
+            self.ranked, self._states = _rank_states(_decode_unranked(data))
+            self.names = [state.name for state in self._states]
+            self.finished = [state.name for state in self._states if _finished(state)]
+            return
+        names = self.names
+        self.finished = [names[place] for place in finished]
+        self._states: list[PlayerState] | None = None
+
+    def entries(self, first: int, stop: int) -> list[Entry]:
+        """The board's entries at places first to stop (ranked places only)."""
+        stop = min(stop, self.ranked)
+        if self._states is not None:
+            return [_entry(state) for state in self._states[first:stop]]
+        return [_entry(_decode_state(raw)) for raw in self._raw[first:stop]]
+
+    def states(self) -> list[PlayerState]:
+        if self._states is None:
+            self._states = [_decode_state(raw) for raw in self._raw]
+        return self._states
+
+
+def _rank_states(states: list[PlayerState]) -> tuple[int, list[PlayerState]]:
+    keyed = [(rank_key(entry), state) for state in states if (entry := _entry(state)) is not None]
+    keyed.sort(key=_first)  # keys are unique: they end with the Nickname
+    ranked = [state for _, state in keyed]
+    return len(ranked), ranked + [state for state in states if state.best is None and state.current is None]
+
+
+def _first(item: tuple) -> object:
+    return item[0]
+
+
+def _entry(state: PlayerState) -> Entry | None:
+    """A state's line on the board: `PlayerBoard.entry`, the better of its best trial ended and its current one."""
+    name, best, current = state.name, state.best, state.current
+    return better(Entry(name, *best) if best else None, Entry(name, *current) if current else None)
+
+
+def _finished(state: PlayerState) -> bool:
+    return state.current is None and state.best is not None  # its last trial ended, no other started
 
 
 def board_states(states: bytes) -> dict[str, PlayerBoard]:
     """A keyframe's boards, by player."""
-    return dict(_board(state) for state in _decode(zlib.decompress(states)))
+    return dict(_board(state) for state in KeyframeView(states).states())
 
 
-def _top(board: SessionBoard) -> list:
-    entries = (b.entry for b in board.players.values() if b.entry is not None)
-    return [[e.nickname, e.score] for e in heapq.nsmallest(CHART_TOP, entries, key=rank_key)]
+def _keyframe_states(board: SessionBoard) -> tuple[bytes, list]:
+    """The board's states, ranked first (`Keyframe.states`), and its top CHART_TOP ([[Nickname, Score]...]).
+    Sorted here, once a keyframe, rather than kept in order as each record is indexed (fewer moves)."""
+    placed, unplaced = [], []
+    for name, b in board.players.items():
+        entry = b.entry
+        if entry is None:
+            unplaced.append((name, b))
+        else:
+            placed.append((rank_key(entry), name, b))
+    placed.sort(key=_first)  # the keys are unique: they end with the Nickname
+    players = [(name, b) for _, name, b in placed] + unplaced
+    names = [name for name, _ in players]
+    finished = [place for place, (_, b) in enumerate(players) if b.current is None and b.best_finished]
+    states = [_state(name, b) for name, b in players]
+    leaders = [[name, -key[0]] for key, name, _ in placed[:CHART_TOP]]
+    return zlib.compress(_encode([len(placed), names, finished, states]), COMPRESSION), leaders
 
 
 class ReplayIndex:
@@ -267,8 +358,7 @@ class ReplayIndex:
         if self.keyframe_at:
             self._close_chunk()
         number = len(self.keyframe_at)
-        states = zlib.compress(_encode([_state(name, b) for name, b in self._board.players.items()]), COMPRESSION)
-        leaders = _top(self._board)
+        states, leaders = _keyframe_states(self._board)
         self._states[number] = states
         self._open, self._open_seq = [], 0
         self._open_chunk = (number, self._open)
@@ -340,26 +430,56 @@ def _moment(item: tuple) -> float:
     return item[0]
 
 
+class FrameView(NamedTuple):
+    """What a viewer asks of a frame besides its moment (the other parameters of `GET /manager/replay`)."""
+
+    first: int = 0  # the first row sent: its rank minus one
+    count: int | None = None  # rows sent from `first` (None: every one after it)
+    since: float | None = None  # the moment of the viewer's previous frame: each row sent says its rank then
+    tolerance: float = 0.0  # seconds the frame may show earlier than asked: a keyframe's moment, if one is that near
+
+
 class ReplayCursor:
-    """The board of an index at one moment, kept ranked as the moment moves."""
+    """The board of an index at one moment, kept ranked as the moment moves.
+
+    It shows a moment in one of two ways: a keyframe's states as stored (already in rank order: nothing
+    built, nothing sorted), where a frame may be shown at a keyframe's moment (`seek`'s tolerance) or at the
+    end (the last keyframe holds the final board); or the board played from a keyframe up to the moment,
+    records applied one by one through `SessionBoard`."""
 
     def __init__(self, index: ReplayIndex) -> None:
         self.index = index
-        self.board = SessionBoard()
+        self.board = SessionBoard()  # the board played (when no keyframe is shown as stored)
         self.at: float | None = None
         self._keyframe = -1
         self._chunk: list = []
         self._played = 0  # records of the chunk applied
+        self._shown: KeyframeView | None = None  # the keyframe shown as stored (no board played)
+        self._decoded: tuple[int, KeyframeView] | None = None  # the keyframe read last
+        self._orders: OrderedDict[float, dict[str, int]] = OrderedDict()  # moment shown -> rank by name
 
-    def seek(self, at: float) -> float:
-        """Move to the moment `at` (clamped to what is indexed); answers the moment shown."""
+    def seek(self, at: float, tolerance: float = 0.0) -> float:
+        """Move to the moment `at` (clamped to what is indexed); answers the moment shown: `at`, or a
+        keyframe's moment up to `tolerance` seconds earlier when that is cheaper than playing records."""
         index = self.index
         limit = index.indexed_to
         if index.start is None or limit is None:
             return at
         at = min(max(at, index.start), limit)
+        last = len(index.keyframe_at) - 1
+        if index.complete and at >= limit and index.keyframe_at[last] > limit:
+            self._show(last)  # made after every record: the final board, the board at the end
+            self.at = at
+            return at
         keyframe = index.keyframe_before(at)
-        if keyframe != self._keyframe or self.at is None or at < self.at:
+        moment = index.keyframe_at[keyframe]
+        onward = keyframe == self._keyframe and self.at is not None and self.at <= at
+        if tolerance > 0 and not onward and at - moment <= tolerance:
+            # A keyframe holds the records settled before its moment: it is the board just before it.
+            self._show(keyframe)
+            self.at = math.nextafter(moment, -math.inf)
+            return self.at
+        if not onward or self._shown is not None:
             self._load(keyframe)
         board, chunk, names = self.board, self._chunk, index.names
         played = self._played
@@ -379,20 +499,67 @@ class ReplayCursor:
         self.at = at
         return at
 
+    def _decode(self, keyframe: int) -> KeyframeView:
+        decoded = self._decoded
+        if decoded is None or decoded[0] != keyframe:
+            decoded = self._decoded = (keyframe, KeyframeView(self.index.states(keyframe)))
+        return decoded[1]
+
+    def _show(self, keyframe: int) -> None:
+        self._shown = self._decode(keyframe)
+        self._keyframe = keyframe
+
     def _load(self, keyframe: int) -> None:
         # Ranked when first asked for (one sort after the records up to the moment are played), then kept
         # in step as the following records are played.
-        self.board = SessionBoard(board_states(self.index.states(keyframe)))
+        self.board = SessionBoard(dict(_board(state) for state in self._decode(keyframe).states()))
+        self._shown = None
         self._keyframe = keyframe
         self._chunk = self.index.chunk(keyframe)
         self._played = 0
 
+    # --- what the moment shows -----------------------------------------------------------------------
+    def players(self) -> int:
+        """Players on the board."""
+        return self._shown.ranked if self._shown is not None else len(self.board.ranking)
+
+    def rows(self, first: int = 0, count: int | None = None) -> list[Entry]:
+        """The board's entries from rank `first + 1`, `count` of them (None: to the end)."""
+        first = max(0, first)
+        shown = self._shown
+        if shown is not None:
+            return shown.entries(first, shown.ranked if count is None else first + count)
+        return self.board.ranking.top(None if count is None else first + count)[first:]
+
     def entries(self, count: int | None = None) -> list[Entry]:
-        return self.board.ranking.top(count)
+        return self.rows(0, count)
 
     def finished(self) -> list[str]:
         """Players whose last trial ended and who have not started another."""
+        if self._shown is not None:
+            return self._shown.finished
         return [name for name, b in self.board.players.items() if b.current is None and b.best_finished]
+
+    def order(self) -> dict[str, int]:
+        """Each player's rank at the moment shown; the last few moments' are kept, for `ranks_at`."""
+        orders, at = self._orders, self.at
+        order = orders.get(at)
+        if order is None:
+            shown = self._shown
+            if shown is not None:
+                order = dict(zip(shown.names[:shown.ranked], range(1, shown.ranked + 1), strict=True))
+            else:
+                order = {e.nickname: rank for rank, e in enumerate(self.board.ranking.top(), 1)}
+            orders[at] = order
+            while len(orders) > KEPT_ORDERS:
+                orders.popitem(last=False)
+        return order
+
+    def ranks_at(self, moment: float, names: Iterable[str]) -> list[int] | None:
+        """The players' ranks at `moment` (0: not on the board then), if it is one of the last moments
+        shown (a viewer's previous frame); None otherwise."""
+        order = self._orders.get(moment)
+        return None if order is None else [order.get(name, 0) for name in names]
 
 
 class ReplayFrame(msgspec.Struct, kw_only=True):
@@ -405,20 +572,39 @@ class ReplayFrame(msgspec.Struct, kw_only=True):
     IndexedTo: float | None  # up to where the replay can be shown (End once Complete)
     Complete: bool  # every record is indexed (a closed session whose board is final)
     Records: int  # records indexed
-    Board: list[tuple[str, int, int, int, int]]  # [Nickname, Score, Shots, Level, Lives] in rank order
-    Finished: list[str]
+    Board: list[tuple[str, int, int, int, int]]  # [Nickname, Score, Shots, Level, Lives] in rank order, from First
+    Finished: list[str]  # the finished players among those sent (in Board or Top)
     Leaders: dict[str, list[tuple[float, int]]]  # the top CHART_TOP's scores at keyframes, up to At
+    First: int = 0  # the rank of Board's first row, minus one (0 unless asked for a part of the board)
+    Players: int = 0  # players on the whole board
+    Top: list[tuple[str, int, int, int, int]] = msgspec.field(default_factory=list)  # the first CHART_TOP rows
+    FinishedCount: int = 0  # finished players on the whole board
+    Before: list[int] | None = None  # each Board row's rank at the moment `since` asked (0: not on the board)
 
 
-def frame_of(cursor: ReplayCursor, session_id: str, at: float | None, leaders: int = 5) -> ReplayFrame:
-    """The frame at `at` (None: the replay's start), with the chart's series of the first `leaders`."""
+def frame_of(cursor: ReplayCursor, session_id: str, at: float | None, leaders: int = 5,
+             view: FrameView | None = None) -> ReplayFrame:
+    """The frame at `at` (None: the replay's start), with the chart's series of the first `leaders`; `view`
+    says which rows to send (default: all), the moment of the viewer's previous frame, the tolerance."""
     index = cursor.index
-    shown = cursor.seek(at if at is not None else (index.start or 0.0))
-    entries = cursor.entries()
+    view = view or FrameView()
+    shown = cursor.seek(at if at is not None else (index.start or 0.0), view.tolerance)
+    whole = view.first <= 0 and view.count is None
+    entries = cursor.rows(view.first, view.count)
+    top = entries[:CHART_TOP] if view.first <= 0 else cursor.rows(0, CHART_TOP)
+    finished = cursor.finished()
+    sent = {e.nickname for e in entries} | {e.nickname for e in top}
+    before = None
+    if view.since is not None:
+        before = cursor.ranks_at(view.since, (e.nickname for e in entries))
+    cursor.order()  # kept for a viewer's next frame
     return ReplayFrame(
         SessionId=session_id, At=shown, Start=index.start, End=index.end, IndexedTo=index.indexed_to,
         Complete=index.complete, Records=index.records,
         Board=[(e.nickname, e.score, e.shots, e.level, e.lives) for e in entries],
-        Finished=cursor.finished(),
-        Leaders={e.nickname: index.series(e.nickname, shown) for e in entries[:leaders]},
+        Finished=finished if whole else [name for name in finished if name in sent],
+        Leaders={e.nickname: index.series(e.nickname, shown) for e in top[:leaders]},
+        First=max(0, view.first), Players=cursor.players(),
+        Top=[(e.nickname, e.score, e.shots, e.level, e.lives) for e in top],
+        FinishedCount=len(finished), Before=before,
     )

@@ -21,7 +21,8 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 
 def _query_schema(query: Any) -> dict[str, Any]:
     if query.type != "string":
-        return {"type": query.type}
+        bounds = {"minimum": query.minimum, "maximum": query.maximum}
+        return {"type": query.type, **{name: value for name, value in bounds.items() if value is not None}}
     return {"type": "string", **({"enum": list(query.enum)} if query.enum else {"minLength": 1})}
 
 

@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
-from ..core.replay import ReplayCursor, ReplayFrame, ReplayIndex, ReplayRecord, frame_of
+from ..core.replay import FrameView, ReplayCursor, ReplayFrame, ReplayIndex, ReplayRecord, frame_of
 from ..core.scoreboard import counts
 from ..core.sessions import Session
 from . import database
@@ -106,9 +106,9 @@ class Replays:
             self._from_log.pop(gone, None)
         return cursor
 
-    async def frame(self, session_id: str, at: float | None) -> ReplayFrame:
+    async def frame(self, session_id: str, at: float | None, view: FrameView | None = None) -> ReplayFrame:
         session = self._sessions(session_id)
         index, log = await self._index(session)
         if log is not None and not log.first_batch.is_set():  # the first frame waits for the first batch only
             await asyncio.to_thread(log.first_batch.wait, FIRST_BATCH_WAIT_SECONDS)
-        return frame_of(self._cursor(session_id, index), session_id, at)
+        return frame_of(self._cursor(session_id, index), session_id, at, view=view)

@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import math
 import random
+import zlib
+
+import msgspec
 
 from spaceinvaders_backend.core.ranking import Entry, ranked
 from spaceinvaders_backend.core.records import settles_at
 from spaceinvaders_backend.core.replay import (
+    CHART_TOP,
     Chunk,
+    FrameView,
     Keyframe,
     ReplayCursor,
     ReplayIndex,
@@ -216,3 +221,98 @@ def test_a_cursor_reads_an_index_another_thread_builds():
     builder.join()
     assert errors == []
     assert rows(frame_of(cursor, "S", index.end)) == [tuple(e) for e in expected(counted, index.end)]
+
+
+def finished_at(records: list[ReplayRecord], upto: float) -> set[str]:
+    board = SessionBoard()
+    for r in records:
+        if settles_at(r.ts, r.received_at) <= upto:
+            board.apply(r.nickname, Entry(r.nickname, r.score, r.shots, r.level, r.lives), r.ts)
+    return {name for name, b in board.players.items() if b.current is None and b.best_finished}
+
+
+def built(seed: int, count: int = 6_000, keyframe_seconds: float = 3.0) -> tuple[ReplayIndex, list[ReplayRecord], Store]:
+    counted = stream(seed, count)
+    index, store = ReplayIndex(START, keyframe_seconds=keyframe_seconds), Store()
+    for start in range(0, len(counted), 500):
+        index.feed(counted[start:start + 500])
+    index.finish()
+    store.keep(index.take_changes())
+    return index, counted, store
+
+
+def test_keyframes_keep_their_players_in_rank_order_with_the_top_for_the_chart():
+    _index, counted, store = built(11)
+    for keyframe in store.keyframes.values():
+        ranked_count, names, finished, states = msgspec.msgpack.decode(zlib.decompress(keyframe.states))
+        before = math.nextafter(keyframe.at, -math.inf)
+        board = expected(counted, before)
+        assert [state[0] for state in states[:ranked_count]] == [e.nickname for e in board] == names[:ranked_count]
+        assert names == [state[0] for state in states]
+        assert {names[place] for place in finished} == finished_at(counted, before)
+        assert keyframe.leaders == [[e.nickname, e.score] for e in board[:CHART_TOP]]
+
+
+def test_frames_at_speed_show_a_keyframe_exactly_and_the_end_exactly():
+    """Within the tolerance a frame shows the keyframe before the moment asked (the board just before the
+    keyframe's moment: no board built), never later than asked; paused (no tolerance), the moment itself."""
+    index, counted, store = built(12)
+    for source in (index, store.index(index)):
+        cursor = ReplayCursor(source)
+        snapped = 0
+        rng = random.Random(13)
+        for at in [*sorted(rng.uniform(START, index.end) for _ in range(40)), index.end]:
+            tolerance = rng.choice((0.5, 4.0, 10.0))
+            frame = frame_of(cursor, "S", at, view=FrameView(tolerance=tolerance))
+            assert at - tolerance <= frame.At <= at
+            assert rows(frame) == [tuple(e) for e in expected(counted, frame.At)], at
+            assert set(frame.Finished) == finished_at(counted, frame.At)
+            snapped += frame.At != at
+            exact = frame_of(cursor, "S", at)  # paused: the moment asked
+            assert exact.At == at and rows(exact) == [tuple(e) for e in expected(counted, at)]
+        assert snapped > 10
+        end = frame_of(cursor, "S", index.end, view=FrameView(tolerance=10.0))
+        assert end.At == index.end and rows(end) == [tuple(e) for e in expected(counted, math.inf)]
+
+
+def test_a_frame_of_the_rows_in_view_tells_their_ranks_in_the_previous_frame():
+    index, counted, _ = built(14)
+    cursor = ReplayCursor(index)
+    previous = None
+    for at in [START + 20.0 + 7.3 * step for step in range(12)] + [START + 30.0]:  # forward, then back
+        view = FrameView(first=5, count=8, since=previous.At if previous else None, tolerance=3.0)
+        frame = frame_of(cursor, "S", at, view=view)
+        board = expected(counted, frame.At)
+        assert rows(frame) == [tuple(e) for e in board[5:13]]
+        assert frame.First == 5 and frame.Players == len(board)
+        assert frame.Top == [tuple(e) for e in board[:CHART_TOP]]
+        finished = finished_at(counted, frame.At)
+        assert frame.FinishedCount == len(finished)
+        assert set(frame.Finished) == finished & {e.nickname for e in board[:13]}
+        assert set(frame.Leaders) == {e.nickname for e in board[:5]}
+        if previous is None:
+            assert frame.Before is None  # nothing to compare with
+        else:
+            before = {e.nickname: rank for rank, e in enumerate(expected(counted, previous.At), 1)}
+            assert frame.Before == [before.get(e.nickname, 0) for e in board[5:13]]
+        previous = frame
+    other = ReplayCursor(index)  # a moment it never showed: no ranks before, rather than wrong ones
+    assert frame_of(other, "S", START + 50.0, view=FrameView(count=5, since=START + 49.0)).Before is None
+
+
+def test_keyframes_stored_before_they_were_ranked_are_still_read():
+    """Their states were stored in no order, without the count of ranked ones."""
+    index, counted, store = built(15)
+    old = Store()
+    rng = random.Random(16)
+    for number, keyframe in store.keyframes.items():
+        _ranked, _names, _finished, states = msgspec.msgpack.decode(zlib.decompress(keyframe.states))
+        rng.shuffle(states)
+        old.keyframes[number] = keyframe._replace(states=zlib.compress(msgspec.msgpack.encode(states)))
+    old.chunks = store.chunks
+    stored = old.index(index)
+    check_frames(stored, counted, 17)
+    cursor = ReplayCursor(stored)
+    for at in (START + 10.0, START + 40.0, index.end):
+        frame = frame_of(cursor, "S", at, view=FrameView(count=6, tolerance=5.0))
+        assert rows(frame) == [tuple(e) for e in expected(counted, frame.At)[:6]]

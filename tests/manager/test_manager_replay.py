@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import os
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import pytest
 from manager_support import MANAGER, PASSWORD, unique
 from test_manager_console import until
 
-from api_client import GameStatus, GameType, SpaceInvadersClient, TokenStore
+from api_client import ApiError, GameStatus, GameType, SpaceInvadersClient, TokenStore
 from manager_tui.app import ManagerApp
 from manager_tui.backends import OpenRequest
 from manager_tui.backends.api import ApiBackend
@@ -22,6 +23,7 @@ from manager_tui.replay import DEFAULT_SPEED, SEEK_SECONDS
 from manager_tui.screens.replay import ReplayScreen
 from manager_tui.widgets.board_view import BoardView
 from manager_tui.widgets.wall_view import WallView
+from spaceinvaders_backend.core.replay import FrameView
 
 BOTS = 6
 
@@ -202,3 +204,33 @@ async def test_the_console_replays_from_the_session_list_with_its_keys(server, b
         await pilot.press("q")
         await until(pilot, lambda: not isinstance(app.screen, ReplayScreen))
         assert app.is_running
+
+
+async def test_the_server_sends_the_rows_asked_for_with_their_ranks_before_and_refuses_bad_parameters(
+        server, bots_state, tmp_path):
+    backend = await signed_in(server, tmp_path)
+    try:
+        sessions = [s for s in await backend.sessions() if s.ClosingTime is not None]
+        if not sessions:
+            play_bots(server, bots_state)
+            sessions = [s for s in await backend.sessions() if s.ClosingTime is not None]
+        sid = sessions[0].SessionId
+        whole = await last_frame(backend, sid)
+        source = await backend.replay(sid)
+        middle = (whole.Start + whole.End) / 2
+        before = await source.frame(middle - 1.0)
+        part = await source.frame(middle, FrameView(first=2, count=3, since=before.At, tolerance=0.0))
+        full = await source.frame(middle)
+        assert part.At == full.At == middle
+        assert (part.First, part.Players, part.FinishedCount) == (2, len(full.Board), len(full.Finished))
+        assert part.Board == full.Board[2:5] and part.Top == full.Board[:10]
+        ranks = {row[0]: rank for rank, row in enumerate(before.Board, 1)}
+        assert part.Before == [ranks.get(row[0], 0) for row in part.Board]
+        near = await source.frame(middle, FrameView(count=3, tolerance=5.0))  # a keyframe's moment, near
+        assert middle - 5.0 <= near.At <= middle
+        for bad in ({"first": -1}, {"count": 0}, {"since": math.inf}, {"tolerance": -1.0}):
+            with pytest.raises(ApiError) as refused:
+                await backend.client.replay_frame(sid, middle, **bad)
+            assert refused.value.status == 422
+    finally:
+        await backend.aclose()

@@ -9,7 +9,7 @@ from starlette.responses import StreamingResponse
 from ...core import models
 from ...core.answers import Message, Players, Scoreboard, SessionDocument, Sessions
 from ...core.errors import ApiError
-from ...core.replay import ReplayFrame
+from ...core.replay import FrameView, ReplayFrame
 from .. import export
 from ..backend import LocalBackend
 from ..replay import Replays
@@ -19,6 +19,7 @@ from .operation import Call, Operation, Query
 
 MEDIA = {"jsonl": "application/x-ndjson", "csv": "text/csv"}
 RECORD_COUNT = "X-Record-Count"  # the export's records, told before the first one
+MAX_SEATS = 100_000  # a session's seats at most (TotalSeats of core/models.py): a frame's rows at most
 
 
 class ManagerPaths:
@@ -68,16 +69,15 @@ class ManagerPaths:
 
     async def replay(self, call: Call) -> ReplayFrame:
         sid = call.query("sessionId")
-        text = call.request.query_params.get("at")
-        at = None
-        if text:
-            try:
-                at = float(text)
-            except ValueError:
-                at = math.nan
-            if not math.isfinite(at):
-                raise ApiError(422, "ValidationError", "at is a moment in epoch seconds, e.g. 1795731300.5.")
-        return await self.replays.frame(sid, at)
+        at = _number(call, "at", "a moment in epoch seconds, e.g. 1795731300.5")
+        since = _number(call, "since", "the moment of the previous frame, in epoch seconds")
+        tolerance = _number(call, "tolerance", "seconds, 0 or more")
+        if tolerance is not None and tolerance < 0:
+            raise ApiError(422, "ValidationError", "tolerance is seconds, 0 or more.")
+        first = _whole(call, "first", 0, MAX_SEATS)
+        count = _whole(call, "count", 1, MAX_SEATS)
+        view = FrameView(first or 0, count, since, tolerance or 0.0)
+        return await self.replays.frame(sid, at, view)
 
     def operations(self) -> list[Operation]:
         session_query = (Query("sessionId"),)
@@ -97,10 +97,38 @@ class ManagerPaths:
             Operation("POST", "/manager/deallocate", "Free a player's seat", self.deallocate, MANAGER, Message,
                       body=models.UsernameBody),
             Operation("GET", "/manager/replay", "The session's board at a moment of its replay (its start if no at)",
-                      self.replay, MANAGER, ReplayFrame, query=(*session_query, Query("at", False, type="number")),
+                      self.replay, MANAGER, ReplayFrame,
+                      query=(*session_query, Query("at", False, type="number"),
+                             Query("first", False, type="integer", minimum=0, maximum=MAX_SEATS),
+                             Query("count", False, type="integer", minimum=1, maximum=MAX_SEATS),
+                             Query("since", False, type="number"), Query("tolerance", False, type="number", minimum=0)),
                       errors=(400, 404, 422)),
             Operation("GET", "/manager/export", "Every stored status record of a session, in arrival order",
                       self.export, MANAGER, None, query=(*session_query, Query("format", False, export.FORMATS)),
                       errors=(400, 404, 422), media=tuple(MEDIA.values()),
                       headers=((RECORD_COUNT, "How many records the answer holds (CSV: besides its header line)"),)),
         ]
+
+
+def _number(call: Call, name: str, what: str) -> float | None:
+    """An optional finite number of the query."""
+    text = call.request.query_params.get(name)
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise ApiError(422, "ValidationError", f"{name} is {what}.")
+    return value
+
+
+def _whole(call: Call, name: str, least: int, most: int) -> int | None:
+    """An optional whole number of the query, from `least` to `most`."""
+    text = call.request.query_params.get(name)
+    if not text:
+        return None
+    if not text.isascii() or not text.isdigit() or not least <= int(text) <= most:
+        raise ApiError(422, "ValidationError", f"{name} is a whole number from {least} to {most}.")
+    return int(text)

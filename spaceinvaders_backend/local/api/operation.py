@@ -26,6 +26,8 @@ class Query:
     required: bool = True
     enum: tuple[str, ...] = ()
     type: str = "string"  # its JSON Schema type in the document ("number": the handler parses it)
+    minimum: float | None = None  # a number's bounds, as the handler checks them
+    maximum: float | None = None
 
 
 @dataclass(frozen=True)
