@@ -118,6 +118,12 @@ def _stop_signals() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def create_manager_arguments(password: str) -> list[str]:
+    """The server command's arguments that make the demo's manager. `--password=` in one word: a generated
+    password may begin with "-", which argparse would take for an option (about one run in 64)."""
+    return ["create-manager", "--username", MANAGER, f"--password={password}"]
+
+
 def _ignore_stop_signals() -> dict[int, Any]:
     """Ignore Ctrl+C, SIGTERM and SIGHUP; returns the handlers they had."""
     return {sig: signal.signal(sig, signal.SIG_IGN) for sig in STOP_SIGNALS}
@@ -149,7 +155,7 @@ class Demo:
     def start(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.dir, 0o700)  # it holds the signing key, the accounts and the tokens
-        made = subprocess.run(self._server_cli("create-manager", "--username", MANAGER, "--password", self.password),
+        made = subprocess.run(self._server_cli(*create_manager_arguments(self.password)),
                               check=False, capture_output=True, text=True)
         if made.returncode != 0:
             raise DemoError(f"could not make the manager: {made.stderr.strip() or made.stdout.strip()}")
