@@ -176,7 +176,7 @@ def test_a_planted_fault_fails_its_step_with_guidance(world, delivery, manager, 
     else:  # the push and the board do not stop the path; the archive, not waited for, says where and when
         assert reported["close"] == "ok"
         line = next(line for line in out.splitlines() if line.startswith("later archive"))
-        assert re.search(r"look at s3://spaceinvaders-testawscheck-archive/sessions/aws-check-\d{6}T\d{6}/ after "
+        assert re.search(r"look at s3://spaceinvaders-testawscheck-archive/sessions/aws-check-\d{6}T\d{6}(-\d+)?/ after "
                          r"\d\d:\d\d:\d\d UTC", line), line
     if reported.get("open") == "ok":
         assert reported["close"] == "ok" and manager.current()["Status"] == "CLOSED"
