@@ -164,6 +164,8 @@ def classes_by_name() -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for package in PRODUCT:
         for path in sorted((ROOT / package).rglob("*.py")):
+            if any(part.startswith(".") for part in path.relative_to(ROOT).parts):
+                continue  # not the product's: `sam build`'s .aws-sam holds the dependencies it installed
             for node in ast.parse(path.read_text()).body:
                 if isinstance(node, ast.ClassDef):
                     found.setdefault(node.name, []).append(str(path.relative_to(ROOT)))
