@@ -156,8 +156,8 @@ def save(names: StackNames, s3: Any, bucket: str, session_id: str, read_as: Stor
         offset += len(data)
     assert len(keyframes) == len(index.keyframe_at), "every keyframe stored once, in order"
     assert len(chunks) == (len(keyframes) if index.complete else max(0, len(keyframes) - 1)), "and every closed chunk"
-    end = index.end if index.complete else (index.keyframe_at[-1] if index.keyframe_at else None)
-    manifest = Manifest(Version=version, Objects=objects, Resume=resume, StartedAt=index.started_at, End=end,
+    manifest = Manifest(Version=version, Objects=objects, Resume=resume, StartedAt=index.started_at,
+                        End=index.stored_end,
                         Complete=index.complete, Keyframes=keyframes, Chunks=chunks)
     manifest_key = f"{prefix}manifest-{version:08d}-{token}"
     written = [manifest_key]

@@ -251,6 +251,15 @@ class ReplayIndex:
             index.committed_to = math.inf
         return index
 
+    @property
+    def stored_end(self) -> float | None:
+        """The end to store with the segments: an incomplete index's open chunk is not stored, so it ends at
+        its last keyframe; records read again after a restart are indexed from there at their own moments
+        (with a later end they would all be moved to it: shown late)."""
+        if self.complete:
+            return self.end
+        return self.keyframe_at[-1] if self.keyframe_at else None
+
     def resume(self) -> None:
         """Before going on with a stored, incomplete index: its last keyframe's boards, to play onto."""
         if self.keyframe_at:

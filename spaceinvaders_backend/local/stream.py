@@ -101,7 +101,8 @@ def _save_replay(conn: sqlite3.Connection, session_id: str, index: ReplayIndex, 
     keyframes = [(c.number, c.at, c.records, json.dumps(c.leaders), c.states) for c in changes
                  if isinstance(c, Keyframe)]
     chunks = [(c.number, json.dumps(c.names), c.records) for c in changes if isinstance(c, Chunk)]
-    database.save_replay(conn, session_id, keyframes, chunks, index.end, index.complete, index.pending_seq())
+    database.save_replay(conn, session_id, keyframes, chunks, index.stored_end, index.complete,
+                         index.pending_seq())
 
 
 def _save(conn: sqlite3.Connection, checkpoint: int, boards: list, seats: list, replays: list) -> None:

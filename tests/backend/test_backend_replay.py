@@ -147,14 +147,20 @@ def test_an_incomplete_stored_index_goes_on_from_its_last_keyframe_after_a_resta
     # The restart: the stored segments, the open chunk lost.
     again = ReplayIndex.stored([(k.number, k.at, k.records, k.leaders) for k in store.keyframes.values()],
                                [store.chunks[n].names for n in sorted(store.chunks)], store,
-                               started_at=START, end=None, complete=False)
+                               started_at=START, end=index.stored_end, complete=False)
     again.resume()
     stored_to = again.keyframe_at[-1]
+    lost_to = index.end  # the open chunk's records, lost with it, reach this far
+    assert lost_to > stored_to + 0.5
     again.feed([r for r in counted if r.seq >= resume_seq and settles_at(r.ts, r.received_at) >= stored_to])
     again.finish()
     store.keep(again.take_changes())
     check_frames(again, counted, 8)
     check_frames(store.index(again), counted, 9)
+    cursor = ReplayCursor(again)  # the stretch read again after the restart, shown at its own moments
+    for step in range(1, 20):
+        at = stored_to + (lost_to - stored_to) * step / 20
+        assert rows(frame_of(cursor, "S", at)) == [tuple(e) for e in expected(counted, at)], at
 
 
 def test_a_growing_index_shows_what_is_indexed():
