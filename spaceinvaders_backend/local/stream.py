@@ -118,6 +118,9 @@ class SessionStream:
 
     def __init__(self, players: dict[str, PlayerBoard] | None = None) -> None:
         self.board = SessionBoard(players)
+        # The ranking, made now, shows what is saved: `place` moves a player once their records are. Made
+        # when first asked for, during a save, it showed records not yet saved nor counted in `records`.
+        self.board.ranking  # noqa: B018 (made for its effect)
         self.records = 0  # records counted since the server started
         self.delay: float | None = None  # seconds the oldest record of the last round waited
         # The replay made as records are counted; None for a session from before that (replayed from the log).
