@@ -5,13 +5,12 @@ from S3 where Firehose writes it (`sessions/<SessionId>/`)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import boto3
 import botocore.config
 
-from spaceinvaders_backend.aws import push, session_store
+from spaceinvaders_backend.aws import archive_records, push, session_store
 from spaceinvaders_backend.aws.config import StackNames, published_tables
 from spaceinvaders_backend.aws.items import StoredSession
 from spaceinvaders_backend.core import sessions as rules
@@ -67,17 +66,10 @@ class ManagerSide:
         return self.tables.get("ArchiveBucket", "")
 
     def archived(self, session_id: str) -> tuple[int, list[dict[str, Any]]]:
-        """(objects, records) under `sessions/<SessionId>/` of the archive bucket."""
+        """(objects, records) under `sessions/<SessionId>/` of the archive bucket, read as the replay and the
+        export read them (gzip or not, records separated by newlines or not)."""
         s3 = self.client("s3")
-        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=self.archive_bucket, Prefix=f"sessions/{session_id}/")
-        keys = [o["Key"] for page in pages for o in page.get("Contents", [])]
-        records = []
-        for key in keys:
-            for line in s3.get_object(Bucket=self.archive_bucket, Key=key)["Body"].read().splitlines():
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue
-                if isinstance(record, dict):
-                    records.append(record)
+        keys = [key for key, _etag in archive_records.list_objects(s3, self.archive_bucket, session_id)]
+        records = [record for key in keys
+                   for record in archive_records.records_of(archive_records.read_object(s3, self.archive_bucket, key))]
         return len(keys), records

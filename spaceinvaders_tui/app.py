@@ -1,11 +1,12 @@
 """The game app: screens from connecting to game over, one `Link` to the backend for the whole run.
 
-Messages up, attributes down. The app owns the run's state (the settings, the link, the frames, the best score,
-whether the terminal hung up) and builds each screen with what that screen uses; the link (a room picked), the
-best score and the hang-up are reactives it binds onto the screens that use them. Screens say what comes next and what changed
-with messages (`SignedIn`, `SignedOut`, `RoomChosen`, `GameWanted`, `GameScored`, `QuitWanted`); the app,
-which knows every screen, answers them, so no screen imports another that imports it back, and no screen reads
-or writes the app's attributes (`tests/test_screens_keep_to_their_attributes.py`)."""
+Messages up, attributes down. The app owns the run's state (the settings, the link, the frames, the best
+score, whether the terminal hung up) and builds each screen with what that screen uses; the link (a room
+picked), the best score and the hang-up are reactives it binds onto the screens that use them. Screens say
+what comes next and what changed with messages (`SignedIn`, `SignedOut`, `RoomChosen`, `GameWanted`,
+`GameScored`, `QuitWanted`); the app, which knows every screen, answers them, so no screen imports another
+that imports it back, and no screen reads or writes the app's attributes
+(`tests/test_screens_keep_to_their_attributes.py`)."""
 from __future__ import annotations
 
 import asyncio

@@ -1,13 +1,14 @@
 """The synchronized start over the WebSocket API: who is connected to which session, and the push.
 
 A connection is recorded at `$connect` with the user the authorizer verified and the session of its
-`?sessionId=` (the Connections table; the `BySession` index finds one session's connections without a
-Scan). A user keeps one connection per session: a new one replaces the user's older ones for that session
-(their items deleted, their sockets closed, so their clients fall back to polling `/session` instead of
-waiting on a socket that will hear nothing), and the push goes to the newest per user even if two
-connects raced. So one player connecting again and again costs the start one message. The start function pushes `{"action": "start", "SessionId", "SynchronizeTime"}` to the connections of
-that session only; connections that are gone are forgotten. The manager's console, which writes the start
-itself, asks the start function to push (`start_and_announce`).
+`?sessionId=` (the Connections table; the `BySession` index finds one session's connections without a Scan). A
+user keeps one connection per session: a new one replaces the user's older ones for that session (their items
+deleted, their sockets closed, so their clients fall back to polling `/session` instead of waiting on a socket
+that will hear nothing), and the push goes to the newest per user even if two connects raced. So one player
+connecting again and again costs the start one message. The start function pushes `{"action": "start",
+"SessionId", "SynchronizeTime"}` to the connections of that session only; connections that are gone are
+forgotten. The manager's console, which writes the start itself, asks the start function to push
+(`start_and_announce`).
 """
 
 from __future__ import annotations
